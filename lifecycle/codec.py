@@ -1,0 +1,127 @@
+"""How facts and published definitions are kept in the event store.
+
+`LedgerMapper` is an eventsourcing `Mapper`: it turns a recorded fact into a
+`StoredEvent` (stable topic, JSON state) and back, with the mapper's optional compressor
+and cipher. Topics are registered explicitly so that renaming a class never orphans
+stored events.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from uuid import UUID, uuid5
+
+from eventsourcing.persistence import Mapper, StoredEvent, Transcoder
+from eventsourcing.utils import register_topic
+from pydantic import BaseModel, ConfigDict
+
+from lifecycle.definitions import Definitions, definitions_from_data
+from lifecycle.facts import FACT_TYPES, LEDGER_NAMESPACE, RecordedFact, parse_fact
+from lifecycle.timeutil import format_instant, parse_instant
+
+#: The stream that holds every published version of the definitions.
+DEFINITIONS_STREAM = uuid5(LEDGER_NAMESPACE, "definitions")
+DEFINITIONS_SUBJECT_TYPE = "definitions"
+
+
+class DefinitionsPublished(BaseModel):
+    """A version of the definitions became the active one."""
+
+    model_config = ConfigDict(frozen=True)
+    document: dict[str, Any]
+
+
+TOPICS: dict[str, type[Any]] = {
+    **{f"lifecycle:{cls.__name__}": cls for cls in FACT_TYPES.values()},
+    "lifecycle:DefinitionsPublished": DefinitionsPublished,
+}
+TOPIC_OF = {cls: topic for topic, cls in TOPICS.items()}
+for _topic, _cls in TOPICS.items():
+    register_topic(_topic, _cls)
+
+
+def definitions_event_id(version: str) -> UUID:
+    """Publishing is identified by the version label: a label names one content."""
+    return uuid5(LEDGER_NAMESPACE, json.dumps(["definitions", version]))
+
+
+@dataclass(frozen=True, slots=True)
+class RecordedDefinitions:
+    definitions: Definitions
+    event_id: UUID
+    recorded_at: datetime
+    version: int
+    seq: int | None = None
+
+
+class _NoTranscoder(Transcoder):
+    """The ledger encodes its own JSON; eventsourcing's transcoder is not used."""
+
+    def encode(self, obj: Any) -> bytes:  # pragma: no cover - never called
+        raise TypeError("LedgerMapper encodes state itself")
+
+    def decode(self, data: bytes) -> Any:  # pragma: no cover - never called
+        raise TypeError("LedgerMapper decodes state itself")
+
+
+class LedgerMapper(Mapper):
+    def __init__(self) -> None:
+        super().__init__(transcoder=_NoTranscoder())
+
+    def _seal(self, state: bytes) -> bytes:
+        if self.compressor:
+            state = self.compressor.compress(state)
+        if self.cipher:
+            state = self.cipher.encrypt(state)
+        return state
+
+    def _open(self, state: bytes) -> dict[str, Any]:
+        if self.cipher:
+            state = self.cipher.decrypt(state)
+        if self.compressor:
+            state = self.compressor.decompress(state)
+        return json.loads(state)  # type: ignore[no-any-return]
+
+    def fact_to_stored(self, recorded: RecordedFact) -> StoredEvent:
+        body = recorded.fact.canonical()
+        body["event_id"] = str(recorded.event_id)
+        body["recorded_at"] = format_instant(recorded.recorded_at)
+        return StoredEvent(
+            originator_id=recorded.subject.stream_id,
+            originator_version=recorded.version,
+            topic=TOPIC_OF[type(recorded.fact)],
+            state=self._seal(json.dumps(body, separators=(",", ":")).encode()),
+        )
+
+    def definitions_to_stored(self, recorded: RecordedDefinitions) -> StoredEvent:
+        body = {
+            "event_id": str(recorded.event_id),
+            "recorded_at": format_instant(recorded.recorded_at),
+            "document": recorded.definitions.model_dump(mode="json"),
+        }
+        return StoredEvent(
+            originator_id=DEFINITIONS_STREAM,
+            originator_version=recorded.version,
+            topic=TOPIC_OF[DefinitionsPublished],
+            state=self._seal(json.dumps(body, separators=(",", ":")).encode()),
+        )
+
+    def is_definitions(self, stored: StoredEvent) -> bool:
+        return stored.topic == TOPIC_OF[DefinitionsPublished]
+
+    def to_fact(self, stored: StoredEvent, seq: int | None = None) -> RecordedFact:
+        body = self._open(stored.state)
+        event_id = UUID(body.pop("event_id"))
+        recorded_at = parse_instant(body.pop("recorded_at"))
+        return RecordedFact(parse_fact(body), event_id, recorded_at,
+                            stored.originator_version, seq)
+
+    def to_definitions(self, stored: StoredEvent, seq: int | None = None
+                       ) -> RecordedDefinitions:
+        body = self._open(stored.state)
+        return RecordedDefinitions(
+            definitions_from_data(body["document"]), UUID(body["event_id"]),
+            parse_instant(body["recorded_at"]), stored.originator_version, seq)

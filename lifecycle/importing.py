@@ -1,0 +1,208 @@
+"""Reading canonical fact files (JSON Lines and CSV) into validated candidates.
+
+Readers stream: one row at a time, each either a `Candidate` or a `Rejection` that names
+the line, the field at fault and the reason. Nothing here touches the store.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+from zoneinfo import ZoneInfo
+
+from lifecycle.facts import FACT_TYPES, FactInputError, parse_fact
+from lifecycle.ledger import BATCH, Candidate, Ledger, Rejection
+
+MAX_LINE = 1_000_000  # bytes; a longer line is rejected, not read into memory whole
+CANONICAL_COLUMNS = sorted(
+    {name for cls in FACT_TYPES.values() for name in cls.model_fields} - {"attributes"})
+
+
+class FileFormatError(ValueError):
+    """A file that cannot be read at all (as opposed to a bad row)."""
+
+
+@dataclass(frozen=True)
+class Row:
+    line: int
+    candidate: Candidate | None = None
+    rejection: Rejection | None = None
+
+
+def _candidate(line: int, raw: str, data: object, assume_tz: ZoneInfo | None) -> Row:
+    try:
+        fact = parse_fact(data, assume_tz)  # type: ignore[arg-type]
+    except FactInputError as exc:
+        return Row(line, rejection=Rejection(line, exc.field, exc.reason, raw))
+    return Row(line, candidate=Candidate(fact, line, raw))
+
+
+def read_jsonl(stream: BinaryIO, assume_tz: ZoneInfo | None = None) -> Iterator[Row]:
+    """One fact per line; blank lines are skipped (and not counted as read)."""
+    line = 0
+    while True:
+        chunk = stream.readline(MAX_LINE + 1)
+        if not chunk:
+            return
+        line += 1
+        if len(chunk) > MAX_LINE and not chunk.endswith(b"\n"):
+            while chunk and not chunk.endswith(b"\n"):  # skip the rest of the line
+                chunk = stream.readline(MAX_LINE)
+            yield Row(line, rejection=Rejection(
+                line, None, f"line is longer than {MAX_LINE} bytes", None))
+            continue
+        try:
+            text = chunk.decode("utf-8").strip()
+        except UnicodeDecodeError as exc:
+            yield Row(line, rejection=Rejection(
+                line, None, f"not valid UTF-8 (byte {exc.start + 1})",
+                chunk.decode("utf-8", "replace").strip()))
+            continue
+        if line == 1:
+            text = text.removeprefix("\ufeff")
+        if not text:
+            continue
+        try:
+            data = json.loads(text)
+        except (json.JSONDecodeError, RecursionError) as exc:
+            reason = f"not valid JSON: {exc.msg} at column {exc.colno}" \
+                if isinstance(exc, json.JSONDecodeError) else "not valid JSON: nested too deeply"
+            yield Row(line, rejection=Rejection(line, None, reason, text))
+            continue
+        if not isinstance(data, dict):
+            yield Row(line, rejection=Rejection(
+                line, None, "a fact must be a JSON object", text))
+            continue
+        yield _candidate(line, text, data, assume_tz)
+
+
+def read_csv(stream: BinaryIO, assume_tz: ZoneInfo | None = None) -> Iterator[Row]:
+    """Canonical field names as columns; an empty cell is an absent field, except `value`
+    where it means the value was cleared."""
+    text = io.TextIOWrapper(stream, encoding="utf-8-sig", errors="surrogateescape",
+                            newline="")
+    reader = csv.reader(text)
+    try:
+        header = next(reader)
+    except StopIteration:
+        return
+    except csv.Error as exc:
+        raise FileFormatError(f"line 1: not a CSV header: {exc}") from None
+    unknown = [c for c in header if c not in CANONICAL_COLUMNS]
+    if unknown:
+        raise FileFormatError(
+            f"line 1: unknown column {unknown[0]!r} (canonical columns: "
+            f"{', '.join(CANONICAL_COLUMNS)}; map other exports with --format csv --columns)")
+    if "type" not in header:
+        raise FileFormatError("line 1: the header has no 'type' column")
+    start = reader.line_num + 1
+    while True:
+        try:
+            cells = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            yield Row(start, rejection=Rejection(start, None, f"not valid CSV: {exc}", None))
+            start = reader.line_num + 1
+            continue
+        line, start = start, reader.line_num + 1
+        raw = ",".join(cells)
+        if not any(cell.strip() for cell in cells):
+            continue
+        if any("\udc80" <= ch <= "\udcff" for cell in cells for ch in cell):
+            yield Row(line, rejection=Rejection(
+                line, None, "not valid UTF-8", raw.encode("utf-8", "replace").decode()))
+            continue
+        if len(cells) != len(header):
+            yield Row(line, rejection=Rejection(
+                line, None, f"expected {len(header)} cells, found {len(cells)}", raw))
+            continue
+        data = {name: cell for name, cell in zip(header, cells, strict=True)
+                if cell != "" or name == "value"}
+        yield _candidate(line, raw, data, assume_tz)
+
+
+READERS = {"jsonl": read_jsonl, "csv": read_csv}
+
+
+def detect_format(path: Path) -> str:
+    suffix = path.suffix.lower()
+    if suffix in (".jsonl", ".ndjson", ".json"):
+        return "jsonl"
+    if suffix == ".csv":
+        return "csv"
+    raise FileFormatError(
+        f"cannot tell the format of {path.name} from its name: pass --format jsonl or csv")
+
+
+@dataclass
+class ImportSummary:
+    read: int = 0
+    stored: int = 0
+    duplicate: int = 0
+    rejections: list[Rejection] | None = None
+    committed: bool = True
+
+    @property
+    def rejected(self) -> int:
+        return len(self.rejections or [])
+
+
+def _batches(rows: Iterator[Row], summary: ImportSummary, size: int
+             ) -> Iterator[list[Candidate]]:
+    """Candidates in batches; rejected rows are counted into `summary` on the way."""
+    batch: list[Candidate] = []
+    for row in rows:
+        summary.read += 1
+        if row.rejection is not None:
+            summary.rejections.append(row.rejection)  # type: ignore[union-attr]
+        else:
+            assert row.candidate is not None
+            batch.append(row.candidate)
+            if len(batch) >= size:
+                yield batch
+                batch = []
+    if batch:
+        yield batch
+
+
+def import_rows(ledger: Ledger, rows: Callable[[], Iterator[Row]], *, strict: bool = False,
+                progress: Callable[[int], None] | None = None, batch_size: int = BATCH
+                ) -> ImportSummary:
+    """Store the rows' facts idempotently, then bring the read models up to date.
+
+    Not strict: each batch commits on its own; bad rows are reported and skipped.
+    Strict: the file is checked whole first, then stored in one transaction, or not at all.
+    """
+    summary = ImportSummary(rejections=[])
+    if strict:
+        for _ in _batches(rows(), summary, batch_size):
+            pass
+        if summary.rejections:
+            summary.committed = False
+            return summary
+        summary = ImportSummary(rejections=[])
+        result, committed = ledger.append_all(_batches(rows(), summary, batch_size))
+        summary.committed = committed
+        summary.rejections = result.rejected
+        summary.duplicate = len(result.duplicates)
+        summary.stored = len(result.stored) if committed else 0
+        if progress:
+            progress(summary.read)
+    else:
+        for batch in _batches(rows(), summary, batch_size):
+            result = ledger.append(batch)
+            summary.stored += len(result.stored)
+            summary.duplicate += len(result.duplicates)
+            summary.rejections += result.rejected  # type: ignore[operator]
+            if progress:
+                progress(summary.read)
+    summary.rejections.sort(key=lambda r: r.line or 0)  # type: ignore[union-attr]
+    if summary.stored:
+        ledger.catch_up()
+    return summary

@@ -1,0 +1,115 @@
+"""Rendering rows as a table (for people), JSON or CSV (for scripts)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from rich import box
+from rich.console import Console
+from rich.table import Table
+
+FORMATS = ("table", "json", "csv")
+
+
+def console(stderr: bool = False) -> Console:
+    """A console that does not wrap tables when the output is not a terminal."""
+    probe = Console(stderr=stderr)
+    width = None if probe.is_terminal else 240
+    return Console(stderr=stderr, width=width, highlight=False, soft_wrap=False)
+
+
+def cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def to_json(data: Any) -> str:
+    return json.dumps(data, indent=2, ensure_ascii=False)
+
+
+def to_csv(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(columns)
+    for row in rows:
+        writer.writerow([cell(row.get(c)) for c in columns])
+    return out.getvalue()
+
+
+def table(rows: Sequence[dict[str, Any]], columns: Sequence[str], title: str | None = None,
+          caption: str | None = None) -> Table:
+    result = Table(title=title, caption=caption, box=box.SIMPLE_HEAD, title_justify="left",
+                   caption_justify="left")
+    for column in columns:
+        numeric = bool(rows) and isinstance(rows[0].get(column), int | float) \
+            and not isinstance(rows[0].get(column), bool)
+        result.add_column(column, justify="right" if numeric else "left")
+    for row in rows:
+        result.add_row(*(_escape(cell(row.get(c))) for c in columns))
+    return result
+
+
+def _escape(text: str) -> str:
+    """Rich reads [brackets] as markup; ids and values must print verbatim."""
+    from rich.markup import escape
+
+    return escape(text)
+
+
+def emit(rows: Sequence[dict[str, Any]], columns: Sequence[str], fmt: str,
+         title: str | None = None, caption: str | None = None,
+         json_data: Any = None) -> None:
+    """Print rows in the chosen format (`json_data` overrides what JSON prints)."""
+    if fmt == "json":
+        print(to_json(rows if json_data is None else json_data))
+    elif fmt == "csv":
+        print(to_csv(rows, columns), end="")
+    else:
+        out = console()
+        out.print(table(rows, columns, title))
+        if caption:
+            out.print(_escape(caption))
+
+
+def print_audit(document: dict[str, Any], fmt: str) -> None:
+    """An audit: facts with what each derived, then transitions and stamps."""
+    if fmt == "json":
+        print(to_json(document))
+        return
+    facts = [{**f, "details": ", ".join(f"{k}={v}" for k, v in f["details"].items()),
+              "derived": f["derived"] + (f": {f['derived_detail']}" if f["derived_detail"]
+                                         else ""),
+              "retracted": (f"by {f['retracted']['event_id'][:8]} at "
+                            f"{f['retracted']['recorded_at']}"
+                            + (f" ({f['retracted']['reason']})" if f['retracted']['reason']
+                               else "")) if f["retracted"] else ""}
+             for f in document["facts"]]
+    fact_columns = ["occurred_at", "recorded_at", "type", "details", "source", "actor",
+                    "event_id", "derived", "retracted"]
+    if fmt == "csv":
+        print(to_csv(facts, fact_columns), end="")
+        return
+    out = console()
+    out.print(f"[bold]{document['subject_type']} {_escape(document['subject_id'])}[/bold]"
+              f" · now in {document['current_stage'] or '(no stage)'}"
+              f" · definitions {document['definitions_version']}")
+    out.print(table(facts, fact_columns, title="Facts"))
+    out.print(table(document["transitions"],
+                    ["occurred_at", "from_stage", "to_stage", "direction", "event_id"],
+                    title="Transitions"))
+    out.print(table(document["stamps"],
+                    ["stage", "first_reached_at", "last_reached_at", "times_reached",
+                     "inferred", "from_stage", "account_id"], title="Stamps"))
+    if document["memberships"]:
+        out.print(table(document["memberships"], ["account_id", "from", "to"],
+                        title="Accounts"))
+    if document["flags"]:
+        out.print(table(document["flags"], ["account_id", "flag", "raised_at", "cleared_at"],
+                        title="Flags"))

@@ -1,0 +1,97 @@
+"""What the ledger needs of an event store beyond eventsourcing's recorders.
+
+Facts live in eventsourcing's `stored_events` table, one stream per subject. Beside it,
+`fact_index` holds one row per stored event (its identity, content hash and subject) so
+that a repeated fact is found without decoding the log, and a second retraction of the
+same fact is refused by a unique index.
+
+Appending is one unit of work under the store's write lock: look up which identities are
+known, read each stream's last version, insert index rows and events, commit.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from uuid import UUID
+
+from eventsourcing.persistence import Notification, StoredEvent
+
+#: Largest number of bound parameters sent in one IN (...) list.
+CHUNK = 500
+
+
+@dataclass(frozen=True, slots=True)
+class IndexRow:
+    event_id: UUID
+    content_hash: str
+    subject_type: str
+    subject_id: str
+    fact_type: str
+    retracts: UUID | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StreamEvent:
+    """A stored event with its global position in the log."""
+
+    seq: int
+    event: StoredEvent
+
+
+class AppendTx(ABC):
+    """Reads and writes inside one locked write transaction."""
+
+    @abstractmethod
+    def lookup(self, event_ids: Sequence[UUID]) -> dict[UUID, IndexRow]:
+        """Index rows of the given identities that are stored already."""
+
+    @abstractmethod
+    def retracted(self, event_ids: Sequence[UUID]) -> dict[UUID, UUID]:
+        """For stored events that are already retracted: target -> retraction id."""
+
+    @abstractmethod
+    def last_versions(self, stream_ids: Sequence[UUID]) -> dict[UUID, int]:
+        """The last version of each non-empty stream."""
+
+    @abstractmethod
+    def insert(self, rows: Sequence[IndexRow], events: Sequence[StoredEvent]) -> None:
+        """Store index rows and their events."""
+
+
+def chunks(items: Sequence, size: int = CHUNK) -> Iterator[Sequence]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+class LedgerRecorder(ABC):
+    """The ledger's view of an eventsourcing application recorder."""
+
+    #: The dialect name SQLAlchemy uses for the same database.
+    dialect: str
+
+    @abstractmethod
+    def append_transaction(self) -> AbstractContextManager[AppendTx]:
+        """A write transaction holding the store's write lock."""
+
+    @abstractmethod
+    def select_streams(self, stream_ids: Sequence[UUID]) -> list[StreamEvent]:
+        """Every event of the given streams, by stream then version."""
+
+    @abstractmethod
+    def select_all_streams(self) -> Iterator[StreamEvent]:
+        """The whole log, by stream then version (for rebuilds)."""
+
+    @abstractmethod
+    def count_events(self) -> int:
+        """How many events the log holds."""
+
+    def notifications_after(self, position: int, limit: int) -> Sequence[Notification]:
+        """Events after `position` in log order (gaps tolerated)."""
+        return self.select_notifications(  # type: ignore[attr-defined, no-any-return]
+            position + 1, limit)
+
+    def last_position(self) -> int:
+        return self.max_notification_id() or 0  # type: ignore[attr-defined, no-any-return]

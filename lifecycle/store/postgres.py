@@ -1,0 +1,126 @@
+"""The ledger's recorder on PostgreSQL (eventsourcing.postgres, extended)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+from uuid import UUID
+
+import psycopg
+from eventsourcing.persistence import IntegrityError, StoredEvent
+from eventsourcing.postgres import PostgresApplicationRecorder
+from psycopg.sql import SQL, Identifier
+
+from lifecycle.store.base import AppendTx, IndexRow, LedgerRecorder, StreamEvent
+
+INDEX_TABLE = (
+    "CREATE TABLE IF NOT EXISTS {schema}.fact_index ("
+    "event_id uuid PRIMARY KEY, "
+    "content_hash text NOT NULL, "
+    "subject_type text NOT NULL, "
+    "subject_id text NOT NULL, "
+    "fact_type text NOT NULL, "
+    "retracts uuid UNIQUE)"
+)
+
+
+def _row(values: dict[str, Any]) -> IndexRow:
+    return IndexRow(values["event_id"], values["content_hash"], values["subject_type"],
+                    values["subject_id"], values["fact_type"], values["retracts"])
+
+
+class _PostgresAppend(AppendTx):
+    def __init__(self, recorder: PostgresLedgerRecorder, cursor: psycopg.Cursor[Any]):
+        self.recorder = recorder
+        self.c = cursor
+        self.table = recorder.table
+
+    def lookup(self, event_ids: Sequence[UUID]) -> dict[UUID, IndexRow]:
+        self.c.execute(
+            SQL("SELECT * FROM {}.fact_index WHERE event_id = ANY(%s)").format(
+                Identifier(self.recorder.schema)), [list(event_ids)])
+        return {row.event_id: row for row in map(_row, self.c.fetchall())}
+
+    def retracted(self, event_ids: Sequence[UUID]) -> dict[UUID, UUID]:
+        self.c.execute(
+            SQL("SELECT event_id, retracts FROM {}.fact_index WHERE retracts = ANY(%s)").format(
+                Identifier(self.recorder.schema)), [list(event_ids)])
+        return {r["retracts"]: r["event_id"] for r in self.c.fetchall()}
+
+    def last_versions(self, stream_ids: Sequence[UUID]) -> dict[UUID, int]:
+        self.c.execute(
+            SQL("SELECT originator_id, MAX(originator_version) AS v FROM {} "
+                "WHERE originator_id = ANY(%s) GROUP BY originator_id").format(self.table),
+            [list(stream_ids)])
+        return {r["originator_id"]: r["v"] for r in self.c.fetchall()}
+
+    def insert(self, rows: Sequence[IndexRow], events: Sequence[StoredEvent]) -> None:
+        self.c.executemany(
+            SQL("INSERT INTO {}.fact_index VALUES (%s,%s,%s,%s,%s,%s)").format(
+                Identifier(self.recorder.schema)),
+            [(r.event_id, r.content_hash, r.subject_type, r.subject_id, r.fact_type,
+              r.retracts) for r in rows])
+        self.recorder._notify_channel(self.c)
+        self.c.executemany(
+            SQL("INSERT INTO {} (originator_id, originator_version, topic, state) "
+                "VALUES (%s,%s,%s,%s)").format(self.table),
+            [(e.originator_id, e.originator_version, e.topic, e.state) for e in events])
+
+
+class PostgresLedgerRecorder(PostgresApplicationRecorder, LedgerRecorder):
+    dialect = "postgresql"
+
+    def __init__(self, datastore: Any, *, events_table_name: str = "stored_events"):
+        super().__init__(datastore, events_table_name=events_table_name)
+        self.schema = self.datastore.schema
+        self.table = SQL("{}.{}").format(Identifier(self.schema),
+                                         Identifier(self.events_table_name))
+        self.sql_create_statements.append(
+            SQL(INDEX_TABLE).format(schema=Identifier(self.schema)))  # type: ignore[arg-type]
+
+    @contextmanager
+    def append_transaction(self) -> Iterator[AppendTx]:
+        try:
+            with self.datastore.transaction(commit=True) as curs:
+                # The same EXCLUSIVE lock eventsourcing takes to insert: writers queue, so
+                # notification ids commit in order and readers never pass over a gap
+                # that fills in later. Taken first, so what we read stays true.
+                self._lock_table(curs)
+                yield _PostgresAppend(self, curs)
+        except psycopg.IntegrityError as exc:
+            raise IntegrityError(str(exc)) from exc
+
+    def _select(self, where: SQL, params: Sequence[Any], limit: int | None = None
+                ) -> list[StreamEvent]:
+        statement = SQL(
+            "SELECT notification_id, originator_id, originator_version, topic, state "
+            "FROM {} {} ORDER BY originator_id, originator_version").format(self.table, where)
+        if limit is not None:
+            statement += SQL(" LIMIT {}").format(limit)
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(statement, params)
+            return [StreamEvent(r["notification_id"], StoredEvent(
+                r["originator_id"], r["originator_version"], r["topic"], bytes(r["state"])))
+                for r in c.fetchall()]
+
+    def select_streams(self, stream_ids: Sequence[UUID]) -> list[StreamEvent]:
+        return self._select(SQL("WHERE originator_id = ANY(%s)"), [list(stream_ids)])
+
+    def select_all_streams(self) -> Iterator[StreamEvent]:
+        after: tuple[Any, int] = (UUID(int=0), -1)
+        while True:
+            page = self._select(SQL("WHERE (originator_id, originator_version) > (%s, %s)"),
+                                after, limit=20_000)
+            if not page:
+                return
+            yield from page
+            last = page[-1].event
+            after = (last.originator_id, last.originator_version)
+
+    def count_events(self) -> int:
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(SQL("SELECT COUNT(*) AS n FROM {}").format(self.table))
+            row = c.fetchone()
+            assert row is not None
+            return int(row["n"])

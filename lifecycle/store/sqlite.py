@@ -1,0 +1,144 @@
+"""The ledger's recorder on SQLite (eventsourcing.sqlite, extended)."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from uuid import UUID
+
+from eventsourcing.persistence import IntegrityError, StoredEvent
+from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteDatastore
+
+from lifecycle.store.base import AppendTx, IndexRow, LedgerRecorder, StreamEvent, chunks
+
+INDEX_TABLE = (
+    "CREATE TABLE IF NOT EXISTS fact_index ("
+    "event_id TEXT PRIMARY KEY, "
+    "content_hash TEXT NOT NULL, "
+    "subject_type TEXT NOT NULL, "
+    "subject_id TEXT NOT NULL, "
+    "fact_type TEXT NOT NULL, "
+    "retracts TEXT UNIQUE) WITHOUT ROWID"
+)
+
+
+def _row(values: sqlite3.Row) -> IndexRow:
+    return IndexRow(
+        UUID(values["event_id"]), values["content_hash"], values["subject_type"],
+        values["subject_id"], values["fact_type"],
+        UUID(values["retracts"]) if values["retracts"] else None)
+
+
+class _SQLiteAppend(AppendTx):
+    def __init__(self, cursor: sqlite3.Cursor, insert_events: str):
+        self.c = cursor
+        self.insert_events_statement = insert_events
+
+    def lookup(self, event_ids: Sequence[UUID]) -> dict[UUID, IndexRow]:
+        found: dict[UUID, IndexRow] = {}
+        for part in chunks(list(event_ids)):
+            marks = ",".join("?" * len(part))
+            self.c.execute(
+                f"SELECT * FROM fact_index WHERE event_id IN ({marks})",  # noqa: S608
+                [e.hex for e in part])
+            for values in self.c.fetchall():
+                row = _row(values)
+                found[row.event_id] = row
+        return found
+
+    def retracted(self, event_ids: Sequence[UUID]) -> dict[UUID, UUID]:
+        found: dict[UUID, UUID] = {}
+        for part in chunks(list(event_ids)):
+            marks = ",".join("?" * len(part))
+            self.c.execute(
+                f"SELECT event_id, retracts FROM fact_index WHERE retracts IN ({marks})",  # noqa: S608
+                [e.hex for e in part])
+            found.update({UUID(r["retracts"]): UUID(r["event_id"]) for r in self.c.fetchall()})
+        return found
+
+    def last_versions(self, stream_ids: Sequence[UUID]) -> dict[UUID, int]:
+        versions: dict[UUID, int] = {}
+        for part in chunks(list(stream_ids)):
+            marks = ",".join("?" * len(part))
+            self.c.execute(
+                "SELECT originator_id, MAX(originator_version) AS v FROM stored_events "  # noqa: S608
+                f"WHERE originator_id IN ({marks}) GROUP BY originator_id",
+                [s.hex for s in part])
+            versions.update({UUID(r["originator_id"]): r["v"] for r in self.c.fetchall()})
+        return versions
+
+    def insert(self, rows: Sequence[IndexRow], events: Sequence[StoredEvent]) -> None:
+        self.c.executemany(
+            "INSERT INTO fact_index VALUES (?,?,?,?,?,?)",
+            [(r.event_id.hex, r.content_hash, r.subject_type, r.subject_id, r.fact_type,
+              r.retracts.hex if r.retracts else None) for r in rows])
+        self.c.executemany(
+            self.insert_events_statement,
+            [(e.originator_id.hex if isinstance(e.originator_id, UUID) else e.originator_id,
+              e.originator_version, e.topic, e.state) for e in events])
+
+
+class SQLiteLedgerRecorder(SQLiteApplicationRecorder, LedgerRecorder):
+    dialect = "sqlite"
+
+    def construct_create_table_statements(self) -> list[str]:
+        return [*super().construct_create_table_statements(), INDEX_TABLE]
+
+    @contextmanager
+    def append_transaction(self) -> Iterator[AppendTx]:
+        datastore: SQLiteDatastore = self.datastore
+        with datastore.get_connection(commit=True) as conn, conn.cursor() as c:
+            # Take the write lock before reading, so that what we read stays true
+            # until we commit (a deferred BEGIN would let another writer in between).
+            c.execute("BEGIN IMMEDIATE")
+            try:
+                yield _SQLiteAppend(c, self.insert_events_statement)
+            except sqlite3.IntegrityError as exc:
+                conn.rollback()
+                raise IntegrityError(exc) from exc
+            except BaseException:
+                conn.rollback()
+                raise
+            conn.commit()
+
+    def _select(self, where: str, params: Sequence[str]) -> list[StreamEvent]:
+        statement = (
+            "SELECT rowid, originator_id, originator_version, topic, state "  # noqa: S608
+            f"FROM stored_events {where} ORDER BY originator_id, originator_version")
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(statement, params)
+            return [StreamEvent(r[0], StoredEvent(UUID(r[1]), r[2], r[3], r[4]))
+                    for r in c.fetchall()]
+
+    def select_streams(self, stream_ids: Sequence[UUID]) -> list[StreamEvent]:
+        found: list[StreamEvent] = []
+        for part in chunks(list(stream_ids)):
+            marks = ",".join("?" * len(part))
+            found += self._select(f"WHERE originator_id IN ({marks})", [s.hex for s in part])
+        return found
+
+    def select_all_streams(self) -> Iterator[StreamEvent]:
+        after: tuple[str, int] = ("", 0)
+        while True:
+            page = self._select_page(after)
+            if not page:
+                return
+            yield from page
+            last = page[-1].event
+            after = (last.originator_id.hex, last.originator_version)  # type: ignore[union-attr]
+
+    def _select_page(self, after: tuple[str, int], size: int = 20_000) -> list[StreamEvent]:
+        statement = (
+            "SELECT rowid, originator_id, originator_version, topic, state FROM stored_events "
+            "WHERE (originator_id, originator_version) > (?, ?) "
+            "ORDER BY originator_id, originator_version LIMIT ?")
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(statement, (*after, size))
+            return [StreamEvent(r[0], StoredEvent(UUID(r[1]), r[2], r[3], r[4]))
+                    for r in c.fetchall()]
+
+    def count_events(self) -> int:
+        with self.datastore.transaction(commit=False) as c:
+            c.execute("SELECT COUNT(*) FROM stored_events")
+            return int(c.fetchone()[0])

@@ -1,0 +1,66 @@
+"""Rows for the read-model tables, made from derived histories (pure)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from lifecycle.derivation import SubjectHistory
+from lifecycle.facts import ACCOUNT, PERSON
+from projections import tables
+
+Rows = dict[Any, list[dict[str, Any]]]
+
+
+def empty_rows() -> Rows:
+    return {table: [] for table in tables.VIEW_TABLES}
+
+
+def add_history(rows: Rows, history: SubjectHistory) -> None:
+    """Append the rows one subject's history projects to."""
+    kind, sid = history.subject
+    key = {"subject_type": kind, "subject_id": sid}
+    last = history.steps[-1] if history.steps else None
+    if last is not None:
+        rows[tables.current].append(
+            {**key, "stage": last.stage, "since": last.at})
+    for stamp in history.stamps:
+        cause = stamp.snapshot.cause
+        rows[tables.stamps].append({
+            **key, "stage": stamp.stage, "first_reached_at": stamp.first_reached_at,
+            "last_reached_at": stamp.last_reached_at, "times_reached": stamp.times_reached,
+            "inferred": stamp.inferred, "event_id": str(cause.event_id),
+            "fact_type": cause.type, "source": cause.source, "source_id": cause.source_id,
+            "actor": cause.actor, "campaign": cause.campaign, "value": cause.value,
+            "from_stage": stamp.snapshot.from_stage, "account_id": stamp.snapshot.account_id,
+        })
+    for ordinal, move in enumerate(history.transitions):
+        rows[tables.moves].append({
+            **key, "ordinal": ordinal, "occurred_at": move.occurred_at,
+            "from_stage": move.from_stage, "to_stage": move.to_stage,
+            "direction": move.direction, "event_id": str(move.cause.event_id),
+        })
+    for ordinal, interval in enumerate(history.intervals):
+        rows[tables.intervals].append({
+            **key, "ordinal": ordinal, "stage": interval.stage,
+            "entered_at": interval.entered_at, "exited_at": interval.exited_at,
+        })
+    if kind == PERSON:
+        for ordinal, link in enumerate(history.memberships):
+            rows[tables.memberships].append({
+                "person_id": sid, "ordinal": ordinal, "account_id": link.account_id,
+                "start_at": link.start, "end_at": link.end,
+            })
+    if kind == ACCOUNT:
+        for ordinal, flag in enumerate(history.flags):
+            rows[tables.flags].append({
+                "account_id": sid, "ordinal": ordinal, "flag": flag.flag,
+                "raised_at": flag.raised_at, "cleared_at": flag.cleared_at,
+            })
+
+
+def rows_for(histories: Iterable[SubjectHistory]) -> Rows:
+    rows = empty_rows()
+    for history in histories:
+        add_history(rows, history)
+    return rows

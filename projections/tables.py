@@ -1,0 +1,127 @@
+"""The read-model tables (SQLAlchemy Core), the same on SQLite and PostgreSQL.
+
+Instants are stored as naive UTC and handed back aware: one representation on both
+databases, and string order equals time order on SQLite.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    DateTime,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    impl = DateTime(timezone=False)
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: Any, dialect: Any) -> datetime | None:
+        return None if value is None else value.replace(tzinfo=UTC)
+
+
+metadata = MetaData()
+ID = String(512)
+
+positions = Table(
+    "lc_positions", metadata,
+    Column("name", String(100), primary_key=True),
+    Column("position", Integer, nullable=False),
+    Column("definitions_version", String(100)),
+)
+
+current = Table(
+    "lc_current", metadata,
+    Column("subject_type", String(16), primary_key=True),
+    Column("subject_id", ID, primary_key=True),
+    Column("stage", String(100)),
+    Column("since", UTCDateTime),
+)
+
+stamps = Table(
+    "lc_stamps", metadata,
+    Column("subject_type", String(16), primary_key=True),
+    Column("subject_id", ID, primary_key=True),
+    Column("stage", String(100), primary_key=True),
+    Column("first_reached_at", UTCDateTime, nullable=False),
+    Column("last_reached_at", UTCDateTime),
+    Column("times_reached", Integer, nullable=False),
+    Column("inferred", Boolean, nullable=False),
+    Column("event_id", String(36), nullable=False),
+    Column("fact_type", String(32), nullable=False),
+    Column("source", Text),
+    Column("source_id", Text),
+    Column("actor", Text),
+    Column("campaign", Text),
+    Column("value", Text),
+    Column("from_stage", String(100)),
+    Column("account_id", ID),
+)
+
+moves = Table(
+    "lc_moves", metadata,
+    Column("subject_type", String(16), primary_key=True),
+    Column("subject_id", ID, primary_key=True),
+    Column("ordinal", Integer, primary_key=True),
+    Column("occurred_at", UTCDateTime, nullable=False),
+    Column("from_stage", String(100)),
+    Column("to_stage", String(100), nullable=False),
+    Column("direction", String(16), nullable=False),
+    Column("event_id", String(36), nullable=False),
+    Index("lc_moves_when", "subject_type", "occurred_at"),
+)
+
+intervals = Table(
+    "lc_intervals", metadata,
+    Column("subject_type", String(16), primary_key=True),
+    Column("subject_id", ID, primary_key=True),
+    Column("ordinal", Integer, primary_key=True),
+    Column("stage", String(100), nullable=False),
+    Column("entered_at", UTCDateTime, nullable=False),
+    Column("exited_at", UTCDateTime),
+    Index("lc_intervals_when", "subject_type", "entered_at", "exited_at"),
+)
+
+memberships = Table(
+    "lc_memberships", metadata,
+    Column("person_id", ID, primary_key=True),
+    Column("ordinal", Integer, primary_key=True),
+    Column("account_id", ID, nullable=False),
+    Column("start_at", UTCDateTime, nullable=False),
+    Column("end_at", UTCDateTime),
+    Index("lc_memberships_account", "account_id"),
+)
+
+flags = Table(
+    "lc_flags", metadata,
+    Column("account_id", ID, primary_key=True),
+    Column("ordinal", Integer, primary_key=True),
+    Column("flag", String(16), nullable=False),
+    Column("raised_at", UTCDateTime, nullable=False),
+    Column("cleared_at", UTCDateTime),
+)
+
+#: Tables holding rows per subject, with the columns that name the subject.
+SUBJECT_TABLES: dict[Table, tuple[str, ...]] = {
+    current: ("subject_type", "subject_id"),
+    stamps: ("subject_type", "subject_id"),
+    moves: ("subject_type", "subject_id"),
+    intervals: ("subject_type", "subject_id"),
+}
+VIEW_TABLES = (current, stamps, moves, intervals, memberships, flags)

@@ -1,0 +1,188 @@
+"""Keeping the read models in step with the log: catch-up, rebuild, and the writer.
+
+Every write of view rows happens in the same transaction as the move of the projection's
+tracking position, which is a compare-and-set: a projection never says it has processed
+what it has not written, and two writers never both apply the same stretch of the log.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Connection, Engine, delete, insert, select, update
+
+from lifecycle.definitions import Definitions
+from lifecycle.derivation import SubjectHistory
+from lifecycle.eventlog import EventLog
+from lifecycle.facts import ACCOUNT, PERSON, Subject
+from lifecycle.replay import Replay
+from projections import tables
+from projections.rows import Rows, rows_for
+
+#: The projection's fixed name (never changes once deployed).
+PROJECTION = "lifecycle.stages"
+PAGE = 5_000
+INSERT_CHUNK = 10_000
+ID_CHUNK = 500
+
+
+class ProjectionConflict(RuntimeError):
+    """Another writer moved the projection's position first."""
+
+
+@dataclass(frozen=True)
+class Position:
+    position: int
+    definitions_version: str | None
+
+
+def create_tables(engine: Engine) -> None:
+    tables.metadata.create_all(engine)
+
+
+def read_position(conn: Connection) -> Position:
+    row = conn.execute(select(tables.positions.c.position,
+                              tables.positions.c.definitions_version)
+                       .where(tables.positions.c.name == PROJECTION)).first()
+    return Position(row[0], row[1]) if row else Position(0, None)
+
+
+def _advance(conn: Connection, old: Position, new: int, version: str) -> None:
+    """Compare-and-set the tracking position, in the caller's transaction."""
+    table = tables.positions
+    if old.definitions_version is None and old.position == 0:
+        existing = conn.execute(select(table.c.name).where(table.c.name == PROJECTION)).first()
+        if existing is None:
+            conn.execute(insert(table).values(name=PROJECTION, position=new,
+                                              definitions_version=version))
+            return
+    result = conn.execute(
+        update(table)
+        .where(table.c.name == PROJECTION, table.c.position == old.position)
+        .values(position=new, definitions_version=version))
+    if result.rowcount != 1:
+        raise ProjectionConflict("the projection was moved by another writer")
+
+
+def _insert_rows(conn: Connection, rows: Rows) -> None:
+    for table, values in rows.items():
+        for start in range(0, len(values), INSERT_CHUNK):
+            conn.execute(insert(table), values[start:start + INSERT_CHUNK])
+
+
+def _delete_subjects(conn: Connection, subjects: Iterable[Subject]) -> None:
+    by_type: dict[str, list[str]] = {PERSON: [], ACCOUNT: []}
+    for subject in subjects:
+        by_type[subject.type].append(subject.id)
+    for kind, ids in by_type.items():
+        for start in range(0, len(ids), ID_CHUNK):
+            part = ids[start:start + ID_CHUNK]
+            for table in tables.SUBJECT_TABLES:
+                conn.execute(delete(table).where(table.c.subject_type == kind,
+                                                 table.c.subject_id.in_(part)))
+            if kind == PERSON:
+                conn.execute(delete(tables.memberships)
+                             .where(tables.memberships.c.person_id.in_(part)))
+            else:
+                conn.execute(delete(tables.flags).where(tables.flags.c.account_id.in_(part)))
+
+
+def write_all(engine: Engine, histories: Iterable[SubjectHistory], position: int,
+              definitions: Definitions) -> None:
+    """Replace every view row and reset the position (a rebuild)."""
+    rows = rows_for(histories)
+    with engine.begin() as conn:
+        for table in tables.VIEW_TABLES:
+            conn.execute(delete(table))
+        conn.execute(delete(tables.positions).where(tables.positions.c.name == PROJECTION))
+        conn.execute(insert(tables.positions).values(
+            name=PROJECTION, position=position, definitions_version=definitions.version))
+        _insert_rows(conn, rows)
+
+
+def rebuild(engine: Engine, log: EventLog, definitions: Definitions, upto: int | None = None,
+            known_at: datetime | None = None) -> int:
+    """Clear the views and replay the log up to `upto` (default: all of it)."""
+    upto = log.position() if upto is None else upto
+    replay = Replay(definitions, known_at)
+    for subject, facts in log.all_subject_facts(upto):
+        replay.add(subject, facts)
+    write_all(engine, replay.finish().values(), upto, definitions)
+    return upto
+
+
+def catch_up(engine: Engine, log: EventLog, definitions: Definitions) -> int:
+    """Bring the views up to the end of the log; returns how many events were applied."""
+    applied = 0
+    with engine.connect() as conn:
+        at = read_position(conn)
+    end = log.position()
+    if at.definitions_version not in (None, definitions.version) or end - at.position > max(
+            at.position, PAGE):
+        # New definitions, or more to apply than is already applied: a replay is cheaper.
+        rebuild(engine, log, definitions, upto=end)
+        return end - at.position
+    while True:
+        notes = log.recorder.notifications_after(at.position, PAGE)
+        if not notes:
+            return applied
+        upto = notes[-1].id
+        if any(log.mapper.is_definitions(n) for n in notes):
+            rebuild(engine, log, definitions)
+            return applied + len(notes)
+        streams = sorted({n.originator_id for n in notes}, key=str)  # type: ignore[arg-type]
+        _apply(engine, log, definitions, at, upto, streams)
+        applied += len(notes)
+        at = Position(upto, definitions.version)
+
+
+def _apply(engine: Engine, log: EventLog, definitions: Definitions, at: Position, upto: int,
+           streams: Sequence) -> None:
+    """Re-derive the subjects whose streams changed, and the accounts they roll up to."""
+    facts = log.subject_facts(streams, upto)
+    changed = set(facts)
+    persons = [s.id for s in changed if s.type == PERSON]
+    replay = Replay(definitions)
+    for subject, subject_facts in facts.items():
+        replay.add(subject, subject_facts)
+    accounts = {s.id for s in changed if s.type == ACCOUNT}
+    with engine.connect() as conn:
+        if definitions.account_rollup != "none":
+            accounts |= _linked_accounts(conn, persons)
+            accounts |= {link.account_id for pid in persons
+                         for link in replay.persons[pid].memberships}
+        members = linked_persons(conn, accounts) - set(persons)
+    loaded = set(facts)
+    more = [Subject(PERSON, pid).stream_id for pid in sorted(members)]
+    more += [Subject(ACCOUNT, aid).stream_id for aid in sorted(accounts)
+             if Subject(ACCOUNT, aid) not in loaded]
+    for subject, subject_facts in log.subject_facts(more, upto).items():
+        replay.add(subject, subject_facts)
+    histories = replay.finish(accounts)
+    targets = changed | {Subject(ACCOUNT, aid) for aid in accounts}
+    rows = rows_for(h for s, h in histories.items() if s in targets)
+    with engine.begin() as conn:
+        _advance(conn, at, upto, definitions.version)
+        _delete_subjects(conn, targets)
+        _insert_rows(conn, rows)
+
+
+def _linked_accounts(conn: Connection, persons: Sequence[str]) -> set[str]:
+    found: set[str] = set()
+    m = tables.memberships
+    for start in range(0, len(persons), ID_CHUNK):
+        part = persons[start:start + ID_CHUNK]
+        found |= set(conn.scalars(select(m.c.account_id).where(m.c.person_id.in_(part))))
+    return found
+
+
+def linked_persons(conn: Connection, accounts: Iterable[str]) -> set[str]:
+    ids = sorted(accounts)
+    found: set[str] = set()
+    m = tables.memberships
+    for start in range(0, len(ids), ID_CHUNK):
+        part = ids[start:start + ID_CHUNK]
+        found |= set(conn.scalars(select(m.c.person_id).where(m.c.account_id.in_(part))))
+    return found
