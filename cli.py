@@ -166,8 +166,15 @@ def init(ctx: click.Context, definitions_file: str) -> None:
     Example:
         lifecycle init --definitions definitions.yaml
     """
+    from lifecycle.ledger import LedgerError
+
     definitions = load_definitions_file(definitions_file)
     ledger = ledger_from(ctx)
+    published = ledger.definitions_log()
+    if published and published[-1].definitions.version != definitions.version:
+        raise LedgerError(
+            f"{ledger.display_url} is already initialised with definitions "
+            f"{published[-1].definitions.version}; change them with `lifecycle backfill FILE`")
     recorded, new = ledger.publish(definitions)
     state = "published" if new else "already published"
     click.echo(f"Definitions {recorded.definitions.version} {state} in {ledger.display_url}")
@@ -360,25 +367,79 @@ def definitions_validate(file: str) -> None:
 @click.pass_context
 @friendly
 def definitions_log(ctx: click.Context, fmt: str) -> None:
-    """List every published version with when it was published.
+    """List every published version, when it was published and what it changed.
 
     \b
     Example:
         lifecycle definitions log --format csv
     """
+    from lifecycle.changes import summarise
     from lifecycle.render import emit
     from lifecycle.timeutil import format_instant
 
-    rows = [{"version": d.definitions.version, "published_at": format_instant(d.recorded_at),
-             "stages": len(d.definitions.stages), "event_id": str(d.event_id)}
-            for d in ledger_from(ctx).definitions_log()]
-    emit(rows, ["version", "published_at", "stages", "event_id"], fmt)
+    rows, previous = [], None
+    for d in ledger_from(ctx).definitions_log():
+        rows.append({"version": d.definitions.version,
+                     "published_at": format_instant(d.recorded_at),
+                     "stages": len(d.definitions.stages), "event_id": str(d.event_id),
+                     "changes": "; ".join(summarise(previous, d.definitions))})
+        previous = d.definitions
+    emit(rows, ["version", "published_at", "stages", "changes", "event_id"], fmt)
+
+
+@main.command()
+@click.argument("file", metavar="FILE")
+@click.option("--dry-run", is_flag=True,
+              help="Print what would change and change nothing.")
+@click.option("--examples", default=5, show_default=True,
+              help="Example subjects listed per change.")
+@output_format
+@click.pass_context
+@friendly
+def backfill(ctx: click.Context, file: str, dry_run: bool, examples: int, fmt: str) -> None:
+    """Publish new definitions and re-derive the whole history under them.
+
+    Facts are never touched. The new projections are built beside the live ones and
+    swapped in at once; an interrupted backfill leaves the old ones serving, and
+    running it again completes it. --dry-run shows, for persons and accounts, whose
+    current stage would change, the stage-count deltas as of now, and the stamps
+    whose first_reached_at would move, appear or disappear.
+
+    \b
+    Example:
+        lifecycle backfill definitions-2025.yaml --dry-run
+        lifecycle backfill definitions-2025.yaml
+    """
+    from lifecycle import backfill as backfills
+    from lifecycle.render import print_dry_run, to_json
+
+    new = load_definitions_file(file)
+    ledger = ledger_from(ctx)
+    if dry_run:
+        print_dry_run(backfills.dry_run(ledger, new, examples), fmt)
+        return
+    result = backfills.backfill(ledger, new)
+    if fmt == "json":
+        click.echo(to_json(result))
+        return
+    state = "published and" if result["published"] else "already published;"
+    click.echo(f"Definitions {result['version']} {state} projections rebuilt "
+               f"to position {result['position']}.")
+    for change in result["definition_changes"]:
+        click.echo(f"  {change}")
 
 
 # ---- reports ---------------------------------------------------------------------------------
 
 KNOWN_AT_HELP = ("Report what the ledger would have said at this moment: only facts "
                  "recorded by then, under the definitions active then.")
+
+
+def definitions_option(func: F) -> F:
+    return click.option(
+        "--definitions", "definitions_version", metavar="VERSION",
+        help="Report under this published version of the definitions (without "
+             "publishing it).")(func)
 
 
 @main.group(context_settings=CONTEXT)
@@ -400,11 +461,12 @@ def report() -> None:
 @click.option("--as-of", "as_of", type=INSTANT, required=True, help="The moment to count at.")
 @click.option("--known-at", type=INSTANT, help=KNOWN_AT_HELP)
 @click.option("--level", type=LEVEL, default="person", show_default=True)
+@definitions_option
 @output_format
 @click.pass_context
 @friendly
 def report_stages(ctx: click.Context, as_of: datetime, known_at: datetime | None, level: str,
-                  fmt: str) -> None:
+                  definitions_version: str | None, fmt: str) -> None:
     """Stage counts as of a moment (every defined stage, zero counts included).
 
     \b
@@ -414,7 +476,7 @@ def report_stages(ctx: click.Context, as_of: datetime, known_at: datetime | None
     from lifecycle import reports
     from lifecycle.render import emit
 
-    data = reports.stages(ledger_from(ctx), as_of, level, known_at)
+    data = reports.stages(ledger_from(ctx), as_of, level, known_at, definitions_version)
     caption = (f"{level}s as of {data['as_of']}"
                + (f", known at {data['known_at']}" if data["known_at"] else "")
                + f" · definitions {data['definitions_version']} · total {data['total']}")
@@ -427,11 +489,13 @@ def report_stages(ctx: click.Context, as_of: datetime, known_at: datetime | None
 @click.option("--known-at", type=INSTANT, help=KNOWN_AT_HELP)
 @click.option("--snapshot", is_flag=True,
               help="Add what caused each first reach (event, source, actor, campaign...).")
+@definitions_option
 @output_format
 @click.pass_context
 @friendly
 def report_stamps(ctx: click.Context, level: str | None, stage: str | None,
-                  known_at: datetime | None, snapshot: bool, fmt: str) -> None:
+                  known_at: datetime | None, snapshot: bool, definitions_version: str | None,
+                  fmt: str) -> None:
     """One row per subject and stage: first and last reached, times, inferred.
 
     \b
@@ -441,7 +505,8 @@ def report_stamps(ctx: click.Context, level: str | None, stage: str | None,
     from lifecycle import reports
     from lifecycle.render import emit
 
-    rows = reports.stamps(ledger_from(ctx), level, stage, known_at, snapshot)
+    rows = reports.stamps(ledger_from(ctx), level, stage, known_at, snapshot,
+                          definitions_version)
     columns = reports.STAMP_COLUMNS + (reports.SNAPSHOT_COLUMNS if snapshot else [])
     emit(rows, columns, fmt)
 
@@ -454,12 +519,13 @@ def report_stamps(ctx: click.Context, level: str | None, stage: str | None,
 @click.option("--since", type=INSTANT, help="From this moment (inclusive).")
 @click.option("--until", type=INSTANT, help="Up to this moment (exclusive).")
 @click.option("--known-at", type=INSTANT, help=KNOWN_AT_HELP)
+@definitions_option
 @output_format
 @click.pass_context
 @friendly
 def report_moves(ctx: click.Context, level: str | None, direction: tuple[str, ...],
                  since: datetime | None, until: datetime | None, known_at: datetime | None,
-                 fmt: str) -> None:
+                 definitions_version: str | None, fmt: str) -> None:
     """Transitions between stages, with their direction.
 
     \b
@@ -469,8 +535,44 @@ def report_moves(ctx: click.Context, level: str | None, direction: tuple[str, ..
     from lifecycle import reports
     from lifecycle.render import emit
 
-    rows = reports.moves(ledger_from(ctx), level, direction, since, until, known_at)
+    rows = reports.moves(ledger_from(ctx), level, direction, since, until, known_at,
+                         definitions_version)
     emit(rows, reports.MOVE_COLUMNS, fmt)
+
+
+@report.command("diff")
+@click.option("--as-of", "as_of", type=INSTANT, required=True, help="The moment compared.")
+@click.option("--level", type=LEVEL, default="person", show_default=True)
+@click.option("--before-known-at", type=INSTANT, help="Known-at of the first view.")
+@click.option("--before-definitions", metavar="VERSION",
+              help="Definitions of the first view (default: those active at its known-at).")
+@click.option("--after-known-at", type=INSTANT,
+              help="Known-at of the second view (default: now).")
+@click.option("--after-definitions", metavar="VERSION",
+              help="Definitions of the second view (default: those active at its known-at).")
+@output_format
+@click.pass_context
+@friendly
+def report_diff(ctx: click.Context, as_of: datetime, level: str,
+                before_known_at: datetime | None, before_definitions: str | None,
+                after_known_at: datetime | None, after_definitions: str | None,
+                fmt: str) -> None:
+    """Explain why stage counts differ between two (known-at, definitions) views.
+
+    Lists facts that arrived late, retractions made in between, the definition changes,
+    and each subject whose stage moved, with the cause.
+
+    \b
+    Example:
+        lifecycle report diff --as-of 2024-03-31T23:59:59Z \\
+            --before-known-at 2024-04-02T09:00:00Z --after-definitions b2b-2025
+    """
+    from lifecycle.diff import Side, diff
+    from lifecycle.render import print_diff
+
+    result = diff(ledger_from(ctx), as_of, Side(before_known_at, before_definitions),
+                  Side(after_known_at, after_definitions), level)
+    print_diff(result, fmt)
 
 
 # ---- audit, verify, demo -----------------------------------------------------------------

@@ -321,13 +321,23 @@ class Ledger:
         writer.rebuild(engine, self.log, definitions, upto=upto, known_at=known_at)
         return engine
 
-    def view(self, known_at: datetime | None = None) -> View:
-        """The read models to report from: the live ones, or a replay as known at a time."""
-        if known_at is None:
+    def view(self, known_at: datetime | None = None, definitions: str | None = None) -> View:
+        """The read models to report from: the live ones, or a replay as known at a time
+        and/or under another published version of the definitions."""
+        if known_at is None and definitions is None:
             self.catch_up()
             return View(self.engine, self.active_definitions(), None)
-        recorded = self.active_definitions(known_at)
+        recorded = (self.published(definitions) if definitions is not None
+                    else self.active_definitions(known_at))
         return View(self.scratch(recorded.definitions, known_at), recorded, known_at)
+
+    def published(self, version: str) -> RecordedDefinitions:
+        """A published version of the definitions, by its label."""
+        for recorded in self.definitions_log():
+            if recorded.definitions.version == version:
+                return recorded
+        known = ", ".join(d.definitions.version for d in self.definitions_log()) or "none"
+        raise LedgerError(f"no definitions {version!r} were published (published: {known})")
 
     def iter_subjects(self) -> Iterator[tuple[Subject, list[RecordedFact]]]:
         return self.log.all_subject_facts()

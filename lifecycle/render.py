@@ -46,7 +46,7 @@ def to_csv(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> str:
 def table(rows: Sequence[dict[str, Any]], columns: Sequence[str], title: str | None = None,
           caption: str | None = None) -> Table:
     result = Table(title=title, caption=caption, box=box.SIMPLE_HEAD, title_justify="left",
-                   caption_justify="left")
+                   caption_justify="left", min_width=len(title or "") + 2)
     for column in columns:
         numeric = bool(rows) and isinstance(rows[0].get(column), int | float) \
             and not isinstance(rows[0].get(column), bool)
@@ -113,3 +113,56 @@ def print_audit(document: dict[str, Any], fmt: str) -> None:
     if document["flags"]:
         out.print(table(document["flags"], ["account_id", "flag", "raised_at", "cleared_at"],
                         title="Flags"))
+
+
+def print_dry_run(diff: dict[str, Any], fmt: str) -> None:
+    """A backfill dry run: definition changes, stage changes, count deltas, stamps."""
+    if fmt == "json":
+        print(to_json(diff))
+        return
+    moved = [{**m, "from": m["from"] or "(none)", "to": m["to"] or "(none)",
+              "examples": ", ".join(m["examples"])} for m in diff["current_stage_changes"]]
+    deltas = [{"level": level, **d} for level, rows in diff["stage_count_deltas"].items()
+              for d in rows if d["delta"]]
+    stamps = [{**s, "examples": ", ".join(s["examples"])} for s in diff["stamp_changes"]]
+    if fmt == "csv":
+        print(to_csv(deltas, ["level", "stage", "before", "after", "delta"]), end="")
+        return
+    out = console()
+    out.print(f"Dry run: {diff['from_version']} -> {diff['to_version']} "
+              f"(nothing was written)")
+    for change in diff["definition_changes"]:
+        out.print(f"  · {_escape(change)}")
+    out.print(table(moved, ["level", "from", "to", "count", "examples"],
+                    title=f"Current stage changes ({sum(m['count'] for m in moved)} subjects)"))
+    out.print(table(deltas, ["level", "stage", "before", "after", "delta"],
+                    title=f"Stage counts as of {diff['as_of']}"))
+    out.print(table(stamps, ["level", "stage", "change", "count", "examples"],
+                    title="Stamps whose first_reached_at moves, appears or disappears"))
+
+
+def print_diff(result: dict[str, Any], fmt: str) -> None:
+    """`report diff`: count deltas, then the reasons."""
+    if fmt == "json":
+        print(to_json(result))
+        return
+    columns = ["stage", "label", "before", "after", "delta"]
+    if fmt == "csv":
+        print(to_csv(result["stages"], columns), end="")
+        return
+    out = console()
+    b, a = result["before"], result["after"]
+    out.print(f"{result['level']}s as of {result['as_of']}: "
+              f"known at {b['known_at'] or 'now'} under {b['definitions_version']} "
+              f"vs known at {a['known_at'] or 'now'} under {a['definitions_version']}")
+    out.print(table([r for r in result["stages"] if r["delta"]], columns,
+                    title="Stages that differ"))
+    for change in result["definition_changes"]:
+        out.print(f"  definitions: {_escape(change)}")
+    moved = result["changed_subjects"]
+    causes = ", ".join(f"{k}: {v}" for k, v in moved["by_cause"].items())
+    out.print(f"Late facts: {result['late_facts']['count']}; "
+              f"retractions: {result['retractions']['count']}; "
+              f"subjects that moved: {moved['count']} ({causes})")
+    out.print(table(result["changed_subjects"]["examples"],
+                    ["subject_id", "before", "after", "cause"], title="Examples"))

@@ -31,9 +31,10 @@ def _check_stage(ledger_view_defs: Any, stage: str | None) -> None:
 
 
 def stages(ledger: Ledger, as_of: datetime, level: str = PERSON,
-           known_at: datetime | None = None) -> dict[str, Any]:
+           known_at: datetime | None = None, definitions: str | None = None
+           ) -> dict[str, Any]:
     """Stage counts as of a moment: every defined stage, zero counts included."""
-    view = ledger.view(known_at)
+    view = ledger.view(known_at, definitions)
     with view.engine.connect() as conn:
         counts = queries.stage_counts(conn, view.definitions, level, as_of)
     return {
@@ -47,9 +48,10 @@ def stages(ledger: Ledger, as_of: datetime, level: str = PERSON,
 
 
 def stamps(ledger: Ledger, level: str | None = None, stage: str | None = None,
-           known_at: datetime | None = None, snapshot: bool = False) -> list[dict[str, Any]]:
+           known_at: datetime | None = None, snapshot: bool = False,
+           definitions: str | None = None) -> list[dict[str, Any]]:
     """One row per subject and stage reached; with `snapshot`, what caused it first."""
-    view = ledger.view(known_at)
+    view = ledger.view(known_at, definitions)
     _check_stage(view.definitions, stage)
     columns = STAMP_COLUMNS + (SNAPSHOT_COLUMNS if snapshot else [])
     with view.engine.connect() as conn:
@@ -59,13 +61,14 @@ def stamps(ledger: Ledger, level: str | None = None, stage: str | None = None,
 
 def moves(ledger: Ledger, level: str | None = None, directions: Sequence[str] = (),
           since: datetime | None = None, until: datetime | None = None,
-          known_at: datetime | None = None) -> list[dict[str, Any]]:
+          known_at: datetime | None = None, definitions: str | None = None
+          ) -> list[dict[str, Any]]:
     """Transitions between stages, by subject then time."""
     for direction in directions:
         if direction not in DIRECTIONS:
             raise LedgerError(
                 f"unknown direction {direction!r} (directions: {', '.join(DIRECTIONS)})")
-    view = ledger.view(known_at)
+    view = ledger.view(known_at, definitions)
     with view.engine.connect() as conn:
         rows = queries.moves(conn, level, directions, since, until)
     return [_out(row, MOVE_COLUMNS) for row in rows]

@@ -125,3 +125,21 @@ SUBJECT_TABLES: dict[Table, tuple[str, ...]] = {
     intervals: ("subject_type", "subject_id"),
 }
 VIEW_TABLES = (current, stamps, moves, intervals, memberships, flags)
+
+
+def shadow_tables(token: str) -> dict[Table, Table]:
+    """Empty copies of the view tables, to build a replacement beside the live ones.
+
+    Index names carry the token too: they keep it after the swap, so they never collide
+    with the indexes of a later build.
+    """
+    shadow_metadata = MetaData()
+    copies = {}
+    for table in VIEW_TABLES:
+        copy = Table(
+            f"lc_next_{token}_{table.name.removeprefix('lc_')}", shadow_metadata,
+            *(column.copy() for column in table.columns))
+        for index in table.indexes:
+            Index(f"{index.name}_{token}", *(copy.c[c.name] for c in index.columns))
+        copies[table] = copy
+    return copies

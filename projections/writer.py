@@ -7,11 +7,12 @@ what it has not written, and two writers never both apply the same stretch of th
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, Engine, delete, insert, select, update
+from sqlalchemy import Connection, Engine, Table, delete, insert, inspect, select, text, update
 
 from lifecycle.definitions import Definitions
 from lifecycle.derivation import SubjectHistory
@@ -26,6 +27,7 @@ PROJECTION = "lifecycle.stages"
 PAGE = 5_000
 INSERT_CHUNK = 10_000
 ID_CHUNK = 500
+SUBJECT_CHUNK = 5_000
 
 
 class ProjectionConflict(RuntimeError):
@@ -91,20 +93,58 @@ def _delete_subjects(conn: Connection, subjects: Iterable[Subject]) -> None:
 
 def write_all(engine: Engine, histories: Iterable[SubjectHistory], position: int,
               definitions: Definitions) -> None:
-    """Replace every view row and reset the position (a rebuild)."""
+    """Replace every view row and reset the position (a rebuild).
+
+    The new rows are written to shadow tables beside the live ones, a chunk per
+    transaction, and swapped in by one transaction: readers see the old views or the new
+    ones, never a mix; if the process dies first, the live views are untouched.
+    """
+    token = uuid.uuid4().hex[:8]
+    shadows = tables.shadow_tables(token)
+    try:
+        for shadow in shadows.values():
+            shadow.create(engine)
+        batch: list[SubjectHistory] = []
+        for history in histories:
+            batch.append(history)
+            if len(batch) >= SUBJECT_CHUNK:
+                _insert_shadow(engine, shadows, batch)
+                batch = []
+        _insert_shadow(engine, shadows, batch)
+        with engine.begin() as conn:
+            quote = conn.dialect.identifier_preparer.quote
+            for live, shadow in shadows.items():
+                conn.execute(text(f"DROP TABLE {quote(live.name)}"))
+                conn.execute(text(
+                    f"ALTER TABLE {quote(shadow.name)} RENAME TO {quote(live.name)}"))
+            conn.execute(delete(tables.positions).where(tables.positions.c.name == PROJECTION))
+            conn.execute(insert(tables.positions).values(
+                name=PROJECTION, position=position, definitions_version=definitions.version))
+    except BaseException:
+        drop_shadows(engine, token)
+        raise
+
+
+def _insert_shadow(engine: Engine, shadows: dict[Table, Table],
+                   histories: list[SubjectHistory]) -> None:
     rows = rows_for(histories)
     with engine.begin() as conn:
-        for table in tables.VIEW_TABLES:
-            conn.execute(delete(table))
-        conn.execute(delete(tables.positions).where(tables.positions.c.name == PROJECTION))
-        conn.execute(insert(tables.positions).values(
-            name=PROJECTION, position=position, definitions_version=definitions.version))
-        _insert_rows(conn, rows)
+        _insert_rows(conn, {shadows[table]: values for table, values in rows.items()})
+
+
+def drop_shadows(engine: Engine, token: str | None = None) -> None:
+    """Drop shadow tables left by a build (all of them when no token is given)."""
+    prefix = f"lc_next_{token}_" if token else "lc_next_"
+    with engine.begin() as conn:
+        quote = conn.dialect.identifier_preparer.quote
+        for name in inspect(conn).get_table_names():
+            if name.startswith(prefix):
+                conn.execute(text(f"DROP TABLE IF EXISTS {quote(name)}"))
 
 
 def rebuild(engine: Engine, log: EventLog, definitions: Definitions, upto: int | None = None,
             known_at: datetime | None = None) -> int:
-    """Clear the views and replay the log up to `upto` (default: all of it)."""
+    """Replay the log up to `upto` (default: all of it) into fresh views, then swap."""
     upto = log.position() if upto is None else upto
     replay = Replay(definitions, known_at)
     for subject, facts in log.all_subject_facts(upto):
