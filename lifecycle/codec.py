@@ -19,7 +19,7 @@ from eventsourcing.utils import register_topic
 from pydantic import BaseModel, ConfigDict
 
 from lifecycle.definitions import Definitions, definitions_from_data
-from lifecycle.facts import FACT_TYPES, LEDGER_NAMESPACE, RecordedFact, parse_fact
+from lifecycle.facts import FACT_TYPES, LEDGER_NAMESPACE, RecordedFact, trusted_fact
 from lifecycle.timeutil import format_instant, parse_instant
 
 #: The stream that holds every published version of the definitions.
@@ -86,14 +86,15 @@ class LedgerMapper(Mapper):
         return json.loads(state)  # type: ignore[no-any-return]
 
     def fact_to_stored(self, recorded: RecordedFact) -> StoredEvent:
-        body = recorded.fact.canonical()
-        body["event_id"] = str(recorded.event_id)
-        body["recorded_at"] = format_instant(recorded.recorded_at)
+        # The canonical JSON (already made for the identity hash) plus the ledger's fields.
+        canonical = recorded.fact.canonical_json()
+        state = (f'{{"event_id":"{recorded.event_id}",'
+                 f'"recorded_at":"{format_instant(recorded.recorded_at)}",{canonical[1:]}')
         return StoredEvent(
             originator_id=recorded.subject.stream_id,
             originator_version=recorded.version,
             topic=TOPIC_OF[type(recorded.fact)],
-            state=self._seal(json.dumps(body, separators=(",", ":")).encode()),
+            state=self._seal(state.encode()),
         )
 
     def definitions_to_stored(self, recorded: RecordedDefinitions) -> StoredEvent:
@@ -116,7 +117,7 @@ class LedgerMapper(Mapper):
         body = self._open(stored.state)
         event_id = UUID(body.pop("event_id"))
         recorded_at = parse_instant(body.pop("recorded_at"))
-        return RecordedFact(parse_fact(body), event_id, recorded_at,
+        return RecordedFact(trusted_fact(body), event_id, recorded_at,
                             stored.originator_version, seq)
 
     def to_definitions(self, stored: StoredEvent, seq: int | None = None

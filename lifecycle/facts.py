@@ -13,6 +13,7 @@ import json
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from typing import Annotated, Any, ClassVar, Literal, NamedTuple
 from zoneinfo import ZoneInfo
 
@@ -20,6 +21,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    PrivateAttr,
     StringConstraints,
     TypeAdapter,
     ValidationError,
@@ -51,7 +53,12 @@ class Subject(NamedTuple):
     @property
     def stream_id(self) -> uuid.UUID:
         """The event-store stream that holds this subject's facts."""
-        return uuid.uuid5(LEDGER_NAMESPACE, json.dumps([self.type, self.id]))
+        return _stream_id(self.type, self.id)
+
+
+@lru_cache(maxsize=200_000)
+def _stream_id(kind: str, subject_id: str) -> uuid.UUID:
+    return uuid.uuid5(LEDGER_NAMESPACE, json.dumps([kind, subject_id]))
 
 
 class FactInputError(ValueError):
@@ -81,6 +88,7 @@ class _FactBase(BaseModel):
     campaign: Text | None = None
     #: Source-specific details kept with the fact (e.g. HubSpot's sourceType).
     attributes: dict[str, Text] = Field(default_factory=dict)
+    _canonical_json: str | None = PrivateAttr(default=None)
 
     #: Which subject kinds the fact may name: the subject field is checked against this.
     subject_kinds: ClassVar[tuple[str, ...]] = (PERSON, ACCOUNT)
@@ -135,9 +143,17 @@ class _FactBase(BaseModel):
             data.pop("attributes", None)
         return data
 
+    def canonical_json(self) -> str:
+        """The canonical content as compact JSON with sorted keys (computed once)."""
+        private = self.__pydantic_private__  # plain dict: no pydantic attribute hooks
+        cached = private.get("_canonical_json")
+        if cached is None:
+            cached = private["_canonical_json"] = json.dumps(
+                self.canonical(), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        return cached
+
     def content_hash(self) -> str:
-        body = json.dumps(self.canonical(), sort_keys=True, separators=(",", ":"))
-        return hashlib.sha256(body.encode()).hexdigest()
+        return hashlib.sha256(self.canonical_json().encode()).hexdigest()
 
     def identity(self) -> str:
         """`source` + `source_id` when both are given, else a hash of the content."""
@@ -252,6 +268,16 @@ def parse_fact(data: dict[str, Any], assume_tz: ZoneInfo | None = None) -> _Fact
         return _FACT_ADAPTER.validate_python(data, context={"assume_tz": assume_tz})
     except ValidationError as exc:
         raise _input_error(exc) from None
+
+
+def trusted_fact(data: dict[str, Any]) -> _FactBase:
+    """Rebuild a fact the ledger itself stored (already validated): no validation."""
+    cls = FACT_TYPES[data["type"]]
+    data.setdefault("attributes", {})  # spares pydantic a slow look at the default factory
+    data["occurred_at"] = parse_instant(data["occurred_at"])
+    if "target_event_id" in data:
+        data["target_event_id"] = uuid.UUID(data["target_event_id"])
+    return cls.model_construct(**data)
 
 
 def _input_error(exc: ValidationError) -> FactInputError:

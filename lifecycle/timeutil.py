@@ -56,11 +56,11 @@ def format_instant(value: datetime | None) -> str | None:
     """`YYYY-MM-DDTHH:MM:SS[.ffffff]Z`, or None."""
     if value is None:
         return None
-    value = value.astimezone(UTC)
-    text = value.strftime("%Y-%m-%dT%H:%M:%S")
-    if value.microsecond:
-        text += f".{value.microsecond:06d}"
-    return text + "Z"
+    if value.tzinfo is not UTC:
+        value = value.astimezone(UTC)
+    # isoformat() pads the year to four digits and prints microseconds only when there
+    # are some, exactly as the format wants (and far faster than strftime).
+    return value.replace(tzinfo=None).isoformat() + "Z"
 
 
 def utc_now() -> datetime:
@@ -83,4 +83,7 @@ def parse_duration(text: str) -> timedelta:
         raise ValueError(f"duration {text!r} is not a number with a unit (e.g. 24h)") from exc
     if number < 0:
         raise ValueError(f"duration {text!r} is negative")
-    return number * DURATION_UNITS[unit]
+    try:
+        return number * DURATION_UNITS[unit]
+    except (OverflowError, ValueError) as exc:  # inf, nan, beyond timedelta's range
+        raise ValueError(f"duration {text!r} is out of range") from exc
