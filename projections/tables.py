@@ -136,10 +136,9 @@ def shadow_tables(token: str) -> dict[Table, Table]:
     shadow_metadata = MetaData()
     copies = {}
     for table in VIEW_TABLES:
-        copy = Table(
-            f"lc_next_{token}_{table.name.removeprefix('lc_')}", shadow_metadata,
-            *(column.copy() for column in table.columns))
-        for index in table.indexes:
-            Index(f"{index.name}_{token}", *(copy.c[c.name] for c in index.columns))
+        name = f"lc_next_{token}_{table.name.removeprefix('lc_')}"
+        copy = table.to_metadata(shadow_metadata, name=name)
+        for index in copy.indexes:
+            index.name = f"{index.name}_{token}"
         copies[table] = copy
     return copies
