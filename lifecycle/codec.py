@@ -89,7 +89,8 @@ class LedgerMapper(Mapper):
         # The canonical JSON (already made for the identity hash) plus the ledger's fields.
         canonical = recorded.fact.canonical_json()
         state = (f'{{"event_id":"{recorded.event_id}",'
-                 f'"recorded_at":"{format_instant(recorded.recorded_at)}",{canonical[1:]}')
+                 f'"recorded_at":"{format_instant(recorded.recorded_at)}",'
+                 f'"chain":"{recorded.chain}",{canonical[1:]}')
         return StoredEvent(
             originator_id=recorded.subject.stream_id,
             originator_version=recorded.version,
@@ -117,8 +118,15 @@ class LedgerMapper(Mapper):
         body = self._open(stored.state)
         event_id = UUID(body.pop("event_id"))
         recorded_at = parse_instant(body.pop("recorded_at"))
+        chain = body.pop("chain", "")
         return RecordedFact(trusted_fact(body), event_id, recorded_at,
-                            stored.originator_version, seq)
+                            stored.originator_version, seq, chain)
+
+    def chain_of(self, stored: StoredEvent) -> str:
+        """The chain hash a stored fact carries ("" for other events)."""
+        if self.is_definitions(stored):
+            return ""
+        return str(self._open(stored.state).get("chain", ""))
 
     def to_definitions(self, stored: StoredEvent, seq: int | None = None
                        ) -> RecordedDefinitions:

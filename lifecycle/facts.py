@@ -306,6 +306,8 @@ class RecordedFact:
     version: int
     #: Global position in the log (notification id), when read from the log.
     seq: int | None = None
+    #: The tamper-evidence hash chained to the previous fact of the stream.
+    chain: str = ""
 
     @property
     def subject(self) -> Subject:

@@ -24,9 +24,10 @@ from lifecycle.codec import (
 from lifecycle.definitions import Definitions
 from lifecycle.eventlog import EventLog
 from lifecycle.facts import AnyFact, FactRetracted, RecordedFact, Subject
+from lifecycle.integrity import GENESIS, chain_hash
 from lifecycle.store import AppendTx, IndexRow, open_recorder, redact
 from lifecycle.store.settings import sqlalchemy_url
-from lifecycle.timeutil import utc_now
+from lifecycle.timeutil import format_instant, utc_now
 from projections import writer
 
 BATCH = 2_000
@@ -145,10 +146,10 @@ class Ledger:
                         f"definitions version {definitions.version!r} is already published "
                         "with other content; give the new definitions a new version label")
             else:
-                versions = tx.last_versions([self._definitions_stream])
+                last = tx.last_events([self._definitions_stream]).get(self._definitions_stream)
                 recorded = RecordedDefinitions(
                     definitions, event_id, utc_now(),
-                    versions.get(self._definitions_stream, 0) + 1)
+                    (last.originator_version if last else 0) + 1)
                 tx.insert(
                     [IndexRow(event_id, content_hash, DEFINITIONS_SUBJECT_TYPE,
                               definitions.version, "definitions_published")],
@@ -207,8 +208,11 @@ class Ledger:
                    if isinstance(c.fact, FactRetracted)]
         target_rows = tx.lookup(targets) if targets else {}
         already = tx.retracted(targets) if targets else {}
-        versions = tx.last_versions(list({c.fact.subject.stream_id for c in candidates}))
+        last = tx.last_events(list({c.fact.subject.stream_id for c in candidates}))
+        versions = {stream: event.originator_version for stream, event in last.items()}
+        chains = {stream: self.log.mapper.chain_of(event) for stream, event in last.items()}
         now = utc_now()
+        stamp = format_instant(now)
         rows: list[IndexRow] = []
         events: list[StoredEvent] = []
         for candidate in candidates:
@@ -229,9 +233,13 @@ class Ledger:
                                                  candidate.raw))
                 continue
             subject = candidate.fact.subject
-            version = versions.get(subject.stream_id, 0) + 1
-            versions[subject.stream_id] = version
-            recorded = RecordedFact(candidate.fact, candidate.event_id, now, version)
+            stream = subject.stream_id
+            version = versions.get(stream, 0) + 1
+            versions[stream] = version
+            chains[stream] = chain_hash(chains.get(stream, GENESIS), candidate.event_id, stamp,
+                                        candidate.fact.canonical_json())
+            recorded = RecordedFact(candidate.fact, candidate.event_id, now, version,
+                                    chain=chains[stream])
             row = IndexRow(candidate.event_id, candidate.content_hash, subject.type,
                            subject.id, recorded.type, retracts)
             seen[candidate.event_id] = candidate

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 
+from lifecycle.integrity import check_log
 from lifecycle.ledger import Ledger
+from lifecycle.timeutil import format_instant
 from projections.reports import table_rows
 
 
@@ -20,9 +23,9 @@ class VerifyReport:
         return not self.problems
 
 
-def verify(ledger: Ledger, max_listed: int = 20) -> VerifyReport:
+def verify(ledger: Ledger, examples: int = 3) -> VerifyReport:
     report = VerifyReport()
-    _check_log(ledger, report)
+    report.events, report.subjects, report.problems = check_log(ledger.log)
     ledger.catch_up()
     report.position = ledger.position()
     definitions = ledger.active_definitions().definitions
@@ -31,20 +34,20 @@ def verify(ledger: Ledger, max_listed: int = 20) -> VerifyReport:
         live, fresh = table_rows(live_conn), table_rows(fresh_conn)
     for table in live:
         have, want = set(live[table]), set(fresh[table])
-        for row in sorted(have - want, key=str)[:max_listed]:
-            report.problems.append(f"{table}: row not in a fresh replay: {row}")
-        for row in sorted(want - have, key=str)[:max_listed]:
-            report.problems.append(f"{table}: row missing from the projection: {row}")
+        extra, missing = sorted(have - want, key=str), sorted(want - have, key=str)
+        if not extra and not missing:
+            continue
+        report.problems.append(
+            f"{table}: differs from a fresh replay ({len(extra)} row(s) not in the replay, "
+            f"{len(missing)} missing); run `lifecycle rebuild` after checking the log")
+        report.problems += [f"  {table}: not in the replay: {_show(r)}" for r in extra[:examples]]
+        report.problems += [f"  {table}: missing: {_show(r)}" for r in missing[:examples]]
     scratch.dispose()
     return report
 
 
-def _check_log(ledger: Ledger, report: VerifyReport) -> None:
-    """Every event decodes, and each stream's versions run 1, 2, 3... without a gap."""
-    for subject, facts in ledger.iter_subjects():
-        report.subjects += 1
-        report.events += len(facts)
-        versions = [f.version for f in facts]
-        if versions != list(range(1, len(versions) + 1)):
-            report.problems.append(
-                f"log: stream of {subject.type} {subject.id!r} has versions {versions[:10]}")
+
+
+def _show(row: tuple) -> str:
+    return ", ".join("" if v is None else format_instant(v) if isinstance(v, datetime) else str(v)
+                     for v in row)

@@ -53,8 +53,8 @@ class AppendTx(ABC):
         """For stored events that are already retracted: target -> retraction id."""
 
     @abstractmethod
-    def last_versions(self, stream_ids: Sequence[UUID]) -> dict[UUID, int]:
-        """The last version of each non-empty stream."""
+    def last_events(self, stream_ids: Sequence[UUID]) -> dict[UUID, StoredEvent]:
+        """The last event of each non-empty stream."""
 
     @abstractmethod
     def insert(self, rows: Sequence[IndexRow], events: Sequence[StoredEvent]) -> None:
@@ -87,6 +87,14 @@ class LedgerRecorder(ABC):
     @abstractmethod
     def count_events(self) -> int:
         """How many events the log holds."""
+
+    @abstractmethod
+    def index_rows(self, event_ids: Sequence[UUID]) -> dict[UUID, IndexRow]:
+        """Fact-index rows of the given events (read only)."""
+
+    @abstractmethod
+    def count_index(self) -> int:
+        """How many rows the fact index holds."""
 
     def notifications_after(self, position: int, limit: int) -> Sequence[Notification]:
         """Events after `position` in log order (gaps tolerated)."""

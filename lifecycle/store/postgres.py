@@ -48,12 +48,15 @@ class _PostgresAppend(AppendTx):
                 Identifier(self.recorder.schema)), [list(event_ids)])
         return {r["retracts"]: r["event_id"] for r in self.c.fetchall()}
 
-    def last_versions(self, stream_ids: Sequence[UUID]) -> dict[UUID, int]:
+    def last_events(self, stream_ids: Sequence[UUID]) -> dict[UUID, StoredEvent]:
         self.c.execute(
-            SQL("SELECT originator_id, MAX(originator_version) AS v FROM {} "
-                "WHERE originator_id = ANY(%s) GROUP BY originator_id").format(self.table),
+            SQL("SELECT DISTINCT ON (originator_id) originator_id, originator_version, topic, "
+                "state FROM {} WHERE originator_id = ANY(%s) "
+                "ORDER BY originator_id, originator_version DESC").format(self.table),
             [list(stream_ids)])
-        return {r["originator_id"]: r["v"] for r in self.c.fetchall()}
+        return {r["originator_id"]: StoredEvent(r["originator_id"], r["originator_version"],
+                                                r["topic"], bytes(r["state"]))
+                for r in self.c.fetchall()}
 
     def insert(self, rows: Sequence[IndexRow], events: Sequence[StoredEvent]) -> None:
         self.c.executemany(
@@ -117,6 +120,18 @@ class PostgresLedgerRecorder(PostgresApplicationRecorder, LedgerRecorder):
             yield from page
             last = page[-1].event
             after = (last.originator_id, last.originator_version)
+
+    def index_rows(self, event_ids: Sequence[UUID]) -> dict[UUID, IndexRow]:
+        with self.datastore.transaction(commit=False) as c:
+            return _PostgresAppend(self, c).lookup(event_ids)
+
+    def count_index(self) -> int:
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(SQL("SELECT COUNT(*) AS n FROM {}.fact_index").format(
+                Identifier(self.schema)))
+            row = c.fetchone()
+            assert row is not None
+            return int(row["n"])
 
     def count_events(self) -> int:
         with self.datastore.transaction(commit=False) as c:

@@ -57,16 +57,19 @@ class _SQLiteAppend(AppendTx):
             found.update({UUID(r["retracts"]): UUID(r["event_id"]) for r in self.c.fetchall()})
         return found
 
-    def last_versions(self, stream_ids: Sequence[UUID]) -> dict[UUID, int]:
-        versions: dict[UUID, int] = {}
+    def last_events(self, stream_ids: Sequence[UUID]) -> dict[UUID, StoredEvent]:
+        found: dict[UUID, StoredEvent] = {}
         for part in chunks(list(stream_ids)):
             marks = ",".join("?" * len(part))
             self.c.execute(
-                "SELECT originator_id, MAX(originator_version) AS v FROM stored_events "  # noqa: S608
-                f"WHERE originator_id IN ({marks}) GROUP BY originator_id",
+                "SELECT e.originator_id, e.originator_version, e.topic, e.state "  # noqa: S608
+                "FROM stored_events e JOIN (SELECT originator_id, MAX(originator_version) AS v "
+                f"FROM stored_events WHERE originator_id IN ({marks}) GROUP BY originator_id) m "
+                "ON e.originator_id = m.originator_id AND e.originator_version = m.v",
                 [s.hex for s in part])
-            versions.update({UUID(r["originator_id"]): r["v"] for r in self.c.fetchall()})
-        return versions
+            for r in self.c.fetchall():
+                found[UUID(r[0])] = StoredEvent(UUID(r[0]), r[1], r[2], r[3])
+        return found
 
     def insert(self, rows: Sequence[IndexRow], events: Sequence[StoredEvent]) -> None:
         self.c.executemany(
@@ -141,4 +144,13 @@ class SQLiteLedgerRecorder(SQLiteApplicationRecorder, LedgerRecorder):
     def count_events(self) -> int:
         with self.datastore.transaction(commit=False) as c:
             c.execute("SELECT COUNT(*) FROM stored_events")
+            return int(c.fetchone()[0])
+
+    def index_rows(self, event_ids: Sequence[UUID]) -> dict[UUID, IndexRow]:
+        with self.datastore.transaction(commit=False) as c:
+            return _SQLiteAppend(c, self.insert_events_statement).lookup(event_ids)
+
+    def count_index(self) -> int:
+        with self.datastore.transaction(commit=False) as c:
+            c.execute("SELECT COUNT(*) FROM fact_index")
             return int(c.fetchone()[0])
