@@ -10,7 +10,6 @@ from lifecycle.facts import ACCOUNT, PERSON, RecordedFact, Subject
 from lifecycle.ledger import Ledger, LedgerError
 from lifecycle.replay import Replay
 from lifecycle.timeutil import format_instant
-from projections.writer import linked_persons
 
 COMMON = {"person_id", "account_id", "occurred_at", "source", "source_id", "actor",
           "campaign", "type"}
@@ -24,9 +23,7 @@ def audit(ledger: Ledger, subject: Subject) -> dict[str, Any]:
     replay = Replay(definitions)
     replay.add(subject, own)
     if subject.type == ACCOUNT:
-        ledger.catch_up()
-        with ledger.engine.connect() as conn:
-            members = linked_persons(conn, [subject.id])
+        members = ledger.log.recorder.linked_persons([subject.id])
         streams = [Subject(PERSON, pid).stream_id for pid in sorted(members)]
         for member, facts in ledger.log.subject_facts(streams).items():
             replay.add(member, facts)

@@ -240,8 +240,9 @@ class Ledger:
                                         candidate.fact.canonical_json())
             recorded = RecordedFact(candidate.fact, candidate.event_id, now, version,
                                     chain=chains[stream])
+            link = candidate.fact.account_id if recorded.type == "person_linked" else None
             row = IndexRow(candidate.event_id, candidate.content_hash, subject.type,
-                           subject.id, recorded.type, retracts)
+                           subject.id, recorded.type, retracts, link)
             seen[candidate.event_id] = candidate
             if retracts is not None:
                 already[retracts] = candidate.event_id
@@ -299,16 +300,32 @@ class Ledger:
     # ---- read models -----------------------------------------------------------------
 
     def catch_up(self) -> int:
-        """Apply what the log holds beyond the projections' position."""
+        """Apply what the log holds beyond the projections' position (every partition's,
+        when workers keep them: their positions make it safe to help)."""
+        with self.engine.connect() as conn:
+            parts = writer.partitions(conn)
+        if not parts:
+            return self.project(None)
+        return sum(self.project(part) for part in parts)
+
+    def project(self, partition: writer.Partition | None) -> int:
+        """Catch up the whole projection, or one partition of it (registering it)."""
         try:
             definitions = self.active_definitions().definitions
         except LedgerError:
             return 0
-        for attempt in (1, 2, 3):
+        if partition is not None:
             try:
-                return writer.catch_up(self.engine, self.log, definitions)
+                writer.register(self.engine, partition)
+            except writer.PartitionMismatch as exc:
+                raise LedgerError(f"{exc}: start every worker with the same n, or stop them "
+                                  "all and run `lifecycle rebuild` first") from None
+        for attempt in range(1, 6):
+            try:
+                return writer.catch_up(self.engine, self.log, definitions, partition)
             except writer.ProjectionConflict:
-                if attempt == 3:
+                # Another writer moved first: start again from where it left off.
+                if attempt == 5:
                     raise
         return 0  # pragma: no cover
 
@@ -316,9 +333,19 @@ class Ledger:
         definitions = self.active_definitions().definitions
         return writer.rebuild(self.engine, self.log, definitions)
 
-    def position(self) -> int:
+    def stop_workers(self) -> None:
+        """Give the projections back to inline catch-up (after stopping the workers)."""
+        writer.unregister(self.engine)
+        self.catch_up()
+
+    def position(self, partition: writer.Partition | None = None) -> int:
+        """How far the projections are (the least advanced partition), or one partition."""
         with self.engine.connect() as conn:
-            return writer.read_position(conn).position
+            if partition is not None:
+                return writer.read_position(conn, partition.name).position
+            parts = writer.partitions(conn)
+            names = [p.name for p in parts] or [writer.PROJECTION]
+            return min(writer.read_position(conn, name).position for name in names)
 
     def scratch(self, definitions: Definitions, known_at: datetime | None = None,
                 upto: int | None = None) -> Engine:

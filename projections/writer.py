@@ -57,25 +57,26 @@ def create_tables(engine: Engine) -> None:
     tables.metadata.create_all(engine)
 
 
-def read_position(conn: Connection) -> Position:
+def read_position(conn: Connection, name: str = PROJECTION) -> Position:
     row = conn.execute(select(tables.positions.c.position,
                               tables.positions.c.definitions_version)
-                       .where(tables.positions.c.name == PROJECTION)).first()
+                       .where(tables.positions.c.name == name)).first()
     return Position(row[0], row[1]) if row else Position(0, None)
 
 
-def _advance(conn: Connection, old: Position, new: int, version: str) -> None:
+def _advance(conn: Connection, old: Position, new: int, version: str,
+             name: str = PROJECTION) -> None:
     """Compare-and-set the tracking position, in the caller's transaction."""
     table = tables.positions
     if old.definitions_version is None and old.position == 0:
-        existing = conn.execute(select(table.c.name).where(table.c.name == PROJECTION)).first()
+        existing = conn.execute(select(table.c.name).where(table.c.name == name)).first()
         if existing is None:
-            conn.execute(insert(table).values(name=PROJECTION, position=new,
+            conn.execute(insert(table).values(name=name, position=new,
                                               definitions_version=version))
             return
     result = conn.execute(
         update(table)
-        .where(table.c.name == PROJECTION, table.c.position == old.position)
+        .where(table.c.name == name, table.c.position == old.position)
         .values(position=new, definitions_version=version))
     if result.rowcount != 1:
         raise ProjectionConflict("the projection was moved by another writer")
@@ -157,9 +158,13 @@ def write_all(engine: Engine, histories: Iterable[SubjectHistory], position: int
                 conn.execute(text(f"DROP TABLE {quote(live.name)}"))
                 conn.execute(text(
                     f"ALTER TABLE {quote(shadow.name)} RENAME TO {quote(live.name)}"))
-            conn.execute(delete(tables.positions).where(tables.positions.c.name == PROJECTION))
-            conn.execute(insert(tables.positions).values(
-                name=PROJECTION, position=position, definitions_version=definitions.version))
+            # Every subject is now derived up to `position`: the whole projection and any
+            # partition workers resume from there.
+            names = set(conn.scalars(select(tables.positions.c.name))) or {PROJECTION}
+            conn.execute(delete(tables.positions))
+            conn.execute(insert(tables.positions), [
+                {"name": name, "position": position,
+                 "definitions_version": definitions.version} for name in sorted(names)])
     except BaseException:
         drop_shadows(engine, token)
         raise
@@ -193,14 +198,84 @@ def rebuild(engine: Engine, log: EventLog, definitions: Definitions, upto: int |
     return upto
 
 
-def catch_up(engine: Engine, log: EventLog, definitions: Definitions) -> int:
-    """Bring the views up to the end of the log; returns how many events were applied."""
+@dataclass(frozen=True)
+class Partition:
+    """Worker `index` of `count`: it derives and writes only its own subjects."""
+
+    index: int
+    count: int
+
+    def __post_init__(self) -> None:
+        if not (self.count >= 1 and 0 <= self.index < self.count):
+            raise ValueError(f"partition {self.index}/{self.count}: need 0 <= i < n")
+
+    @property
+    def name(self) -> str:
+        return f"{PROJECTION}#{self.index}/{self.count}"
+
+    def owns(self, subject: Subject) -> bool:
+        return subject.stream_id.int % self.count == self.index
+
+
+def partitions(conn: Connection) -> list[Partition]:
+    """The partitions registered by workers (none: the projection is kept inline)."""
+    found = []
+    for name in conn.scalars(select(tables.positions.c.name)):
+        if name.startswith(f"{PROJECTION}#"):
+            index, count = name.split("#", 1)[1].split("/")
+            found.append(Partition(int(index), int(count)))
+    return sorted(found, key=lambda p: p.index)
+
+
+class PartitionMismatch(ValueError):
+    """Workers already share the subjects among another number of partitions."""
+
+
+def register(engine: Engine, partition: Partition) -> None:
+    """Hand the projection to partitioned workers: every partition starts where the inline
+    projection stood, and the inline writer stops (its position row goes), in one
+    transaction, so no subject ever has two writers."""
+    with engine.begin() as conn:
+        existing = partitions(conn)
+        if existing:
+            if existing[0].count != partition.count:
+                raise PartitionMismatch(
+                    f"workers here use {existing[0].count} partitions, not {partition.count}")
+            return
+        at = read_position(conn)
+        conn.execute(delete(tables.positions).where(tables.positions.c.name == PROJECTION))
+        conn.execute(insert(tables.positions), [
+            {"name": Partition(i, partition.count).name, "position": at.position,
+             "definitions_version": at.definitions_version}
+            for i in range(partition.count)])
+
+
+def unregister(engine: Engine) -> None:
+    """Hand the projection back to inline catch-up, from the least advanced partition."""
+    with engine.begin() as conn:
+        parts = partitions(conn)
+        if not parts:
+            return
+        least = min((read_position(conn, p.name) for p in parts), key=lambda p: p.position)
+        conn.execute(delete(tables.positions))
+        conn.execute(insert(tables.positions).values(
+            name=PROJECTION, position=least.position,
+            definitions_version=least.definitions_version))
+
+
+def catch_up(engine: Engine, log: EventLog, definitions: Definitions,
+             partition: Partition | None = None) -> int:
+    """Bring the views up to the end of the log; returns how many events were applied.
+
+    With a partition, only that partition's subjects are written, under its own position.
+    """
+    name = partition.name if partition else PROJECTION
     applied = 0
     with engine.connect() as conn:
-        at = read_position(conn)
+        at = read_position(conn, name)
     end = log.position()
-    if at.definitions_version not in (None, definitions.version) or end - at.position > max(
-            at.position, PAGE):
+    if at.definitions_version not in (None, definitions.version) or (
+            partition is None and end - at.position > max(at.position, PAGE)):
         # New definitions, or more to apply than is already applied: a replay is cheaper.
         rebuild(engine, log, definitions, upto=end)
         return end - at.position
@@ -213,56 +288,41 @@ def catch_up(engine: Engine, log: EventLog, definitions: Definitions) -> int:
             rebuild(engine, log, definitions)
             return applied + len(notes)
         streams = sorted({n.originator_id for n in notes}, key=str)  # type: ignore[arg-type]
-        _apply(engine, log, definitions, at, upto, streams)
+        _apply(engine, log, definitions, at, upto, streams, partition)
         applied += len(notes)
         at = Position(upto, definitions.version)
 
 
 def _apply(engine: Engine, log: EventLog, definitions: Definitions, at: Position, upto: int,
-           streams: Sequence) -> None:
-    """Re-derive the subjects whose streams changed, and the accounts they roll up to."""
+           streams: Sequence, partition: Partition | None) -> None:
+    """Re-derive the subjects whose streams changed, and the accounts they roll up to.
+
+    Who belongs to which account is read from the log's own index, never from the views,
+    so a worker never depends on what another worker has written yet.
+    """
     facts = log.subject_facts(streams, upto)
     changed = set(facts)
-    persons = [s.id for s in changed if s.type == PERSON]
+    persons = sorted(s.id for s in changed if s.type == PERSON)
+    accounts = {s.id for s in changed if s.type == ACCOUNT}
+    if definitions.account_rollup != "none" and persons:
+        accounts |= log.recorder.linked_accounts(persons)
+    if partition is not None:
+        accounts = {a for a in accounts if partition.owns(Subject(ACCOUNT, a))}
+    members = log.recorder.linked_persons(sorted(accounts)) if accounts else set()
+    more = [Subject(PERSON, pid).stream_id for pid in sorted(members - set(persons))]
+    more += [Subject(ACCOUNT, aid).stream_id for aid in sorted(accounts)
+             if Subject(ACCOUNT, aid) not in changed]
     replay = Replay(definitions)
     for subject, subject_facts in facts.items():
         replay.add(subject, subject_facts)
-    accounts = {s.id for s in changed if s.type == ACCOUNT}
-    with engine.connect() as conn:
-        if definitions.account_rollup != "none":
-            accounts |= _linked_accounts(conn, persons)
-            accounts |= {link.account_id for pid in persons
-                         for link in replay.persons[pid].memberships}
-        members = linked_persons(conn, accounts) - set(persons)
-    loaded = set(facts)
-    more = [Subject(PERSON, pid).stream_id for pid in sorted(members)]
-    more += [Subject(ACCOUNT, aid).stream_id for aid in sorted(accounts)
-             if Subject(ACCOUNT, aid) not in loaded]
     for subject, subject_facts in log.subject_facts(more, upto).items():
         replay.add(subject, subject_facts)
     histories = replay.finish(accounts)
     targets = changed | {Subject(ACCOUNT, aid) for aid in accounts}
+    if partition is not None:
+        targets = {s for s in targets if partition.owns(s)}
     rows = rows_for(h for s, h in histories.items() if s in targets)
     with engine.begin() as conn:
-        _advance(conn, at, upto, definitions.version)
+        _advance(conn, at, upto, definitions.version, partition.name if partition else PROJECTION)
         _delete_subjects(conn, targets)
         _insert_rows(conn, rows)
-
-
-def _linked_accounts(conn: Connection, persons: Sequence[str]) -> set[str]:
-    found: set[str] = set()
-    m = tables.memberships
-    for start in range(0, len(persons), ID_CHUNK):
-        part = persons[start:start + ID_CHUNK]
-        found |= set(conn.scalars(select(m.c.account_id).where(m.c.person_id.in_(part))))
-    return found
-
-
-def linked_persons(conn: Connection, accounts: Iterable[str]) -> set[str]:
-    ids = sorted(accounts)
-    found: set[str] = set()
-    m = tables.memberships
-    for start in range(0, len(ids), ID_CHUNK):
-        part = ids[start:start + ID_CHUNK]
-        found |= set(conn.scalars(select(m.c.person_id).where(m.c.account_id.in_(part))))
-    return found

@@ -31,6 +31,8 @@ class IndexRow:
     subject_id: str
     fact_type: str
     retracts: UUID | None = None
+    #: For person_linked: the account joined, so an account's members are found in the log.
+    link_account: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +97,14 @@ class LedgerRecorder(ABC):
     @abstractmethod
     def count_index(self) -> int:
         """How many rows the fact index holds."""
+
+    @abstractmethod
+    def linked_persons(self, accounts: Sequence[str]) -> set[str]:
+        """Persons with a person_linked fact naming one of `accounts` (ever)."""
+
+    @abstractmethod
+    def linked_accounts(self, persons: Sequence[str]) -> set[str]:
+        """Accounts named by a person_linked fact of one of `persons` (ever)."""
 
     def notifications_after(self, position: int, limit: int) -> Sequence[Notification]:
         """Events after `position` in log order (gaps tolerated)."""

@@ -21,13 +21,17 @@ INDEX_TABLE = (
     "subject_type text NOT NULL, "
     "subject_id text NOT NULL, "
     "fact_type text NOT NULL, "
-    "retracts uuid UNIQUE)"
+    "retracts uuid UNIQUE, "
+    "link_account text)"
 )
+LINK_INDEX = ("CREATE INDEX IF NOT EXISTS fact_index_links ON {schema}.fact_index "
+              "(link_account, subject_id) WHERE link_account IS NOT NULL")
 
 
 def _row(values: dict[str, Any]) -> IndexRow:
     return IndexRow(values["event_id"], values["content_hash"], values["subject_type"],
-                    values["subject_id"], values["fact_type"], values["retracts"])
+                    values["subject_id"], values["fact_type"], values["retracts"],
+                    values["link_account"])
 
 
 class _PostgresAppend(AppendTx):
@@ -60,10 +64,10 @@ class _PostgresAppend(AppendTx):
 
     def insert(self, rows: Sequence[IndexRow], events: Sequence[StoredEvent]) -> None:
         self.c.executemany(
-            SQL("INSERT INTO {}.fact_index VALUES (%s,%s,%s,%s,%s,%s)").format(
+            SQL("INSERT INTO {}.fact_index VALUES (%s,%s,%s,%s,%s,%s,%s)").format(
                 Identifier(self.recorder.schema)),
             [(r.event_id, r.content_hash, r.subject_type, r.subject_id, r.fact_type,
-              r.retracts) for r in rows])
+              r.retracts, r.link_account) for r in rows])
         self.recorder._notify_channel(self.c)
         self.c.executemany(
             SQL("INSERT INTO {} (originator_id, originator_version, topic, state) "
@@ -79,8 +83,9 @@ class PostgresLedgerRecorder(PostgresApplicationRecorder, LedgerRecorder):
         self.schema = self.datastore.schema
         self.table = SQL("{}.{}").format(Identifier(self.schema),
                                          Identifier(self.events_table_name))
-        self.sql_create_statements.append(
-            SQL(INDEX_TABLE).format(schema=Identifier(self.schema)))  # type: ignore[arg-type]
+        for statement in (INDEX_TABLE, LINK_INDEX):
+            self.sql_create_statements.append(
+                SQL(statement).format(schema=Identifier(self.schema)))  # type: ignore[arg-type]
 
     @contextmanager
     def append_transaction(self) -> Iterator[AppendTx]:
@@ -132,6 +137,19 @@ class PostgresLedgerRecorder(PostgresApplicationRecorder, LedgerRecorder):
             row = c.fetchone()
             assert row is not None
             return int(row["n"])
+
+    def _links(self, select: str, where: str, ids: Sequence[str]) -> set[str]:
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(SQL("SELECT DISTINCT {} AS v FROM {}.fact_index "
+                          "WHERE link_account IS NOT NULL AND {} = ANY(%s)").format(
+                Identifier(select), Identifier(self.schema), Identifier(where)), [list(ids)])
+            return {r["v"] for r in c.fetchall()}
+
+    def linked_persons(self, accounts: Sequence[str]) -> set[str]:
+        return self._links("subject_id", "link_account", accounts)
+
+    def linked_accounts(self, persons: Sequence[str]) -> set[str]:
+        return self._links("link_account", "subject_id", persons)
 
     def count_events(self) -> int:
         with self.datastore.transaction(commit=False) as c:

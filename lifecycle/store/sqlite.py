@@ -19,15 +19,18 @@ INDEX_TABLE = (
     "subject_type TEXT NOT NULL, "
     "subject_id TEXT NOT NULL, "
     "fact_type TEXT NOT NULL, "
-    "retracts TEXT UNIQUE) WITHOUT ROWID"
+    "retracts TEXT UNIQUE, "
+    "link_account TEXT) WITHOUT ROWID"
 )
+LINK_INDEX = ("CREATE INDEX IF NOT EXISTS fact_index_links ON fact_index "
+              "(link_account, subject_id) WHERE link_account IS NOT NULL")
 
 
 def _row(values: sqlite3.Row) -> IndexRow:
     return IndexRow(
         UUID(values["event_id"]), values["content_hash"], values["subject_type"],
         values["subject_id"], values["fact_type"],
-        UUID(values["retracts"]) if values["retracts"] else None)
+        UUID(values["retracts"]) if values["retracts"] else None, values["link_account"])
 
 
 class _SQLiteAppend(AppendTx):
@@ -73,9 +76,9 @@ class _SQLiteAppend(AppendTx):
 
     def insert(self, rows: Sequence[IndexRow], events: Sequence[StoredEvent]) -> None:
         self.c.executemany(
-            "INSERT INTO fact_index VALUES (?,?,?,?,?,?)",
+            "INSERT INTO fact_index VALUES (?,?,?,?,?,?,?)",
             [(r.event_id.hex, r.content_hash, r.subject_type, r.subject_id, r.fact_type,
-              r.retracts.hex if r.retracts else None) for r in rows])
+              r.retracts.hex if r.retracts else None, r.link_account) for r in rows])
         self.c.executemany(
             self.insert_events_statement,
             [(e.originator_id.hex if isinstance(e.originator_id, UUID) else e.originator_id,
@@ -86,7 +89,7 @@ class SQLiteLedgerRecorder(SQLiteApplicationRecorder, LedgerRecorder):
     dialect = "sqlite"
 
     def construct_create_table_statements(self) -> list[str]:
-        return [*super().construct_create_table_statements(), INDEX_TABLE]
+        return [*super().construct_create_table_statements(), INDEX_TABLE, LINK_INDEX]
 
     @contextmanager
     def append_transaction(self) -> Iterator[AppendTx]:
@@ -154,3 +157,19 @@ class SQLiteLedgerRecorder(SQLiteApplicationRecorder, LedgerRecorder):
         with self.datastore.transaction(commit=False) as c:
             c.execute("SELECT COUNT(*) FROM fact_index")
             return int(c.fetchone()[0])
+
+    def _links(self, select: str, where: str, ids: Sequence[str]) -> set[str]:
+        found: set[str] = set()
+        with self.datastore.transaction(commit=False) as c:
+            for part in chunks(sorted(ids)):
+                marks = ",".join("?" * len(part))
+                c.execute(f"SELECT DISTINCT {select} FROM fact_index "  # noqa: S608
+                          f"WHERE link_account IS NOT NULL AND {where} IN ({marks})", part)
+                found.update(r[0] for r in c.fetchall())
+        return found
+
+    def linked_persons(self, accounts: Sequence[str]) -> set[str]:
+        return self._links("subject_id", "link_account", accounts)
+
+    def linked_accounts(self, persons: Sequence[str]) -> set[str]:
+        return self._links("link_account", "subject_id", persons)
