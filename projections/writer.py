@@ -153,6 +153,9 @@ def write_all(engine: Engine, histories: Iterable[SubjectHistory], position: int
                 batch = []
         _insert_shadow(engine, shadows, batch)
         with engine.begin() as conn:
+            # Lock the tracking rows first, as catch-up does (its compare-and-set is its
+            # first statement): the two then queue instead of deadlocking on PostgreSQL.
+            conn.execute(select(tables.positions.c.name).with_for_update())
             quote = conn.dialect.identifier_preparer.quote
             for live, shadow in shadows.items():
                 conn.execute(text(f"DROP TABLE {quote(live.name)}"))
