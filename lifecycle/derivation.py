@@ -110,6 +110,8 @@ class Membership:
     start: datetime
     end: datetime | None
     cause: Cause
+    #: The fact that ended it (person_left, or a link to another account).
+    end_cause: Cause | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,12 +124,30 @@ class FlagInterval:
 
 
 @dataclass(frozen=True, slots=True)
+class HandRaise:
+    """A hand raise that moved nobody: why, and the stage the subject was in when it came.
+
+    `reason`: `engaged` (already at or past the target), `exit` (in an exit stage),
+    `low_fit` (fit missing or below `min_fit`) or `unlisted_kind`.
+    """
+
+    occurred_at: datetime
+    kind: str
+    fit: str | None
+    stage: str | None
+    reason: str
+    cause: Cause
+
+
+@dataclass(frozen=True, slots=True)
 class Outcome:
     """What one fact derived, for the audit: `kind` and a human-readable `detail`."""
 
     kind: str  # transition, no_change, signal, unmapped, retracted, recorded
     detail: str
     retracted_by: UUID | None = None
+    #: Set for a hand raise that moved nobody (a signal, or unmapped by kind or fit).
+    hand_raise: HandRaise | None = None
 
 
 @dataclass
@@ -212,17 +232,21 @@ def _target(definitions: Definitions, recorded: RecordedFact, current: str | Non
     if kind == "hand_raised":
         hand = mapping.hand_raised
         if hand is None or normalise(fact.kind) not in definitions.hand_raise_kinds:  # type: ignore[attr-defined]
-            return None, Outcome("unmapped", f"hand raise {fact.kind!r} is not a listed kind")  # type: ignore[attr-defined]
+            return None, Outcome("unmapped", f"hand raise {fact.kind!r} is not a listed kind",  # type: ignore[attr-defined]
+                                 hand_raise=_hand_raise(recorded, current, "unlisted_kind"))
         fit = fact.fit  # type: ignore[attr-defined]
         if hand.min_fit is not None and (fit is None or FIT_ORDER[fit] < FIT_ORDER[hand.min_fit]):
             return None, Outcome(
-                "unmapped", f"hand raise fit {fit or 'missing'} is below {hand.min_fit}")
+                "unmapped", f"hand raise fit {fit or 'missing'} is below {hand.min_fit}",
+                hand_raise=_hand_raise(recorded, current, "low_fit"))
         current_rank = definitions.rank(current)
         target_rank = definitions.rank(hand.to)
         moves = current is None or (
             current_rank is not None and target_rank is not None and current_rank < target_rank)
         if not moves:
-            return None, Outcome("signal", f"hand raise {fact.kind!r} while in {current}")  # type: ignore[attr-defined]
+            reason = "exit" if definitions.is_exit(current) else "engaged"
+            return None, Outcome("signal", f"hand raise {fact.kind!r} while in {current}",  # type: ignore[attr-defined]
+                                 hand_raise=_hand_raise(recorded, current, reason))
         return hand.to, None
     if kind in ("disqualified", "person_left"):
         stage = getattr(mapping, kind)
@@ -230,6 +254,12 @@ def _target(definitions: Definitions, recorded: RecordedFact, current: str | Non
             return None, Outcome("unmapped", f"{kind} maps to no stage")
         return stage, None
     return None, None
+
+
+def _hand_raise(recorded: RecordedFact, current: str | None, reason: str) -> HandRaise:
+    fact = recorded.fact
+    return HandRaise(recorded.occurred_at, fact.kind, fact.fit, current, reason,  # type: ignore[attr-defined]
+                     Cause.of(recorded))
 
 
 def walk(definitions: Definitions, facts: Sequence[RecordedFact]
@@ -276,7 +306,7 @@ def memberships(facts: Sequence[RecordedFact]) -> list[Membership]:
             continue
         if open_ is not None:
             result.append(Membership(open_.person_id, open_.account_id, open_.start, at,
-                                     open_.cause))
+                                     open_.cause, Cause.of(recorded)))
             open_ = None
         if recorded.type == "person_linked":
             assert fact.person_id is not None and fact.account_id is not None

@@ -57,7 +57,7 @@ def rollup_account(definitions: Definitions, own: SubjectHistory,
                             link.cause))
             if link.end is not None:
                 changes.append((link.end, len(changes), member.person_id, "link", None,
-                                link.cause))
+                                link.end_cause or link.cause))
     changes.sort(key=lambda c: (c[0], c[1]))
 
     stage_of: dict[str, str | None] = {}

@@ -1,0 +1,240 @@
+"""Builders for pure unit tests: facts, recorded facts, definitions, derivation shortcuts.
+
+No database: a `Log` hands out `RecordedFact`s with per-subject versions, a global
+sequence and a `recorded_at` clock, the way the ledger would.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+import lifecycle.definitions as definitions_module
+from lifecycle.definitions import Definitions, definitions_from_data, load_definitions
+from lifecycle.derivation import SubjectHistory, derive_subject
+from lifecycle.facts import (
+    ACCOUNT,
+    PERSON,
+    AnyFact,
+    RecordedFact,
+    Subject,
+    parse_fact,
+)
+from lifecycle.replay import Replay
+
+T0 = datetime(2024, 1, 1, tzinfo=UTC)
+#: When the ledger starts recording (well after every occurred_at used in tests).
+REC0 = datetime(2025, 1, 1, tzinfo=UTC)
+
+
+def day(n: float) -> datetime:
+    """`n` days after 2024-01-01T00:00:00Z."""
+    return T0 + timedelta(days=n)
+
+
+def iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def P(person_id: str) -> Subject:
+    return Subject(PERSON, person_id)
+
+
+def A(account_id: str) -> Subject:
+    return Subject(ACCOUNT, account_id)
+
+
+# ---- facts -----------------------------------------------------------------------------
+
+
+def _subject_fields(subject: Subject) -> dict[str, str]:
+    return {"person_id": subject.id} if subject.type == PERSON else {"account_id": subject.id}
+
+
+def fact(type_: str, subject: Subject, at: datetime | str, **fields: Any) -> AnyFact:
+    data = {"type": type_, **_subject_fields(subject),
+            "occurred_at": at if isinstance(at, str) else iso(at)}
+    data.update({k: v for k, v in fields.items() if v is not None})
+    return parse_fact(data)
+
+
+def status(subject: Subject, value: str, at: datetime, field: str = "lifecycle_stage",
+           **extra: Any) -> AnyFact:
+    return fact("status_changed", subject, at, field=field, value=value, **extra)
+
+
+def hand(person: str, at: datetime, kind: str = "demo_request", fit: str | None = "high",
+         **extra: Any) -> AnyFact:
+    return fact("hand_raised", P(person), at, kind=kind, fit=fit, **extra)
+
+
+def disq(subject: Subject, at: datetime, **extra: Any) -> AnyFact:
+    return fact("disqualified", subject, at, **extra)
+
+
+def left(person: str, at: datetime) -> AnyFact:
+    return fact("person_left", P(person), at)
+
+
+def link(person: str, account: str, at: datetime) -> AnyFact:
+    return parse_fact({"type": "person_linked", "person_id": person, "account_id": account,
+                       "occurred_at": iso(at)})
+
+
+def flag(account: str, name: str, state: str, at: datetime) -> AnyFact:
+    return fact("renewal_flagged", A(account), at, flag=name, state=state)
+
+
+# ---- recording -------------------------------------------------------------------------
+
+
+class Log:
+    """An in-memory stand-in for the ledger: versions per subject, a global sequence and a
+    recorded_at clock that advances one second per fact unless told otherwise."""
+
+    def __init__(self) -> None:
+        self.facts: list[RecordedFact] = []
+        self._versions: Counter[Subject] = Counter()
+        self._clock = REC0
+
+    def add(self, fact_: AnyFact, recorded_at: datetime | None = None) -> RecordedFact:
+        subject = fact_.subject
+        self._versions[subject] += 1
+        if recorded_at is None:
+            self._clock += timedelta(seconds=1)
+            recorded_at = self._clock
+        recorded = RecordedFact(fact_, fact_.event_id(), recorded_at, self._versions[subject],
+                                len(self.facts) + 1)
+        self.facts.append(recorded)
+        return recorded
+
+    def many(self, *facts: AnyFact) -> list[RecordedFact]:
+        return [self.add(f) for f in facts]
+
+    def retract(self, target: RecordedFact, at: datetime | None = None,
+                recorded_at: datetime | None = None, reason: str | None = None
+                ) -> RecordedFact:
+        data: dict[str, Any] = {"type": "retracted", **_subject_fields(target.subject),
+                                "occurred_at": iso(at or target.occurred_at),
+                                "target_event_id": str(target.event_id)}
+        if reason is not None:
+            data["reason"] = reason
+        return self.add(parse_fact(data), recorded_at)
+
+    def of(self, subject: Subject) -> list[RecordedFact]:
+        return [f for f in self.facts if f.subject == subject]
+
+    def by_subject(self) -> dict[Subject, list[RecordedFact]]:
+        grouped: dict[Subject, list[RecordedFact]] = defaultdict(list)
+        for f in self.facts:
+            grouped[f.subject].append(f)
+        return dict(grouped)
+
+
+# ---- definitions -----------------------------------------------------------------------
+
+
+@cache
+def b2b_text() -> str:
+    return (Path(definitions_module.__file__).parent / "data" / "b2b-2024.yaml").read_text()
+
+
+@cache
+def b2b() -> Definitions:
+    return load_definitions(b2b_text())
+
+
+def b2b_data() -> dict[str, Any]:
+    """A fresh, mutable copy of the bundled definitions as plain data."""
+    return copy.deepcopy(_b2b_data())
+
+
+@cache
+def _b2b_data() -> dict[str, Any]:
+    return yaml.safe_load(b2b_text())  # type: ignore[no-any-return]
+
+
+def b2b_with(**changes: Any) -> Definitions:
+    """The bundled definitions with top-level keys replaced (e.g. stamp_skipped=False)."""
+    data = b2b_data()
+    data.update(changes)
+    return definitions_from_data(data)
+
+
+# ---- derivation shortcuts --------------------------------------------------------------
+
+
+def derive(subject: Subject, facts: Sequence[RecordedFact] | Log,
+           definitions: Definitions | None = None, known_at: datetime | None = None
+           ) -> SubjectHistory:
+    """One subject's own history (default definitions: `b2b_plus`)."""
+    if isinstance(facts, Log):
+        facts = facts.of(subject)
+    return derive_subject(definitions or b2b_plus(), subject, facts, known_at)
+
+
+def replay(facts: Sequence[RecordedFact] | Log, definitions: Definitions | None = None,
+           known_at: datetime | None = None) -> dict[Subject, SubjectHistory]:
+    """Every subject's history, accounts rolled up (default definitions: `b2b_plus`)."""
+    log_facts = facts.facts if isinstance(facts, Log) else facts
+    grouped: dict[Subject, list[RecordedFact]] = defaultdict(list)
+    for f in log_facts:
+        grouped[f.subject].append(f)
+    run = Replay(definitions or b2b_plus(), known_at)
+    for subject in sorted(grouped):  # persons and accounts in any order
+        run.add(subject, grouped[subject])
+    return run.finish()
+
+
+def moves(history: SubjectHistory) -> list[tuple[str | None, str, str]]:
+    """(from, to, direction) for every transition."""
+    return [(t.from_stage, t.to_stage, t.direction) for t in history.transitions]
+
+
+def timed_moves(history: SubjectHistory) -> list[tuple[datetime, str | None, str, str]]:
+    return [(t.occurred_at, t.from_stage, t.to_stage, t.direction)
+            for t in history.transitions]
+
+
+def stamps(history: SubjectHistory
+           ) -> dict[str, tuple[datetime, datetime | None, int, bool]]:
+    """stage -> (first_reached_at, last_reached_at, times_reached, inferred)."""
+    return {s.stage: (s.first_reached_at, s.last_reached_at, s.times_reached, s.inferred)
+            for s in history.stamps}
+
+
+def intervals(history: SubjectHistory) -> list[tuple[str, datetime, datetime | None]]:
+    return [(i.stage, i.entered_at, i.exited_at) for i in history.intervals]
+
+
+def outcome(history: SubjectHistory, recorded_fact: RecordedFact) -> str:
+    return history.outcomes[recorded_fact.event_id].kind
+
+
+def b2b_plus_data() -> dict[str, Any]:
+    """The bundled definitions plus status values for the stages b2b-2024 never maps to
+    (nurture, meeting_set, churned, not_a_target), so every direction can be reached."""
+    data = b2b_data()
+    data["version"] = "b2b-plus"
+    data["map"]["status"]["lifecycle_stage"].update(
+        recycle="nurture", meeting="meeting_set", churned="churned", nat="not_a_target")
+    return data
+
+
+@cache
+def b2b_plus() -> Definitions:
+    return definitions_from_data(b2b_plus_data())
+
+
+def b2b_plus_with(mutate: Any) -> Definitions:
+    """b2b_plus as data, changed in place by `mutate(data)`."""
+    data = b2b_plus_data()
+    mutate(data)
+    return definitions_from_data(data)
