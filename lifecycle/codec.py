@@ -70,6 +70,7 @@ class _NoTranscoder(Transcoder):
 class LedgerMapper(Mapper):
     def __init__(self) -> None:
         super().__init__(transcoder=_NoTranscoder())
+        self._definitions: dict[tuple[int, bytes], RecordedDefinitions] = {}
 
     def _seal(self, state: bytes) -> bytes:
         if self.compressor:
@@ -130,7 +131,13 @@ class LedgerMapper(Mapper):
 
     def to_definitions(self, stored: StoredEvent, seq: int | None = None
                        ) -> RecordedDefinitions:
-        body = self._open(stored.state)
-        return RecordedDefinitions(
-            definitions_from_data(body["document"]), UUID(body["event_id"]),
-            parse_instant(body["recorded_at"]), stored.originator_version, seq)
+        # Definitions are read on every catch-up and report, and never change once
+        # published: validate each stored version once per process.
+        key = (stored.originator_version, stored.state)
+        cached = self._definitions.get(key)
+        if cached is None:
+            body = self._open(stored.state)
+            cached = self._definitions[key] = RecordedDefinitions(
+                definitions_from_data(body["document"]), UUID(body["event_id"]),
+                parse_instant(body["recorded_at"]), stored.originator_version, seq)
+        return cached

@@ -1,82 +1,99 @@
-"""`report stages` on SQLite without loading the ORM, the event store or pydantic.
+"""`report stages` without loading the ORM, the event store or pydantic.
 
 A report is often the only thing a process does, so its start-up is most of its cost.
 When the projection is current (its position is the log's last position, under the
-latest published definitions), the counts are one indexed query away; otherwise this
-returns None and the caller takes the full path, which catches up first.
+latest published definitions), the counts are one indexed query away, asked with the
+database driver alone; otherwise this returns None and the caller takes the full path,
+which catches up first.
 """
 
 from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 PROJECTION = "lifecycle.stages"  # projections.writer.PROJECTION, without importing it
 DEFINITIONS_TOPIC = "lifecycle:DefinitionsPublished"
-
-
-def sqlite_path(url: str) -> Path | None:
-    """The file of a plain `sqlite:///PATH` URL, or None for anything else."""
-    if not url.startswith("sqlite:///") or "?" in url:
-        return None
-    path = Path(url.removeprefix("sqlite:///"))
-    return path if path.is_file() else None
+Query = Callable[[str, Sequence[Any]], list[tuple[Any, ...]]]
 
 
 def stage_counts(url: str, as_of: datetime, level: str) -> dict[str, Any] | None:
-    path = sqlite_path(url)
-    if path is None:
-        return None
+    """The `report stages` document, or None when the full path must answer."""
     try:
-        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)
-    except sqlite3.Error:
+        if url.startswith("sqlite:///") and "?" not in url:
+            return _sqlite(Path(url.removeprefix("sqlite:///")), as_of, level)
+        if url.startswith(("postgresql://", "postgresql+psycopg://")):
+            return _postgres(url, as_of, level)
+    except Exception:  # anything unexpected: the full path says what is wrong
         return None
+    return None
+
+
+def _sqlite(path: Path, as_of: datetime, level: str) -> dict[str, Any] | None:
+    if not path.is_file():
+        return None
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)
     try:
-        return _counts(conn, as_of, level)
-    except (sqlite3.Error, ValueError, KeyError, TypeError):
-        return None  # anything unexpected: the full path will say what is wrong
+        names = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        if not {"lc_positions", "lc_intervals", "stored_events"} <= names:
+            return None
+        at = as_of.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+
+        def query(sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+            return conn.execute(sql.replace("%s", "?"), params).fetchall()
+
+        return _counts(query, "stored_events", "rowid", at, as_of, level)
     finally:
         conn.close()
 
 
-def _counts(conn: sqlite3.Connection, as_of: datetime, level: str) -> dict[str, Any] | None:
-    events = _events_table(conn)
-    if events is None:
+def _postgres(url: str, as_of: datetime, level: str) -> dict[str, Any] | None:
+    import psycopg
+
+    parts = urlsplit(url)
+    if parts.query:
         return None
-    state = conn.execute(
-        f"SELECT state FROM {events} WHERE topic = ? ORDER BY rowid DESC LIMIT 1",  # noqa: S608
-        (DEFINITIONS_TOPIC,)).fetchone()
-    last = conn.execute(f"SELECT MAX(rowid) FROM {events}").fetchone()[0]  # noqa: S608
-    if state is None or last is None:
+    conninfo = {"host": parts.hostname or "127.0.0.1", "port": parts.port or 5432,
+                "dbname": parts.path.lstrip("/"), "user": unquote(parts.username or "postgres"),
+                "connect_timeout": 10}
+    if parts.password:
+        conninfo["password"] = unquote(parts.password)
+    with psycopg.connect(**conninfo) as conn:
+        def query(sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+            return conn.execute(sql, params).fetchall()  # type: ignore[arg-type]
+
+        exists = query("SELECT to_regclass('lc_positions'), to_regclass('lifecycle_events')", ())
+        if None in exists[0]:
+            return None
+        at = as_of.astimezone(UTC).replace(tzinfo=None)
+        return _counts(query, "lifecycle_events", "notification_id", at, as_of, level)
+
+
+def _counts(query: Query, events: str, position: str, at: Any, as_of: datetime,
+            level: str) -> dict[str, Any] | None:
+    state = query(f"SELECT state FROM {events} WHERE topic = %s "  # noqa: S608
+                  f"ORDER BY {position} DESC LIMIT 1", (DEFINITIONS_TOPIC,))
+    last = query(f"SELECT MAX({position}) FROM {events}", ())[0][0]  # noqa: S608
+    if not state or last is None:
         return None
-    document = json.loads(state[0])["document"]
-    positions = conn.execute(
-        "SELECT name, position, definitions_version FROM lc_positions").fetchall()
+    document = json.loads(bytes(state[0][0]))["document"]
+    positions = query("SELECT name, position, definitions_version FROM lc_positions", ())
     current = [p for p in positions if p[0] == PROJECTION or p[0].startswith(PROJECTION + "#")]
     if not current or any(p[1] != last or p[2] != document["version"] for p in current):
         return None
-    at = as_of.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
-    counts = dict(conn.execute(
-        "SELECT stage, COUNT(*) FROM lc_intervals WHERE subject_type = ? AND entered_at <= ? "
-        "AND (exited_at IS NULL OR exited_at > ?) GROUP BY stage", (level, at, at)).fetchall())
+    counts = dict(query(
+        "SELECT stage, COUNT(*) FROM lc_intervals WHERE subject_type = %s AND entered_at <= %s "
+        "AND (exited_at IS NULL OR exited_at > %s) GROUP BY stage", (level, at, at)))
     stages = [{"stage": s["key"], "label": s.get("label") or s["key"],
                "count": int(counts.get(s["key"], 0))} for s in document["stages"]]
     return {"as_of": _instant(as_of), "known_at": None,
             "definitions_version": document["version"], "level": level,
             "total": sum(s["count"] for s in stages), "stages": stages}
-
-
-def _events_table(conn: sqlite3.Connection) -> str | None:
-    names = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-    if "lc_positions" not in names or "lc_intervals" not in names:
-        return None
-    for name in ("lifecycle_events", "stored_events"):
-        if name in names:
-            return name
-    return None
 
 
 def _instant(value: datetime) -> str:
