@@ -104,6 +104,12 @@ class _FactBase(BaseModel):
         except TimeError as exc:
             raise PydanticCustomError("timestamp", str(exc)) from None
 
+    @field_validator("attributes")
+    @classmethod
+    def _sorted(cls, value: dict[str, str]) -> dict[str, str]:
+        """Sorted, so the canonical form does not depend on the input's key order."""
+        return dict(sorted(value.items()))
+
     @field_serializer("occurred_at")
     def _utc(self, value: datetime) -> str | None:
         return format_instant(value)
@@ -148,8 +154,11 @@ class _FactBase(BaseModel):
         private = self.__pydantic_private__  # plain dict: no pydantic attribute hooks
         cached = private.get("_canonical_json")
         if cached is None:
-            cached = private["_canonical_json"] = json.dumps(
-                self.canonical(), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+            # Serialised by pydantic-core in the model's declared field order: the same
+            # fields always give the same text, whatever order the input had them in.
+            exclude = None if self.attributes else {"attributes"}
+            cached = private["_canonical_json"] = self.__pydantic_serializer__.to_json(
+                self, exclude_none=True, exclude=exclude).decode()
         return cached
 
     def content_hash(self) -> str:
@@ -274,6 +283,7 @@ def trusted_fact(data: dict[str, Any]) -> _FactBase:
     """Rebuild a fact the ledger itself stored (already validated): no validation."""
     cls = FACT_TYPES[data["type"]]
     data.setdefault("attributes", {})  # spares pydantic a slow look at the default factory
+    # (stored attributes were sorted when first validated)
     data["occurred_at"] = parse_instant(data["occurred_at"])
     if "target_event_id" in data:
         data["target_event_id"] = uuid.UUID(data["target_event_id"])

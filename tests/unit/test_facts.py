@@ -371,3 +371,13 @@ def test_canonical_has_utc_instant_and_default_field():
     assert canonical == {"type": "status_changed", "person_id": "00Q1",
                          "occurred_at": "2024-03-01T08:00:00Z", "field": "lifecycle_stage",
                          "value": "lead"}
+
+
+def test_identity_ignores_the_key_order_of_nested_attributes():
+    """SPEC §6: key order irrelevant, also inside `attributes` (e.g. HubSpot's sourceType)."""
+    base = {"type": "hand_raised", "person_id": "p", "occurred_at": "2024-01-01T00:00:00Z",
+            "kind": "demo_request"}
+    one = parse_fact({**base, "attributes": {"sourceType": "FORM", "sourceId": "f1"}})
+    two = parse_fact({**base, "attributes": {"sourceId": "f1", "sourceType": "FORM"}})
+    assert one.event_id() == two.event_id()
+    assert one.canonical_json() == two.canonical_json()
