@@ -86,9 +86,10 @@ class LedgerMapper(Mapper):
             state = self.compressor.decompress(state)
         return json.loads(state)  # type: ignore[no-any-return]
 
-    def fact_to_stored(self, recorded: RecordedFact) -> StoredEvent:
+    def fact_to_stored(self, recorded: RecordedFact, canonical: str | None = None
+                       ) -> StoredEvent:
         # The canonical JSON (already made for the identity hash) plus the ledger's fields.
-        canonical = recorded.fact.canonical_json()
+        canonical = canonical or recorded.fact.canonical_json()
         state = (f'{{"event_id":"{recorded.event_id}",'
                  f'"recorded_at":"{format_instant(recorded.recorded_at)}",'
                  f'"chain":"{recorded.chain}",{canonical[1:]}')

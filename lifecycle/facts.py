@@ -21,7 +21,6 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
-    PrivateAttr,
     StringConstraints,
     TypeAdapter,
     ValidationError,
@@ -88,7 +87,6 @@ class _FactBase(BaseModel):
     campaign: Text | None = None
     #: Source-specific details kept with the fact (e.g. HubSpot's sourceType).
     attributes: dict[str, Text] = Field(default_factory=dict)
-    _canonical_json: str | None = PrivateAttr(default=None)
 
     #: Which subject kinds the fact may name: the subject field is checked against this.
     subject_kinds: ClassVar[tuple[str, ...]] = (PERSON, ACCOUNT)
@@ -150,28 +148,27 @@ class _FactBase(BaseModel):
         return data
 
     def canonical_json(self) -> str:
-        """The canonical content as compact JSON with sorted keys (computed once)."""
-        private = self.__pydantic_private__  # plain dict: no pydantic attribute hooks
-        cached = private.get("_canonical_json")
-        if cached is None:
-            # Serialised by pydantic-core in the model's declared field order: the same
-            # fields always give the same text, whatever order the input had them in.
-            exclude = None if self.attributes else {"attributes"}
-            cached = private["_canonical_json"] = self.__pydantic_serializer__.to_json(
-                self, exclude_none=True, exclude=exclude).decode()
-        return cached
+        """The canonical content as compact JSON.
 
-    def content_hash(self) -> str:
-        return hashlib.sha256(self.canonical_json().encode()).hexdigest()
+        Serialised by pydantic-core in the model's declared field order: the same fields
+        always give the same text, whatever order the input had them in. Callers that
+        need it several times (identity, chain, stored state) keep it.
+        """
+        exclude = None if self.attributes else {"attributes"}
+        return self.__pydantic_serializer__.to_json(
+            self, exclude_none=True, exclude=exclude).decode()
 
-    def identity(self) -> str:
+    def content_hash(self, canonical: str | None = None) -> str:
+        return hashlib.sha256((canonical or self.canonical_json()).encode()).hexdigest()
+
+    def identity(self, canonical: str | None = None) -> str:
         """`source` + `source_id` when both are given, else a hash of the content."""
         if self.source is not None and self.source_id is not None:
             return json.dumps(["source", self.source, self.source_id])
-        return json.dumps(["content", self.content_hash()])
+        return json.dumps(["content", self.content_hash(canonical)])
 
-    def event_id(self) -> uuid.UUID:
-        return uuid.uuid5(LEDGER_NAMESPACE, self.identity())
+    def event_id(self, canonical: str | None = None) -> uuid.UUID:
+        return uuid.uuid5(LEDGER_NAMESPACE, self.identity(canonical))
 
 
 class StatusChanged(_FactBase):
@@ -258,6 +255,10 @@ FACT_TYPES: dict[str, type[_FactBase]] = {
                 PersonLeft, FactRetracted)
 }
 _FACT_ADAPTER: TypeAdapter[Any] = TypeAdapter(Fact)
+_DEFAULTS: dict[type[_FactBase], dict[str, Any]] = {
+    cls: {name: None if name == "attributes" else info.get_default(call_default_factory=True)
+          for name, info in cls.model_fields.items() if not info.is_required()}
+    for cls in FACT_TYPES.values()}
 
 
 def parse_fact(data: dict[str, Any], assume_tz: ZoneInfo | None = None) -> _FactBase:
@@ -280,14 +281,18 @@ def parse_fact(data: dict[str, Any], assume_tz: ZoneInfo | None = None) -> _Fact
 
 
 def trusted_fact(data: dict[str, Any]) -> _FactBase:
-    """Rebuild a fact the ledger itself stored (already validated): no validation."""
+    """Rebuild a fact the ledger itself stored (already validated): no validation.
+
+    Every field is passed, defaults included, so pydantic has nothing to resolve: decoding
+    is most of a rebuild's time.
+    """
     cls = FACT_TYPES[data["type"]]
-    data.setdefault("attributes", {})  # spares pydantic a slow look at the default factory
-    # (stored attributes were sorted when first validated)
-    data["occurred_at"] = parse_instant(data["occurred_at"])
+    values = {**_DEFAULTS[cls], **data}
+    values["attributes"] = values["attributes"] or {}
+    values["occurred_at"] = parse_instant(data["occurred_at"])
     if "target_event_id" in data:
-        data["target_event_id"] = uuid.UUID(data["target_event_id"])
-    return cls.model_construct(**data)
+        values["target_event_id"] = uuid.UUID(data["target_event_id"])
+    return cls.model_construct(_fields_set=set(data), **values)
 
 
 def _input_error(exc: ValidationError) -> FactInputError:

@@ -26,7 +26,7 @@ from lifecycle.eventlog import EventLog
 from lifecycle.facts import AnyFact, FactRetracted, RecordedFact, Subject
 from lifecycle.integrity import GENESIS, chain_hash
 from lifecycle.store import AppendTx, IndexRow, open_recorder, redact
-from lifecycle.store.settings import sqlalchemy_url
+from lifecycle.store.settings import sqlalchemy_url, sqlite_pragmas
 from lifecycle.timeutil import format_instant, utc_now
 from projections import writer
 
@@ -46,12 +46,16 @@ class Candidate:
     raw: str | None = None
 
     @cached_property
+    def canonical_json(self) -> str:
+        return self.fact.canonical_json()
+
+    @cached_property
     def event_id(self) -> UUID:
-        return self.fact.event_id()
+        return self.fact.event_id(self.canonical_json)
 
     @cached_property
     def content_hash(self) -> str:
-        return self.fact.content_hash()
+        return self.fact.content_hash(self.canonical_json)
 
 
 @dataclass(frozen=True)
@@ -82,6 +86,7 @@ class _Rejected(Exception):
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA busy_timeout = 30000")
+    sqlite_pragmas(cursor)  # durability: the same settings as the event store's
     cursor.close()
 
 
@@ -237,7 +242,7 @@ class Ledger:
             version = versions.get(stream, 0) + 1
             versions[stream] = version
             chains[stream] = chain_hash(chains.get(stream, GENESIS), candidate.event_id, stamp,
-                                        candidate.fact.canonical_json())
+                                        candidate.canonical_json)
             recorded = RecordedFact(candidate.fact, candidate.event_id, now, version,
                                     chain=chains[stream])
             link = candidate.fact.account_id if recorded.type == "person_linked" else None
@@ -247,7 +252,7 @@ class Ledger:
             if retracts is not None:
                 already[retracts] = candidate.event_id
             rows.append(row)
-            events.append(self.log.mapper.fact_to_stored(recorded))
+            events.append(self.log.mapper.fact_to_stored(recorded, candidate.canonical_json))
             result.stored.append(recorded)
         if rows:
             tx.insert(rows, events)

@@ -11,6 +11,7 @@ import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import (
@@ -91,20 +92,26 @@ def _insert_rows(conn: Connection, rows: Rows) -> None:
         if not values:
             continue
         columns = list(table.columns)
-        convert = [_bind(column, conn.dialect.name) for column in columns]
-        # Table and column names are the schema's own constants, never input.
         statement = (f"INSERT INTO {quote(table.name)} "  # noqa: S608
                      f"({', '.join(quote(c.name) for c in columns)}) "
                      f"VALUES ({', '.join([mark] * len(columns))})")
-        names = [c.name for c in columns]
+        # Only datetime and (on SQLite) boolean columns need converting: find them once.
+        convert = [(i, f) for i, f in enumerate(_bind(c, conn.dialect.name) for c in columns)
+                   if f is not None]
+        pick = itemgetter(*(c.name for c in columns))
         for start in range(0, len(values), INSERT_CHUNK):
-            conn.exec_driver_sql(statement, [
-                tuple(f(row.get(n)) for f, n in zip(convert, names, strict=True))
-                for row in values[start:start + INSERT_CHUNK]])
+            batch = []
+            for row in values[start:start + INSERT_CHUNK]:
+                cells = list(pick(row))
+                for index, func in convert:
+                    cells[index] = func(cells[index])
+                batch.append(tuple(cells))
+            conn.exec_driver_sql(statement, batch)
 
 
-def _bind(column: Column, dialect: str) -> Callable[[Any], Any]:
-    """How a value of `column` goes to the driver, matching what SQLAlchemy would send."""
+def _bind(column: Column, dialect: str) -> Callable[[Any], Any] | None:
+    """How a value of `column` goes to the driver, as SQLAlchemy would send it (None: as
+    it is)."""
     if isinstance(column.type, tables.UTCDateTime):
         if dialect == "sqlite":  # SQLAlchemy's SQLite format, so string order = time order
             return lambda v: None if v is None else \
@@ -112,7 +119,7 @@ def _bind(column: Column, dialect: str) -> Callable[[Any], Any]:
         return lambda v: None if v is None else v.astimezone(UTC).replace(tzinfo=None)
     if isinstance(column.type, Boolean) and dialect == "sqlite":
         return lambda v: None if v is None else int(v)
-    return lambda v: v
+    return None
 
 
 def _delete_subjects(conn: Connection, subjects: Iterable[Subject]) -> None:
