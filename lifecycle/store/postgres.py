@@ -28,6 +28,10 @@ LINK_INDEX = ("CREATE INDEX IF NOT EXISTS fact_index_links ON {schema}.fact_inde
               "(link_account, subject_id) WHERE link_account IS NOT NULL")
 
 
+#: Advisory lock key held while creating the schema (any constant the ledger owns).
+SCHEMA_LOCK = 0x6C6966656379  # "lifecy"
+
+
 def _row(values: dict[str, Any]) -> IndexRow:
     return IndexRow(values["event_id"], values["content_hash"], values["subject_type"],
                     values["subject_id"], values["fact_type"], values["retracts"],
@@ -86,6 +90,17 @@ class PostgresLedgerRecorder(PostgresApplicationRecorder, LedgerRecorder):
         for statement in (INDEX_TABLE, LINK_INDEX):
             self.sql_create_statements.append(
                 SQL(statement).format(schema=Identifier(self.schema)))  # type: ignore[arg-type]
+
+    def create_table(self) -> None:
+        # eventsourcing creates its types, tables and insert function with statements
+        # PostgreSQL refuses to run twice at once ("tuple concurrently updated"): two
+        # processes opening a new store together take turns.
+        with self.datastore.get_connection() as conn:
+            conn.execute("SELECT pg_advisory_lock(%s)", [SCHEMA_LOCK])
+            try:
+                super().create_table()
+            finally:
+                conn.execute("SELECT pg_advisory_unlock(%s)", [SCHEMA_LOCK])
 
     @contextmanager
     def append_transaction(self) -> Iterator[AppendTx]:
