@@ -93,12 +93,16 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 class Ledger:
     """One ledger, on the store named by a database URL."""
 
-    def __init__(self, url: str):
+    def __init__(self, url: str, read_only: bool = False):
+        """`read_only`: never write (a read replica): no tables are created, and reports
+        read the projections as they stand instead of catching up first."""
         self.url = url
-        recorder, self._factory = open_recorder(url)
+        self.read_only = read_only
+        recorder, self._factory = open_recorder(url, create_tables=not read_only)
         self.log = EventLog(recorder, LedgerMapper())
         self.engine = self._engine(url)
-        writer.create_tables(self.engine)
+        if not read_only:
+            writer.create_tables(self.engine)
 
     @staticmethod
     def _engine(url: str) -> Engine:
@@ -307,6 +311,8 @@ class Ledger:
     def catch_up(self) -> int:
         """Apply what the log holds beyond the projections' position (every partition's,
         when workers keep them: their positions make it safe to help)."""
+        if self.read_only:
+            return 0
         with self.engine.connect() as conn:
             parts = writer.partitions(conn)
         if not parts:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from eventsourcing.persistence import InfrastructureFactory
 from eventsourcing.utils import Environment, get_topic
@@ -10,6 +11,21 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
 from lifecycle.store.base import LedgerRecorder
+
+#: Seconds to wait for a PostgreSQL connection before giving up.
+CONNECT_TIMEOUT = 10
+
+#: SQLite durability (docs/reliability.md). The journal is WAL (eventsourcing sets it on
+#: the file); `synchronous = FULL` syncs the WAL at every commit, so a fact reported stored
+#: survives a power cut too, not only a crash. Set here, once, for every connection: the
+#: event store's (`SQLiteLedgerRecorder.append_transaction`) and the read models' engine
+#: (`Ledger`'s connect hook), whatever the SQLite build's default.
+SQLITE_SYNCHRONOUS = "FULL"
+
+
+def sqlite_pragmas(cursor: Any) -> None:
+    """Apply the ledger's per-connection SQLite settings through `cursor`."""
+    cursor.execute(f"PRAGMA synchronous = {SQLITE_SYNCHRONOUS}")
 
 
 class StoreURLError(ValueError):
@@ -71,13 +87,37 @@ def eventsourcing_env(url: str) -> dict[str, str]:
         "POSTGRES_POOL_SIZE": "2",
         "POSTGRES_MAX_OVERFLOW": "4",
         "POSTGRES_LOCK_TIMEOUT": "30",
+        "POSTGRES_CONNECT_TIMEOUT": str(CONNECT_TIMEOUT),
         "APPLICATION_RECORDER_TOPIC": get_topic(PostgresLedgerRecorder),
     }
 
 
-def open_recorder(url: str) -> tuple[LedgerRecorder, InfrastructureFactory]:
-    """The ledger's event-store recorder for `url`, tables created if needed."""
-    env = Environment(name="LIFECYCLE", env=eventsourcing_env(url))
+def check_reachable(url: str) -> None:
+    """Fail fast, naming the store, when a PostgreSQL server cannot be reached.
+
+    (eventsourcing's pool retries until its timeout and then says only that it
+    "couldn't get a connection"; libpq's own message says why.)"""
+    import psycopg
+
+    parsed = parse_url(url)
+    if parsed.get_backend_name() != "postgresql":
+        return
+    try:
+        psycopg.connect(host=parsed.host or "127.0.0.1", port=parsed.port or 5432,
+                        user=parsed.username or "postgres", password=parsed.password or "",
+                        dbname=parsed.database or "", connect_timeout=CONNECT_TIMEOUT).close()
+    except psycopg.OperationalError as exc:
+        reason = str(exc).splitlines()[0].split(" failed: ")[-1].strip()
+        raise StoreURLError(f"cannot connect to {redact(url)}: {reason}") from None
+
+
+def open_recorder(url: str, create_tables: bool = True
+                  ) -> tuple[LedgerRecorder, InfrastructureFactory]:
+    """The ledger's event-store recorder for `url`, tables created if needed (and wanted:
+    not on a read replica)."""
+    check_reachable(url)
+    env = Environment(name="LIFECYCLE", env={
+        **eventsourcing_env(url), "CREATE_TABLE": "yes" if create_tables else "no"})
     factory = InfrastructureFactory.construct(env)
     recorder = factory.application_recorder()
     assert isinstance(recorder, LedgerRecorder)
