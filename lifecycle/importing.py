@@ -7,10 +7,11 @@ the line, the field at fault and the reason. Nothing here touches the store.
 from __future__ import annotations
 
 import csv
+import importlib
 import io
 import json
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 from zoneinfo import ZoneInfo
@@ -28,10 +29,21 @@ class FileFormatError(ValueError):
 
 
 @dataclass(frozen=True)
+class Notice:
+    """Worth telling the user, not an error: `message` once, then every `item` it concerns."""
+
+    message: str
+    item: str
+
+
+@dataclass(frozen=True)
 class Row:
     line: int
     candidate: Candidate | None = None
     rejection: Rejection | None = None
+    #: Read but deliberately not imported (e.g. a Salesforce row with IsDeleted=true).
+    skipped: bool = False
+    notice: Notice | None = None
 
 
 def _candidate(line: int, raw: str, data: object, assume_tz: ZoneInfo | None) -> Row:
@@ -122,12 +134,31 @@ def read_csv(stream: BinaryIO, assume_tz: ZoneInfo | None = None) -> Iterator[Ro
             yield Row(line, rejection=Rejection(
                 line, None, f"expected {len(header)} cells, found {len(cells)}", raw))
             continue
-        data = {name: cell for name, cell in zip(header, cells, strict=True)
-                if cell != "" or name == "value"}
+        data = {name: cell for name, cell in zip(header, cells, strict=True) if cell != ""}
+        if "value" in header and "value" not in data and _takes_value(data.get("type")):
+            data["value"] = ""  # an empty value cell means "cleared", for the types with one
         yield _candidate(line, raw, data, assume_tz)
 
 
-READERS = {"jsonl": read_jsonl, "csv": read_csv}
+def _takes_value(kind: str | None) -> bool:
+    fact_type = FACT_TYPES.get(kind or "")
+    return fact_type is not None and "value" in fact_type.model_fields
+
+
+def _crm_reader(module: str, name: str) -> Callable[..., Iterator[Row]]:
+    """A reader of `lifecycle.crm`, imported when first used (it imports this module)."""
+
+    def read(stream: BinaryIO, assume_tz: ZoneInfo | None = None, **options: str
+             ) -> Iterator[Row]:
+        reader = getattr(importlib.import_module(f"lifecycle.crm.{module}"), name)
+        return reader(stream, assume_tz, **options)  # type: ignore[no-any-return]
+
+    return read
+
+
+READERS = {"jsonl": read_jsonl, "csv": read_csv,
+           "hubspot": _crm_reader("hubspot", "read_hubspot"),
+           "salesforce": _crm_reader("salesforce", "read_salesforce")}
 
 
 def detect_format(path: Path) -> str:
@@ -147,6 +178,10 @@ class ImportSummary:
     duplicate: int = 0
     rejections: list[Rejection] | None = None
     committed: bool = True
+    #: Rows read but deliberately not imported (e.g. deleted Salesforce history rows).
+    skipped: int = 0
+    #: Warnings about the input: message -> what it concerns (e.g. subjects), in file order.
+    warnings: dict[str, list[str]] = field(default_factory=dict)
 
     @property
     def rejected(self) -> int:
@@ -159,7 +194,11 @@ def _batches(rows: Iterator[Row], summary: ImportSummary, size: int
     batch: list[Candidate] = []
     for row in rows:
         summary.read += 1
-        if row.rejection is not None:
+        if row.notice is not None:
+            summary.warnings.setdefault(row.notice.message, []).append(row.notice.item)
+        if row.skipped:
+            summary.skipped += 1
+        elif row.rejection is not None:
             summary.rejections.append(row.rejection)  # type: ignore[union-attr]
         else:
             assert row.candidate is not None
@@ -203,6 +242,6 @@ def import_rows(ledger: Ledger, rows: Callable[[], Iterator[Row]], *, strict: bo
             if progress:
                 progress(summary.read)
     summary.rejections.sort(key=lambda r: r.line or 0)  # type: ignore[union-attr]
-    if summary.stored:
-        ledger.catch_up()
+    if summary.committed:  # also when all were duplicates: a killed run may not have
+        ledger.catch_up()  # caught up; with nothing to apply this is one position read
     return summary
