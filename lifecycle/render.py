@@ -6,17 +6,19 @@ import csv
 import io
 import json
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from rich import box
-from rich.console import Console
-from rich.table import Table
+if TYPE_CHECKING:  # rich is imported when a table is printed: JSON and CSV start faster
+    from rich.console import Console
+    from rich.table import Table
 
 FORMATS = ("table", "json", "csv")
 
 
 def console(stderr: bool = False) -> Console:
     """A console that does not wrap tables when the output is not a terminal."""
+    from rich.console import Console
+
     probe = Console(stderr=stderr)
     width = None if probe.is_terminal else 240
     return Console(stderr=stderr, width=width, highlight=False, soft_wrap=False)
@@ -45,6 +47,9 @@ def to_csv(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> str:
 
 def table(rows: Sequence[dict[str, Any]], columns: Sequence[str], title: str | None = None,
           caption: str | None = None) -> Table:
+    from rich import box
+    from rich.table import Table
+
     result = Table(title=title, caption=caption, box=box.SIMPLE_HEAD, title_justify="left",
                    caption_justify="left", min_width=len(title or "") + 2)
     for column in columns:

@@ -45,6 +45,16 @@ def add_history(rows: Rows, history: SubjectHistory) -> None:
             **key, "ordinal": ordinal, "stage": interval.stage,
             "entered_at": interval.entered_at, "exited_at": interval.exited_at,
         })
+    for outcome in history.outcomes.values():
+        hand = outcome.hand_raise
+        if hand is not None:
+            cause = hand.cause
+            rows[tables.signals].append({
+                **key, "event_id": str(cause.event_id), "occurred_at": hand.occurred_at,
+                "kind": hand.kind, "fit": hand.fit, "stage": hand.stage,
+                "reason": hand.reason, "source": cause.source, "source_id": cause.source_id,
+                "actor": cause.actor, "campaign": cause.campaign,
+            })
     if kind == PERSON:
         for ordinal, link in enumerate(history.memberships):
             rows[tables.memberships].append({

@@ -117,14 +117,34 @@ flags = Table(
     Column("cleared_at", UTCDateTime),
 )
 
+#: Hand raises that moved nobody (SPEC §4 step 1): signals, and those unmapped by kind or
+#: fit, with the stage the subject was in when they came.
+signals = Table(
+    "lc_signals", metadata,
+    Column("subject_type", String(16), primary_key=True),
+    Column("subject_id", ID, primary_key=True),
+    Column("event_id", String(36), primary_key=True),
+    Column("occurred_at", UTCDateTime, nullable=False),
+    Column("kind", Text, nullable=False),
+    Column("fit", String(16)),
+    Column("stage", String(100)),
+    Column("reason", String(16), nullable=False),
+    Column("source", Text),
+    Column("source_id", Text),
+    Column("actor", Text),
+    Column("campaign", Text),
+    Index("lc_signals_when", "occurred_at"),
+)
+
 #: Tables holding rows per subject, with the columns that name the subject.
 SUBJECT_TABLES: dict[Table, tuple[str, ...]] = {
     current: ("subject_type", "subject_id"),
     stamps: ("subject_type", "subject_id"),
     moves: ("subject_type", "subject_id"),
     intervals: ("subject_type", "subject_id"),
+    signals: ("subject_type", "subject_id"),
 }
-VIEW_TABLES = (current, stamps, moves, intervals, memberships, flags)
+VIEW_TABLES = (current, stamps, moves, intervals, memberships, flags, signals)
 
 
 def shadow_tables(token: str) -> dict[Table, Table]:

@@ -1,0 +1,216 @@
+"""The Python API, for notebooks and scripts: the CLI's reports as rows.
+
+    import lifecycle
+    db = lifecycle.open("sqlite:///lifecycle.db")
+    db.funnel(entry_stage="mql", from_="2024-01-01", to="2024-04-01").to_pandas()
+
+Methods have the names and options of `lifecycle report ...` and `lifecycle audit`
+(`--known-at` is `known_at`; `--from` is `from_`, `from` being a Python keyword).
+Instants are datetimes with a time zone, dates (midnight UTC), ISO 8601 text with an offset,
+or `"now"`. Each method returns `Rows`: a list of dicts (the rows the CLI prints as CSV),
+with the rest of the report in `.meta` and `.to_pandas()` when pandas is installed.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Sequence
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+from lifecycle import aging as aging_report
+from lifecycle import flags_report, reports
+from lifecycle import funnel as funnel_report
+from lifecycle import signals as signals_report
+from lifecycle import sla as sla_report
+from lifecycle import timeline as timeline_report
+from lifecycle import velocity as velocity_report
+from lifecycle.facts import PERSON, Subject
+from lifecycle.ledger import Ledger
+from lifecycle.timeutil import TimeError, parse_instant, utc_now
+
+DEFAULT_URL = "sqlite:///lifecycle.db"
+When = datetime | date | str | None
+
+
+class Rows(list[dict[str, Any]]):
+    """A report's rows (plain dicts), its other fields in `meta`, and `to_pandas()`."""
+
+    def __init__(self, rows: Iterable[dict[str, Any]], columns: Sequence[str] = (),
+                 meta: dict[str, Any] | None = None):
+        super().__init__(rows)
+        self.columns = list(columns)
+        self.meta = meta or {}
+
+    def to_pandas(self) -> Any:
+        """The rows as a pandas DataFrame, columns in the CLI's order."""
+        try:
+            import pandas
+        except ImportError:
+            raise ImportError("to_pandas() needs pandas: pip install pandas") from None
+        return pandas.DataFrame(list(self), columns=self.columns or None)
+
+    as_frame = to_pandas
+
+
+def instant(value: When) -> datetime | None:
+    """An instant as the CLI reads one: aware datetime, date (midnight UTC), ISO text, now."""
+    if value is None or isinstance(value, datetime):
+        if isinstance(value, datetime) and value.tzinfo is None:
+            raise TimeError(f"datetime {value.isoformat()} has no time zone (give tzinfo, "
+                            "e.g. datetime.UTC)")
+        return None if value is None else value.astimezone(UTC)
+    if isinstance(value, date):
+        return datetime(value.year, value.month, value.day, tzinfo=UTC)
+    text = str(value).strip()
+    if text.lower() == "now":
+        return utc_now()
+    if len(text) == 10:
+        try:
+            day = date.fromisoformat(text)
+        except ValueError as exc:
+            raise TimeError(f"not a date: {text!r}") from exc
+        return datetime(day.year, day.month, day.day, tzinfo=UTC)
+    return parse_instant(text)
+
+
+def _many(value: str | Sequence[str] | None) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    return (value,) if isinstance(value, str) else tuple(value)
+
+
+def _rows(document: dict[str, Any], columns: Sequence[str], key: str = "rows") -> Rows:
+    return Rows(document[key], columns, {k: v for k, v in document.items() if k != key})
+
+
+class Lifecycle:
+    """One ledger's reports. Close it (or use `with`) when done."""
+
+    def __init__(self, url: str | None = None, read_only: bool = False):
+        self.ledger = Ledger(url or os.environ.get("LIFECYCLE_DB", DEFAULT_URL),
+                             read_only=read_only)
+
+    def close(self) -> None:
+        self.ledger.close()
+
+    def __enter__(self) -> Lifecycle:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"lifecycle.open({self.ledger.display_url!r})"
+
+    # ---- the reports the CLI has had from the start ------------------------------------
+
+    def stages(self, as_of: When, level: str = PERSON, known_at: When = None,
+               definitions: str | None = None) -> Rows:
+        document = reports.stages(self.ledger, _required(as_of, "as_of"), level,
+                                  instant(known_at), definitions)
+        return _rows(document, ["stage", "label", "count"], "stages")
+
+    def stamps(self, level: str | None = None, stage: str | None = None,
+               known_at: When = None, snapshot: bool = False,
+               definitions: str | None = None) -> Rows:
+        columns = reports.STAMP_COLUMNS + (reports.SNAPSHOT_COLUMNS if snapshot else [])
+        return Rows(reports.stamps(self.ledger, level, stage, instant(known_at), snapshot,
+                                   definitions), columns)
+
+    def moves(self, level: str | None = None, direction: str | Sequence[str] | None = None,
+              since: When = None, until: When = None, known_at: When = None,
+              definitions: str | None = None) -> Rows:
+        return Rows(reports.moves(self.ledger, level, _many(direction), instant(since),
+                                  instant(until), instant(known_at), definitions),
+                    reports.MOVE_COLUMNS)
+
+    # ---- analytics ----------------------------------------------------------------------
+
+    def funnel(self, entry_stage: str | None = None, from_: When = None, to: When = None,
+               level: str = PERSON, by: str | None = None, known_at: When = None,
+               definitions: str | None = None) -> Rows:
+        document = funnel_report.funnel(self.ledger, entry_stage, instant(from_), instant(to),
+                                        level, by, instant(known_at), definitions)
+        return _rows(document, funnel_report.columns(by))
+
+    def velocity(self, from_stage: str | None = None, to_stage: str | None = None,
+                 by: str | None = None, level: str = PERSON, since: When = None,
+                 until: When = None, known_at: When = None,
+                 definitions: str | None = None) -> Rows:
+        document = velocity_report.velocity(self.ledger, from_stage, to_stage, by, level,
+                                            instant(since), instant(until), instant(known_at),
+                                            definitions)
+        return _rows(document, velocity_report.columns(by))
+
+    def sla(self, as_of: When, level: str = PERSON, sla: str | None = None,
+            since: When = None, known_at: When = None, definitions: str | None = None) -> Rows:
+        """The breaches; `.meta["summary"]` has the per-SLA counts."""
+        document = sla_report.sla(self.ledger, _required(as_of, "as_of"), level, sla,
+                                  instant(since), instant(known_at), definitions)
+        return _rows(document, sla_report.COLUMNS)
+
+    def flags(self, as_of: When, flag: str | Sequence[str] | None = None,
+              known_at: When = None, definitions: str | None = None) -> Rows:
+        document = flags_report.flags(self.ledger, _required(as_of, "as_of"), _many(flag),
+                                      instant(known_at), definitions)
+        return _rows(document, flags_report.COLUMNS)
+
+    def signals(self, since: When = None, until: When = None,
+                reason: str | Sequence[str] | None = None, known_at: When = None,
+                definitions: str | None = None) -> Rows:
+        document = signals_report.signals(self.ledger, instant(since), instant(until),
+                                          _many(reason), instant(known_at), definitions)
+        return _rows(document, signals_report.COLUMNS)
+
+    def aging(self, as_of: When, level: str = PERSON, known_at: When = None,
+              definitions: str | None = None) -> Rows:
+        document = aging_report.aging(self.ledger, _required(as_of, "as_of"), level,
+                                      instant(known_at), definitions)
+        return _rows(document, aging_report.COLUMNS)
+
+    def timeline(self, from_: When = None, to: When = None, every: str = "month",
+                 level: str = PERSON, known_at: When = None,
+                 definitions: str | None = None) -> Rows:
+        """One row per period, one column per stage (wide, ready to plot stacked)."""
+        document = timeline_report.timeline(self.ledger, instant(from_), instant(to), every,
+                                            level, instant(known_at), definitions)
+        flat = [{**{k: v for k, v in r.items() if k != "counts"}, **r["counts"]}
+                for r in document["rows"]]
+        meta = {k: v for k, v in document.items() if k != "rows"}
+        return Rows(flat, timeline_report.columns(document["stages"]), meta)
+
+    def audit(self, subject_type: str, subject_id: str) -> Rows:
+        """The subject's facts and what each derived; transitions, stamps... in `.meta`."""
+        from lifecycle.audit import audit
+
+        document = audit(self.ledger, Subject(subject_type, subject_id))
+        return _rows(document, ["seq", "event_id", "type", "occurred_at", "recorded_at",
+                                "source", "source_id", "actor", "campaign", "details",
+                                "derived", "derived_detail", "retracted"], "facts")
+
+    def html(self, output: str | Path, from_: When = None, to: When = None,
+             level: str = PERSON, known_at: When = None,
+             definitions: str | None = None) -> Path:
+        """Write the self-contained HTML report; returns its path."""
+        from lifecycle.html_report import write_report
+
+        path = Path(output)
+        write_report(self.ledger, path, instant(from_), instant(to), level, instant(known_at),
+                     definitions)
+        return path
+
+
+def _required(value: When, name: str) -> datetime:
+    moment = instant(value)
+    if moment is None:
+        raise TypeError(f"{name} is required (a datetime, a date, ISO text or 'now')")
+    return moment
+
+
+def open(url: str | None = None, read_only: bool = False) -> Lifecycle:
+    """The ledger at `url` (default: $LIFECYCLE_DB, else sqlite:///lifecycle.db);
+    `read_only` for a read replica (nothing is written, projections are read as they
+    stand)."""
+    return Lifecycle(url, read_only)

@@ -1,0 +1,93 @@
+"""`report timeline`: stage counts at the end of each week or month (a stacked chart's
+series).
+
+Periods are calendar weeks (Monday 00:00 UTC) or months that overlap [start, end), cut to
+it. A period's counts are the stages as at its end: every transition before `end` counts,
+one at `end` belongs to the next period. Without a window, it spans the months or weeks from
+the first transition to the last.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import datetime, timedelta
+from typing import Any
+
+from lifecycle import report_base
+from lifecycle.facts import PERSON
+from lifecycle.ledger import Ledger, View
+from lifecycle.periods import EVERY, Period, next_start, period_start, periods
+from lifecycle.timeutil import format_instant
+from projections import analytics
+
+FIXED_COLUMNS = ["period", "start", "end", "total"]
+
+
+def columns(stages: list[str]) -> list[str]:
+    return FIXED_COLUMNS + stages
+
+
+def timeline(ledger: Ledger, start: datetime | None = None, end: datetime | None = None,
+             every: str = "month", level: str = PERSON, known_at: datetime | None = None,
+             definitions: str | None = None) -> dict[str, Any]:
+    """Stage counts at the end of each period of [start, end)."""
+    return timeline_in(ledger.view(known_at, definitions), start, end, every, level)
+
+
+def timeline_in(view: View, start: datetime | None = None, end: datetime | None = None,
+                every: str = "month", level: str = PERSON) -> dict[str, Any]:
+    report_base.check_level(level)
+    report_base.check_choices([every], EVERY, "period")
+    report_base.check_window(start, end)
+    keys = [s.key for s in view.definitions.stages]
+    with view.engine.connect() as conn:
+        start, end = _window(conn, level, start, end, every)
+        spans = analytics.overlapping(conn, level, start, end) if start and end else []
+    rows = []
+    if start is not None and end is not None:
+        cuts = periods(start, end, every)
+        counts = _sweep(spans, [p.end for p in cuts])
+        rows = [_row(period, count, keys) for period, count in zip(cuts, counts, strict=True)]
+    document = report_base.header(view, **{"from": start}, to=end, every=every, level=level)
+    document |= {"stages": keys, "rows": rows}
+    return document
+
+
+def _window(conn: Any, level: str, start: datetime | None, end: datetime | None,
+            every: str) -> tuple[datetime | None, datetime | None]:
+    """The window asked for; a missing end is filled from the first or last transition."""
+    if start is not None and end is not None:
+        return start, end
+    first, last = analytics.move_span(conn, level)
+    if first is None or last is None:
+        return start, end  # nothing has happened: no periods
+    if start is None:
+        start = period_start(first, every)
+        if end is not None and start >= end:
+            start = period_start(end - timedelta(microseconds=1), every)
+    if end is None:
+        end = next_start(period_start(max(last, start), every), every)
+    return start, end
+
+
+def _sweep(spans: list[dict[str, Any]], ends: list[datetime]) -> list[Counter[str]]:
+    """Counts by stage as at each end (ascending): intervals entered before the end and
+    not exited before it."""
+    changes = sorted([(s["entered_at"], 1, s["stage"]) for s in spans]
+                     + [(s["exited_at"], -1, s["stage"]) for s in spans
+                        if s["exited_at"] is not None])
+    counts: Counter[str] = Counter()
+    result, index = [], 0
+    for end in ends:
+        while index < len(changes) and changes[index][0] < end:
+            _, delta, stage = changes[index]
+            counts[stage] += delta
+            index += 1
+        result.append(+counts)
+    return result
+
+
+def _row(period: Period, counts: Counter[str], keys: list[str]) -> dict[str, Any]:
+    return {"period": period.label, "start": format_instant(period.start),
+            "end": format_instant(period.end), "total": sum(counts.values()),
+            "counts": {key: counts.get(key, 0) for key in keys}}

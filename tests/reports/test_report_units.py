@@ -1,0 +1,57 @@
+"""Pure pieces the analytics reports rest on: calendar periods, and the hand-raise detail
+derivation keeps for `report signals` (no database)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from lifecycle.definitions import load_definitions
+from lifecycle.derivation import derive_subject
+from lifecycle.facts import PERSON, RecordedFact, Subject, parse_fact
+from lifecycle.periods import month_of, period_start, periods
+from lifecycle.starters import starter_text
+
+
+def at(text: str) -> datetime:
+    return datetime.fromisoformat(text).replace(tzinfo=UTC)
+
+
+def test_weeks_start_on_monday_and_months_roll_over() -> None:
+    assert period_start(at("2024-01-24T15:00:00"), "week") == at("2024-01-22T00:00:00")
+    assert period_start(at("2024-01-22T00:00:00"), "week") == at("2024-01-22T00:00:00")
+    cuts = periods(at("2023-12-15T00:00:00"), at("2024-02-01T00:00:00"), "month")
+    assert [(p.label, p.start, p.end) for p in cuts] == [
+        ("2023-12", at("2023-12-15T00:00:00"), at("2024-01-01T00:00:00")),
+        ("2024-01", at("2024-01-01T00:00:00"), at("2024-02-01T00:00:00"))]
+    assert [p.label for p in periods(at("2024-12-30T00:00:00"), at("2025-01-07T00:00:00"),
+                                     "week")] == ["2024-12-30", "2025-01-06"]
+    assert month_of(datetime.fromisoformat("2024-03-01T00:30:00+01:00")) == "2024-02"
+
+
+def test_hand_raises_that_move_nobody_keep_why_and_the_stage() -> None:
+    definitions = load_definitions(starter_text("b2b-2024") or "")
+    raw = [
+        {"type": "hand_raised", "person_id": "x", "kind": "demo_request", "fit": "low",
+         "occurred_at": "2024-01-01T00:00:00Z", "campaign": "c1"},
+        {"type": "hand_raised", "person_id": "x", "kind": "demo_request", "fit": "high",
+         "occurred_at": "2024-01-02T00:00:00Z"},
+        {"type": "hand_raised", "person_id": "x", "kind": "contact_sales", "fit": "high",
+         "occurred_at": "2024-01-03T00:00:00Z", "actor": "form"},
+        {"type": "disqualified", "person_id": "x", "occurred_at": "2024-01-04T00:00:00Z"},
+        {"type": "hand_raised", "person_id": "x", "kind": "demo_request", "fit": "high",
+         "occurred_at": "2024-01-05T00:00:00Z"},
+        {"type": "hand_raised", "person_id": "x", "kind": "webinar",
+         "occurred_at": "2024-01-06T00:00:00Z"},
+    ]
+    recorded = [RecordedFact(f, f.event_id(), at("2025-01-01T00:00:00"), n + 1)
+                for n, f in enumerate(parse_fact(r) for r in raw)]
+    history = derive_subject(definitions, Subject(PERSON, "x"), recorded)
+    details = [history.outcomes[r.event_id].hand_raise for r in recorded]
+    assert details[1] is None and details[3] is None  # the mql move and the disqualification
+    assert [(d.reason, d.stage, d.kind, d.fit) for d in details if d is not None] == [
+        ("low_fit", None, "demo_request", "low"),
+        ("engaged", "mql", "contact_sales", "high"),
+        ("exit", "disqualified", "demo_request", "high"),
+        ("unlisted_kind", "disqualified", "webinar", None)]
+    assert details[0] is not None and details[0].cause.campaign == "c1"
+    assert details[2] is not None and details[2].cause.actor == "form"
