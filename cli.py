@@ -43,8 +43,8 @@ def friendly(func: F) -> F:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return func(*args, **kwargs)
-        except click.ClickException:
-            raise
+        except (click.ClickException, BrokenPipeError):
+            raise  # click itself exits quietly when stdout's reader goes away (`| head`)
         except _user_errors() as exc:
             raise click.ClickException(_message(exc)) from None
 
@@ -90,8 +90,13 @@ class Instant(click.ParamType):
             if len(text) == 10:
                 day = date.fromisoformat(text)
                 return datetime(day.year, day.month, day.day, tzinfo=UTC)
-            return parse_instant(text)
-        except (TimeError, ValueError) as exc:
+            return parse_instant(text, None)
+        except TimeError as exc:
+            if "no offset" in str(exc):
+                self.fail(f"{text!r} has no offset: add Z (UTC) or +HH:MM, "
+                          "e.g. 2024-03-31T23:59:59Z", param, ctx)
+            self.fail(str(exc), param, ctx)
+        except ValueError as exc:
             self.fail(str(exc), param, ctx)
 
 
@@ -104,7 +109,7 @@ def ledger_from(ctx: click.Context) -> Any:
 
     root = ctx.find_root()
     if "ledger" not in root.obj:
-        root.obj["ledger"] = Ledger(root.obj["db"])
+        root.obj["ledger"] = Ledger(root.obj["db"], read_only=root.obj.get("read_only", False))
         root.call_on_close(root.obj["ledger"].close)
     return root.obj["ledger"]
 
@@ -135,9 +140,12 @@ def load_definitions_file(path: str) -> Any:
 @click.option("--db", envvar="LIFECYCLE_DB", default=DEFAULT_DB, show_default=True,
               metavar="URL", help="The store: sqlite:///FILE or postgresql+psycopg://USER@HOST/DB"
               " (or set LIFECYCLE_DB).")
+@click.option("--read-only", is_flag=True, envvar="LIFECYCLE_READ_ONLY",
+              help="Never write (e.g. on a read replica): reports read the projections as "
+                   "they stand, without catching up first.")
 @click.version_option(package_name="lifecycle-ledger")
 @click.pass_context
-def main(ctx: click.Context, db: str) -> None:
+def main(ctx: click.Context, db: str, read_only: bool) -> None:
     """An event-sourced ledger of lead and account lifecycle stages.
 
     Facts (status changes, hand raises, disqualifications, links, flags) are kept
@@ -152,11 +160,13 @@ def main(ctx: click.Context, db: str) -> None:
     """
     ctx.ensure_object(dict)
     ctx.obj["db"] = db
+    ctx.obj["read_only"] = read_only
 
 
 @main.command()
 @click.option("--definitions", "definitions_file", required=True, metavar="FILE",
-              help="A definitions YAML file, or the name of a bundled starter (b2b-2024).")
+              help="A definitions YAML file, or the name of a bundled starter: "
+                   "b2b-2024, hubspot-default or salesforce-default.")
 @click.pass_context
 @friendly
 def init(ctx: click.Context, definitions_file: str) -> None:
@@ -253,8 +263,14 @@ def retract(ctx: click.Context, event_id: UUID, reason: str | None, actor: str |
 
 @main.command(name="import")
 @click.argument("file", type=click.Path(dir_okay=False, allow_dash=True))
-@click.option("--format", "input_format", type=click.Choice(["jsonl", "csv"]),
+@click.option("--format", "input_format",
+              type=click.Choice(["jsonl", "csv", "hubspot", "salesforce"]),
               help="The file's format (default: from its extension).")
+@click.option("--object", "object_type", type=click.Choice(["contacts", "companies"]),
+              help="HubSpot: what the export holds (default: contacts).")
+@click.option("--columns", metavar="FIELD=COLUMN,...", multiple=True,
+              help="CSV: map the export's columns onto fact fields; a value that is not a "
+                   "column is a constant.")
 @click.option("--strict", is_flag=True, help="Store nothing if any row is bad (exit 1).")
 @click.option("--rejects", type=click.Path(dir_okay=False), metavar="PATH",
               help="Write rejected rows here, one JSON object per line.")
@@ -262,40 +278,81 @@ def retract(ctx: click.Context, event_id: UUID, reason: str | None, actor: str |
               help="Zone of timestamps without an offset (e.g. Europe/Berlin).")
 @click.pass_context
 @friendly
-def import_(ctx: click.Context, file: str, input_format: str | None, strict: bool,
-            rejects: str | None, assume_tz: str | None) -> None:
+def import_(ctx: click.Context, file: str, input_format: str | None, object_type: str | None,
+            columns: tuple[str, ...], strict: bool, rejects: str | None,
+            assume_tz: str | None) -> None:
     """Import facts idempotently, then bring the read models up to date.
 
-    Prints read / stored / duplicate / rejected counts. Bad rows are reported with
-    their line, field and reason and the rest is stored (exit status 3); with --strict
-    nothing is stored (exit status 1).
+    Prints read / stored / duplicate / rejected / skipped counts. Bad rows are reported
+    with their line, field and reason and the rest is stored (exit status 3); with
+    --strict nothing is stored (exit status 1). CRM exports: --format hubspot (objects
+    read with propertiesWithHistory), --format salesforce (LeadHistory, ContactHistory,
+    AccountHistory, Contact), --format csv --columns for any other CSV.
 
     \b
     Example:
         lifecycle import facts.jsonl --rejects rejects.jsonl
         lifecycle import history.csv --assume-tz America/New_York --strict
+        lifecycle import contacts.json --format hubspot --object contacts
+        lifecycle import LeadHistory.csv --format salesforce
+        lifecycle import marketo.csv --format csv \\
+            --columns 'person_id=Lead Id,occurred_at=Changed On,value=New Status' \\
+            --columns type=status_changed,source=marketo
     """
-    from lifecycle.importing import READERS, detect_format, import_rows
+    import shutil
+    import tempfile
+
+    from lifecycle.crm import open_reader
+    from lifecycle.crm.mapped import ColumnsError
+    from lifecycle.importing import detect_format, import_rows
     from lifecycle.progress import Progress
     from lifecycle.timeutil import zone
 
-    path = Path(file)
-    fmt = input_format or detect_format(path)
+    name = Path(file).name
+    fmt = input_format or ("csv" if columns else detect_format(Path(file)))
+    if object_type and fmt != "hubspot":
+        raise click.UsageError("--object goes with --format hubspot")
+    if columns and fmt != "csv":
+        raise click.UsageError("--columns goes with --format csv")
     tz = zone(assume_tz) if assume_tz else None
-    if file != "-" and not path.is_file():
-        raise click.ClickException(f"{file}: no such file")
-    size = path.stat().st_size if file != "-" else None
+    if file == "-":  # read twice (--strict, --columns): keep standard input in a file
+        spool = Path(ctx.with_resource(tempfile.TemporaryDirectory())) / "stdin"
+        with spool.open("wb") as out:
+            shutil.copyfileobj(sys.stdin.buffer, out)
+        path = spool
+    else:
+        path = Path(file)
+        if not path.is_file():
+            raise click.ClickException(f"{file}: no such file")
+    try:
+        reader, notes = open_reader(fmt, path, object_type=object_type,
+                                    columns=",".join(columns) if columns else None)
+    except ColumnsError as exc:
+        raise click.BadParameter(str(exc), param_hint="--columns") from None
+    for note in notes:
+        click.echo(note)
+    opened: list[Any] = []
 
     def rows() -> Any:
-        stream = sys.stdin.buffer if file == "-" else path.open("rb")
-        return READERS[fmt](stream, tz)
+        opened.append(path.open("rb"))
+        return reader(opened[-1], tz)
 
     ledger = ledger_from(ctx)
     ledger.active_definitions()
-    with Progress(f"Importing {path.name}", size) as progress:
-        summary = import_rows(ledger, rows, strict=strict, progress=progress.update)
-    click.echo(f"{path.name}: read {summary.read}, stored {summary.stored}, "
-               f"duplicate {summary.duplicate}, rejected {summary.rejected}")
+    try:
+        with Progress(f"Importing {name}", path.stat().st_size) as progress:
+            summary = import_rows(ledger, rows, strict=strict, progress=progress.update)
+    finally:
+        for stream in opened:
+            stream.close()
+    # `skipped` is shown where rows are skipped by design (the SPEC line is kept otherwise).
+    skipped = f", skipped {summary.skipped}" if summary.skipped or fmt == "salesforce" else ""
+    click.echo(f"{name}: read {summary.read}, stored {summary.stored}, "
+               f"duplicate {summary.duplicate}, rejected {summary.rejected}{skipped}")
+    for message, items in summary.warnings.items():
+        shown = ", ".join(items[:20]) + (f", … and {len(items) - 20} more"
+                                         if len(items) > 20 else "")
+        click.echo(f"Warning: {message} ({len(items)}): {shown}", err=True)
     for bad in summary.rejections[:5]:
         where = f"{file}:{bad.line}" + (f": {bad.field}" if bad.field else "")
         click.echo(f"  {where}: {bad.reason}", err=True)
@@ -444,7 +501,8 @@ def definitions_option(func: F) -> F:
 
 @main.group(context_settings=CONTEXT)
 def report() -> None:
-    """Stage counts, stamps and moves, as tables, JSON or CSV.
+    """Stage counts, stamps, moves and analytics (funnel, velocity, SLA, flags, signals,
+    aging, timeline, an HTML page), as tables, JSON or CSV.
 
     --as-of is business time: "which stage was each subject in at T?". --known-at is
     ledger time: "what would the ledger have answered if asked at K?" (facts recorded
@@ -473,10 +531,17 @@ def report_stages(ctx: click.Context, as_of: datetime, known_at: datetime | None
     Example:
         lifecycle report stages --as-of 2024-03-31T23:59:59Z --level account --format json
     """
-    from lifecycle import reports
     from lifecycle.render import emit
+    from projections.quick import stage_counts
 
-    data = reports.stages(ledger_from(ctx), as_of, level, known_at, definitions_version)
+    # Most runs of this command are the whole process: a current projection is read
+    # straight from SQLite, without loading the ledger (its start-up is the cost).
+    data = None if known_at or definitions_version else stage_counts(
+        ctx.find_root().obj["db"], as_of, level)
+    if data is None:
+        from lifecycle import reports
+
+        data = reports.stages(ledger_from(ctx), as_of, level, known_at, definitions_version)
     caption = (f"{level}s as of {data['as_of']}"
                + (f", known at {data['known_at']}" if data["known_at"] else "")
                + f" · definitions {data['definitions_version']} · total {data['total']}")
@@ -575,6 +640,279 @@ def report_diff(ctx: click.Context, as_of: datetime, level: str,
     print_diff(result, fmt)
 
 
+WINDOW_FROM_HELP = "From this moment (inclusive; a date is midnight UTC)."
+WINDOW_TO_HELP = "Up to this moment (exclusive)."
+
+
+@report.command("funnel")
+@click.option("--entry-stage", metavar="STAGE",
+              help="The stage the cohort first reached (default: the lowest path stage).")
+@click.option("--from", "start", type=INSTANT,
+              help="Cohort: first reached the entry stage at or after this moment.")
+@click.option("--to", "end", type=INSTANT,
+              help="Cohort: first reached the entry stage before this moment (exclusive).")
+@click.option("--level", type=LEVEL, default="person", show_default=True)
+@click.option("--by", type=click.Choice(["source", "campaign"]),
+              help="Split by the source or campaign of the fact that first reached the "
+                   "entry stage (its first-reached snapshot).")
+@click.option("--known-at", type=INSTANT, help=KNOWN_AT_HELP)
+@definitions_option
+@output_format
+@click.pass_context
+@friendly
+def report_funnel(ctx: click.Context, entry_stage: str | None, start: datetime | None,
+                  end: datetime | None, level: str, by: str | None, known_at: datetime | None,
+                  definitions_version: str | None, fmt: str) -> None:
+    """Conversion of a cohort through every later path stage.
+
+    The cohort: subjects that first reached the entry stage in [--from, --to). For each
+    path stage ranked above it: how many reached it, the share of the cohort and of the
+    stage before, and the median days from the entry stage. A stage counts as reached
+    when the subject has a stamp for it first reached at or after the entry stage:
+    inferred stamps (stages skipped on the way up) count, and the `inferred` column says
+    how many of the reached got there that way.
+
+    \b
+    Example:
+        lifecycle report funnel --entry-stage mql --from 2024-01-01 --to 2024-04-01
+        lifecycle report funnel --by source --format csv
+    """
+    from lifecycle import funnel
+    from lifecycle.analytics_render import print_funnel
+
+    document = funnel.funnel(ledger_from(ctx), entry_stage, start, end, level, by, known_at,
+                             definitions_version)
+    print_funnel(document, funnel.columns(by), fmt)
+
+
+@report.command("velocity")
+@click.option("--from-stage", metavar="STAGE", help="Measure from first reaching this stage.")
+@click.option("--to-stage", metavar="STAGE",
+              help="...to first reaching this one (default: every consecutive pair of path "
+                   "stages).")
+@click.option("--by", type=click.Choice(["month"]),
+              help="Group by the month the to-stage was first reached.")
+@click.option("--level", type=LEVEL, default="person", show_default=True)
+@click.option("--since", type=INSTANT,
+              help="Only conversions (and moves) at or after this moment.")
+@click.option("--until", type=INSTANT, help="Only conversions (and moves) before this moment.")
+@click.option("--known-at", type=INSTANT, help=KNOWN_AT_HELP)
+@definitions_option
+@output_format
+@click.pass_context
+@friendly
+def report_velocity(ctx: click.Context, from_stage: str | None, to_stage: str | None,
+                    by: str | None, level: str, since: datetime | None,
+                    until: datetime | None, known_at: datetime | None,
+                    definitions_version: str | None, fmt: str) -> None:
+    """Days between first reaching one stage and first reaching the next.
+
+    Per pair: count, median, p75 and p90 days (subjects whose to-stage was first reached
+    at or after the from-stage; inferred stamps count). Percentiles use linear
+    interpolation between closest ranks, as numpy, pandas and Excel PERCENTILE.INC do:
+    the median of 1, 2, 3, 4 days is 2.5 and its p90 is 3.7. Beside each pair, for the
+    from-stage: entries (moves into it), backward_moves (moves out of it to a lower
+    rank) and recycle_rate = backward_moves / entries.
+
+    \b
+    Example:
+        lifecycle report velocity
+        lifecycle report velocity --from-stage mql --to-stage sql --by month --format csv
+    """
+    from lifecycle import velocity
+    from lifecycle.analytics_render import print_velocity
+
+    document = velocity.velocity(ledger_from(ctx), from_stage, to_stage, by, level, since,
+                                 until, known_at, definitions_version)
+    print_velocity(document, velocity.columns(by), fmt)
+
+
+@report.command("sla")
+@click.option("--as-of", "as_of", type=INSTANT, required=True,
+              help="Judge open intervals at this moment.")
+@click.option("--level", type=LEVEL, default="person", show_default=True)
+@click.option("--sla", "name", metavar="NAME", help="Only this SLA of the definitions.")
+@click.option("--since", type=INSTANT, help="Only intervals entered at or after this moment.")
+@click.option("--known-at", type=INSTANT, help=KNOWN_AT_HELP)
+@definitions_option
+@output_format
+@click.pass_context
+@friendly
+def report_sla(ctx: click.Context, as_of: datetime, level: str, name: str | None,
+               since: datetime | None, known_at: datetime | None,
+               definitions_version: str | None, fmt: str) -> None:
+    """SLA breaches as of a moment, and a summary per SLA of the definitions.
+
+    An interval in the SLA's stage breaches when it lasted longer than `within`, or is
+    still open as of --as-of and has lasted longer already. The summary counts every
+    interval entered by then: in_sla, breached, open (within so far) and breaching_now.
+    CSV and the table list the breaches; JSON has both.
+
+    \b
+    Example:
+        lifecycle report sla --as-of 2024-12-31T23:59:59Z
+        lifecycle report sla --as-of now --sla mql_follow_up --format csv
+    """
+    from lifecycle import sla
+    from lifecycle.analytics_render import print_sla
+
+    document = sla.sla(ledger_from(ctx), as_of, level, name, since, known_at,
+                       definitions_version)
+    print_sla(document, sla.COLUMNS, sla.SUMMARY_COLUMNS, fmt)
+
+
+@report.command("flags")
+@click.option("--as-of", "as_of", type=INSTANT, required=True, help="Flags active then.")
+@click.option("--flag", multiple=True, type=click.Choice(["renewal", "upgrade", "at_risk"]),
+              help="Only these flags (repeatable).")
+@click.option("--known-at", type=INSTANT, help=KNOWN_AT_HELP)
+@definitions_option
+@output_format
+@click.pass_context
+@friendly
+def report_flags(ctx: click.Context, as_of: datetime, flag: tuple[str, ...],
+                 known_at: datetime | None, definitions_version: str | None, fmt: str) -> None:
+    """Accounts with active renewal, upgrade or at-risk flags, and their persons.
+
+    A person carries its account's flags while it is linked to the account; each flagged
+    account is listed, then the persons linked to it as of --as-of (flagged_since: when
+    the person got the flag), with everyone's stage then.
+
+    \b
+    Example:
+        lifecycle report flags --as-of 2024-12-31T23:59:59Z --flag at_risk --format csv
+    """
+    from lifecycle import flags_report
+    from lifecycle.analytics_render import print_flags
+
+    document = flags_report.flags(ledger_from(ctx), as_of, flag, known_at,
+                                  definitions_version)
+    print_flags(document, flags_report.COLUMNS, flags_report.SUMMARY_COLUMNS, fmt)
+
+
+@report.command("signals")
+@click.option("--since", type=INSTANT, help="From this moment (inclusive).")
+@click.option("--until", type=INSTANT, help="Up to this moment (exclusive).")
+@click.option("--reason", multiple=True,
+              type=click.Choice(["engaged", "exit", "low_fit", "unlisted_kind"]),
+              help="Only these reasons (repeatable; default: engaged, exit, low_fit).")
+@click.option("--known-at", type=INSTANT, help=KNOWN_AT_HELP)
+@definitions_option
+@output_format
+@click.pass_context
+@friendly
+def report_signals(ctx: click.Context, since: datetime | None, until: datetime | None,
+                   reason: tuple[str, ...], known_at: datetime | None,
+                   definitions_version: str | None, fmt: str) -> None:
+    """Hand raises that moved nobody, with the person's stage when they came.
+
+    Reasons: engaged (already at or past the hand raise's stage), exit (in an exit
+    stage: a hand raise never brings anyone back), low_fit (fit missing or below
+    min_fit), unlisted_kind (a kind the definitions do not list; only on request).
+
+    \b
+    Example:
+        lifecycle report signals --since 2024-10-01 --format csv
+    """
+    from lifecycle import signals
+    from lifecycle.analytics_render import print_signals
+
+    document = signals.signals(ledger_from(ctx), since, until, reason, known_at,
+                               definitions_version)
+    print_signals(document, signals.COLUMNS, fmt)
+
+
+@report.command("aging")
+@click.option("--as-of", "as_of", type=INSTANT, required=True, help="The moment to age at.")
+@click.option("--level", type=LEVEL, default="person", show_default=True)
+@click.option("--known-at", type=INSTANT, help=KNOWN_AT_HELP)
+@definitions_option
+@output_format
+@click.pass_context
+@friendly
+def report_aging(ctx: click.Context, as_of: datetime, level: str, known_at: datetime | None,
+                 definitions_version: str | None, fmt: str) -> None:
+    """How long subjects have sat in the stage they are in, per stage.
+
+    Count, median and p90 days since entering the current stage (percentiles by linear
+    interpolation, as numpy and Excel PERCENTILE.INC), and the oldest subject.
+
+    \b
+    Example:
+        lifecycle report aging --as-of now --level account
+    """
+    from lifecycle import aging
+    from lifecycle.analytics_render import print_aging
+
+    document = aging.aging(ledger_from(ctx), as_of, level, known_at, definitions_version)
+    print_aging(document, aging.COLUMNS, fmt)
+
+
+@report.command("timeline")
+@click.option("--from", "start", type=INSTANT,
+              help="First period starts here (default: the first transition's period).")
+@click.option("--to", "end", type=INSTANT,
+              help="Last period ends here, exclusive (default: end of the last "
+                   "transition's period).")
+@click.option("--every", type=click.Choice(["week", "month"]), default="month",
+              show_default=True, help="Calendar weeks (from Monday) or months, in UTC.")
+@click.option("--level", type=LEVEL, default="person", show_default=True)
+@click.option("--known-at", type=INSTANT, help=KNOWN_AT_HELP)
+@definitions_option
+@output_format
+@click.pass_context
+@friendly
+def report_timeline(ctx: click.Context, start: datetime | None, end: datetime | None,
+                    every: str, level: str, known_at: datetime | None,
+                    definitions_version: str | None, fmt: str) -> None:
+    """Stage counts at the end of each week or month: the series of a stacked chart.
+
+    Periods are cut to [--from, --to); a period counts the transitions before its end.
+    CSV has one column per stage.
+
+    \b
+    Example:
+        lifecycle report timeline --from 2024-01-01 --to 2025-01-01 --every month --format csv
+    """
+    from lifecycle import timeline
+    from lifecycle.analytics_render import print_timeline
+
+    document = timeline.timeline(ledger_from(ctx), start, end, every, level, known_at,
+                                 definitions_version)
+    print_timeline(document, timeline.columns(document["stages"]), fmt)
+
+
+@report.command("html")
+@click.option("-o", "--output", "output", required=True, metavar="FILE",
+              help="The HTML file to write.")
+@click.option("--from", "start", type=INSTANT, help=WINDOW_FROM_HELP)
+@click.option("--to", "end", type=INSTANT, help=WINDOW_TO_HELP)
+@click.option("--level", type=LEVEL, default="person", show_default=True)
+@click.option("--known-at", type=INSTANT, help=KNOWN_AT_HELP)
+@definitions_option
+@click.pass_context
+@friendly
+def report_html(ctx: click.Context, output: str, start: datetime | None, end: datetime | None,
+                level: str, known_at: datetime | None,
+                definitions_version: str | None) -> None:
+    """Write one self-contained HTML page: stages over time, funnel, flow, SLA breaches.
+
+    The page carries its charting library (Apache ECharts) and data inline: it opens
+    from a file or an e-mail attachment with no network. Without a window it covers
+    everything that happened.
+
+    \b
+    Example:
+        lifecycle report html -o lifecycle.html --from 2024-01-01 --to 2025-01-01
+    """
+    from lifecycle.html_report import write_report
+
+    summary = write_report(ledger_from(ctx), Path(output), start, end, level, known_at,
+                           definitions_version)
+    click.echo(f"Wrote {output}: {level}s from {summary['from']} to {summary['to']}, "
+               f"definitions {summary['definitions_version']}.")
+
+
 # ---- audit, verify, demo -----------------------------------------------------------------
 
 @main.command()
@@ -621,6 +959,104 @@ def verify(ctx: click.Context) -> None:
                f"{result.position}: {status}")
     if not result.ok:
         ctx.exit(1)
+
+
+class Seconds(click.FloatRange):
+    """A duration in seconds: a number >= 0 (not NaN, which every range check lets by)."""
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> Any:
+        seconds = super().convert(value, param, ctx)
+        if seconds != seconds:
+            self.fail(f"{value!r} is not a number of seconds", param, ctx)
+        return seconds
+
+
+SECONDS = Seconds(min=0)
+
+
+class PartitionType(click.ParamType):
+    """`i/n`: worker i of n (0-based)."""
+
+    name = "I/N"
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> Any:
+        from projections.writer import Partition
+
+        try:
+            index, count = (int(part) for part in str(value).split("/"))
+            return Partition(index, count)
+        except ValueError:
+            self.fail(f"{value!r} is not i/n with 0 <= i < n (e.g. 0/2)", param, ctx)
+
+
+@main.command()
+@click.option("--partition", type=PartitionType(),
+              help="Keep only this share of the subjects (worker i of n, from 0).")
+@click.option("--follow", is_flag=True, help="Keep going: apply new facts as they arrive.")
+@click.option("--interval", default=0.5, show_default=True, type=Seconds(min=0, max=3600),
+              help="With --follow: seconds between looks at the log.")
+@click.option("--max-seconds", type=SECONDS, metavar="S",
+              help="With --follow: stop after S seconds (for scripts and tests).")
+@click.option("--inline", is_flag=True,
+              help="Hand the projections back to imports and records (stop workers first).")
+@click.pass_context
+@friendly
+def project(ctx: click.Context, partition: Any, follow: bool, interval: float,
+            max_seconds: float | None, inline: bool) -> None:
+    """Bring the projections up to date with the log, once or continuously.
+
+    Imports and records keep projections current by themselves. Run workers when
+    several processes write facts, or to share the work: with --partition i/n, n
+    workers each keep their share of the subjects, each with its own position, so
+    stopping and restarting one loses and repeats nothing. Once workers are started,
+    they own the projections.
+
+    \b
+    Example:
+        lifecycle project --follow
+        lifecycle --db postgresql+psycopg://etl@db/ledger project --follow --partition 0/2
+    """
+    import time
+
+    ledger = ledger_from(ctx)
+    if inline:
+        ledger.stop_workers()
+        click.echo(f"projections kept inline again, at position {ledger.position()}")
+        return
+    started = time.monotonic()
+    label = f"partition {partition.index}/{partition.count}" if partition else "projections"
+    while True:
+        applied = ledger.project(partition)
+        if applied:
+            click.echo(f"{label}: applied {applied} event(s), "
+                       f"at position {ledger.position(partition)}")
+        if not follow:
+            if not applied:
+                click.echo(f"{label}: up to date at position {ledger.position(partition)}")
+            return
+        if max_seconds is not None and time.monotonic() - started >= max_seconds:
+            return
+        if not applied:  # never sleeping past --max-seconds
+            left = None if max_seconds is None else max_seconds - (time.monotonic() - started)
+            time.sleep(interval if left is None else max(0.0, min(interval, left)))
+
+
+@main.command()
+@click.pass_context
+@friendly
+def rebuild(ctx: click.Context) -> None:
+    """Replay the whole log into fresh projections and swap them in.
+
+    Safe at any time: readers keep the old projections until the new ones are complete,
+    and an interrupted rebuild changes nothing.
+
+    \b
+    Example:
+        lifecycle rebuild
+    """
+    ledger = ledger_from(ctx)
+    position = ledger.rebuild()
+    click.echo(f"Projections rebuilt from the log up to position {position}.")
 
 
 @main.command()

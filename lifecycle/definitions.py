@@ -25,7 +25,8 @@ from pydantic import (
 
 from lifecycle.timeutil import parse_duration
 
-Key = Annotated[str, StringConstraints(min_length=1, max_length=100)]
+#: Keys end up in the read-model tables: no NUL character (PostgreSQL cannot keep one).
+Key = Annotated[str, StringConstraints(min_length=1, max_length=100, pattern=r"^[^\x00]*$")]
 FIT_ORDER = {"low": 1, "medium": 2, "high": 3}
 
 
@@ -234,6 +235,11 @@ def load_definitions(text: str) -> Definitions:
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(exc, "problem", None) or str(exc)
         raise DefinitionsError(f"not valid YAML{where}: {problem}") from None
+    except RecursionError:  # PyYAML composes recursively
+        raise DefinitionsError("not valid YAML: nested too deeply") from None
+    except (ValueError, TypeError, AttributeError, OverflowError) as exc:
+        # PyYAML's constructors fail this way on bad scalars (`version: 2024-13-45`).
+        raise DefinitionsError(f"not valid YAML: a value cannot be read ({exc})") from None
     return definitions_from_data(data)
 
 
@@ -256,6 +262,8 @@ def _describe(exc: ValidationError, data: Any) -> str:
             message = "unknown key"
         elif error["type"] == "missing":
             message = "required key is missing"
+        elif error["type"] == "string_pattern_mismatch":
+            message = "contains a NUL character (\\u0000)"
         messages.append(f"{path}: {message}" if path else message)
     return "; ".join(messages)
 

@@ -39,8 +39,10 @@ _ARTICLE = {PERSON: "a person", ACCOUNT: "an account"}
 #: Namespace of every UUID the ledger derives (event ids, stream ids).
 LEDGER_NAMESPACE = uuid.UUID("6f1b5a0e-3c2d-5b8e-9a41-2d7c0f9e8a11")
 
-SubjectId = Annotated[str, StringConstraints(min_length=1, max_length=512)]
-Text = Annotated[str, StringConstraints(max_length=10_000)]
+#: No NUL character: PostgreSQL cannot keep one in text, so it is a bad row on every store.
+NO_NUL = r"^[^\x00]*$"
+SubjectId = Annotated[str, StringConstraints(min_length=1, max_length=512, pattern=NO_NUL)]
+Text = Annotated[str, StringConstraints(max_length=10_000, pattern=NO_NUL)]
 
 
 class Subject(NamedTuple):
@@ -175,7 +177,8 @@ class StatusChanged(_FactBase):
     """A status field changed to `value` (`""` means it was cleared)."""
 
     type: Literal["status_changed"] = "status_changed"
-    field: Annotated[str, StringConstraints(min_length=1, max_length=256)] = "lifecycle_stage"
+    field: Annotated[str, StringConstraints(
+        min_length=1, max_length=256, pattern=NO_NUL)] = "lifecycle_stage"
     value: Text
     previous: Text | None = None
 
@@ -185,7 +188,7 @@ class HandRaised(_FactBase):
 
     type: Literal["hand_raised"] = "hand_raised"
     subject_kinds: ClassVar[tuple[str, ...]] = (PERSON,)
-    kind: Annotated[str, StringConstraints(min_length=1, max_length=256)]
+    kind: Annotated[str, StringConstraints(min_length=1, max_length=256, pattern=NO_NUL)]
     fit: Literal["high", "medium", "low"] | None = None
 
     _fit = field_validator("fit", mode="before")(_lower_trim)
@@ -266,7 +269,7 @@ def parse_fact(data: dict[str, Any], assume_tz: ZoneInfo | None = None) -> _Fact
     if not isinstance(data, dict):
         raise FactInputError("a fact must be an object of field names and values")
     kind = data.get("type")
-    if kind not in FACT_TYPES:
+    if not isinstance(kind, str) or kind not in FACT_TYPES:  # a list or object is unhashable
         known = ", ".join(FACT_TYPES)
         shown = kind if isinstance(kind, str) else json.dumps(kind)
         raise FactInputError(
@@ -307,6 +310,8 @@ def _input_error(exc: ValidationError) -> FactInputError:
         message = "unknown field"
     elif error["type"] == "missing":
         message = "required field is missing"
+    elif error["type"] == "string_pattern_mismatch":
+        message = "contains a NUL character (\\u0000), which cannot be stored"
     return FactInputError(message, field)
 
 
