@@ -313,29 +313,32 @@ class Ledger:
         when workers keep them: their positions make it safe to help)."""
         if self.read_only:
             return 0
-        with self.engine.connect() as conn:
-            parts = writer.partitions(conn)
+        with writer.reading(self.engine) as conn:
+            positions = writer.read_positions(conn)
+        parts = writer.partitions_of(positions)
         if not parts:
-            return self.project(None)
-        return sum(self.project(part) for part in parts)
+            return self.project(None, positions.get(writer.PROJECTION, writer.Position(0, None)))
+        return sum(self.project(part, positions.get(part.name)) for part in parts)
 
-    def project(self, partition: writer.Partition | None) -> int:
+    def project(self, partition: writer.Partition | None,
+                at: writer.Position | None = None) -> int:
         """Catch up the whole projection, or one partition of it (registering it)."""
         try:
             definitions = self.active_definitions().definitions
         except LedgerError:
             return 0
-        if partition is not None:
+        if partition is not None and at is None:
             try:
                 writer.register(self.engine, partition)
             except writer.PartitionMismatch as exc:
                 raise LedgerError(f"{exc}: start every worker with the same n, or stop them "
-                                  "all and run `lifecycle rebuild` first") from None
+                                  "all and run `lifecycle project --inline` first") from None
         for attempt in range(1, 6):
             try:
-                return writer.catch_up(self.engine, self.log, definitions, partition)
+                return writer.catch_up(self.engine, self.log, definitions, partition, at)
             except writer.ProjectionConflict:
                 # Another writer moved first: start again from where it left off.
+                at = None
                 if attempt == 5:
                     raise
         return 0  # pragma: no cover

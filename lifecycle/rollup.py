@@ -48,7 +48,10 @@ def rollup_account(definitions: Definitions, own: SubjectHistory,
     changes: list[tuple[datetime, int, str, str, str | None, Cause]] = []
     for step in own.own_steps:
         changes.append((step.at, len(changes), OWN, "stage", step.stage, step.cause))
-    for member in members:
+    # Members in a fixed order, whatever order they came in: which fact is credited for a
+    # change at a moment must not depend on how the subjects were fed (a catch-up of a few
+    # subjects and a full replay feed them differently).
+    for member in sorted(members, key=lambda m: m.person_id):
         for step in member.steps:
             changes.append((step.at, len(changes), member.person_id, "stage", step.stage,
                             step.cause))

@@ -8,7 +8,8 @@ what it has not written, and two writers never both apply the same stretch of th
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from operator import itemgetter
@@ -27,6 +28,7 @@ from sqlalchemy import (
     text,
     update,
 )
+from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 
 from lifecycle.definitions import Definitions
 from lifecycle.derivation import SubjectHistory
@@ -36,11 +38,23 @@ from lifecycle.replay import Replay
 from projections import tables
 from projections.rows import Rows, rows_for
 
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - not POSIX: builds are not serialised
+    fcntl = None  # type: ignore[assignment]
+
+#: Advisory lock key held while creating the schema (the event store uses the same).
+SCHEMA_LOCK = 0x6C6966656379
+
 #: The projection's fixed name (never changes once deployed).
 PROJECTION = "lifecycle.stages"
+#: PostgreSQL advisory lock held by a build (rebuild or backfill) from start to swap.
+BUILD_LOCK_KEY = 0x6C635F6275696C64  # "lc_build"
 PAGE = 5_000
 INSERT_CHUNK = 10_000
 ID_CHUNK = 500
+#: Rows from which COPY beats a pipelined INSERT on PostgreSQL (it costs more round trips).
+COPY_FROM = 200
 SUBJECT_CHUNK = 5_000
 
 
@@ -55,7 +69,20 @@ class Position:
 
 
 def create_tables(engine: Engine) -> None:
-    tables.metadata.create_all(engine)
+    """Create the view tables if they are missing, safely from several processes at once."""
+    for attempt in (1, 2, 3):
+        try:
+            with engine.begin() as conn:
+                if conn.dialect.name == "postgresql":
+                    conn.execute(text("SELECT pg_advisory_xact_lock(:key)"),
+                                 {"key": SCHEMA_LOCK})
+                tables.metadata.create_all(conn)
+            return
+        except (OperationalError, ProgrammingError, IntegrityError):
+            # Another process created a table between the check and the create: the
+            # next check sees it.
+            if attempt == 3:
+                raise
 
 
 def read_position(conn: Connection, name: str = PROJECTION) -> Position:
@@ -99,14 +126,27 @@ def _insert_rows(conn: Connection, rows: Rows) -> None:
         convert = [(i, f) for i, f in enumerate(_bind(c, conn.dialect.name) for c in columns)
                    if f is not None]
         pick = itemgetter(*(c.name for c in columns))
+        if conn.dialect.name == "postgresql" and len(values) >= COPY_FROM:
+            # COPY is PostgreSQL's bulk path; it runs on the same connection, so in the
+            # same transaction as the tracking position.
+            names = ", ".join(quote(c.name) for c in columns)
+            cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+            with cursor.copy(f"COPY {quote(table.name)} ({names}) FROM STDIN") as copy:
+                for row in values:
+                    copy.write_row(_cells(row, pick, convert))
+            continue
         for start in range(0, len(values), INSERT_CHUNK):
-            batch = []
-            for row in values[start:start + INSERT_CHUNK]:
-                cells = list(pick(row))
-                for index, func in convert:
-                    cells[index] = func(cells[index])
-                batch.append(tuple(cells))
-            conn.exec_driver_sql(statement, batch)
+            conn.exec_driver_sql(statement,
+                                 [_cells(row, pick, convert)
+                                  for row in values[start:start + INSERT_CHUNK]])
+
+
+def _cells(row: dict[str, Any], pick: Callable[[Any], Any],
+           convert: list[tuple[int, Callable[[Any], Any]]]) -> tuple[Any, ...]:
+    cells = list(pick(row))
+    for index, func in convert:
+        cells[index] = func(cells[index])
+    return tuple(cells)
 
 
 def _bind(column: Column, dialect: str) -> Callable[[Any], Any] | None:
@@ -147,6 +187,15 @@ def write_all(engine: Engine, histories: Iterable[SubjectHistory], position: int
     transaction, and swapped in by one transaction: readers see the old views or the new
     ones, never a mix; if the process dies first, the live views are untouched.
     """
+    with build_lock(engine):
+        # Builds hold the lock from their first shadow table to the swap, and it dies with
+        # its holder: shadow tables seen now were left by a build that was killed.
+        drop_shadows(engine)
+        _write_all(engine, histories, position, definitions)
+
+
+def _write_all(engine: Engine, histories: Iterable[SubjectHistory], position: int,
+               definitions: Definitions) -> None:
     token = uuid.uuid4().hex[:8]
     shadows = tables.shadow_tables(token)
     try:
@@ -160,6 +209,11 @@ def write_all(engine: Engine, histories: Iterable[SubjectHistory], position: int
                 batch = []
         _insert_shadow(engine, shadows, batch)
         with engine.begin() as conn:
+            if conn.dialect.name == "sqlite":
+                # pysqlite runs DDL outside any transaction unless one was begun, which
+                # would commit each DROP and RENAME on its own: begin it, so the swap
+                # commits whole or not at all.
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
             # Lock the tracking rows first, as catch-up does (its compare-and-set is its
             # first statement): the two then queue instead of deadlocking on PostgreSQL.
             conn.execute(select(tables.positions.c.name).with_for_update())
@@ -185,6 +239,32 @@ def _insert_shadow(engine: Engine, shadows: dict[Table, Table],
     rows = rows_for(histories)
     with engine.begin() as conn:
         _insert_rows(conn, {shadows[table]: values for table, values in rows.items()})
+
+
+@contextmanager
+def build_lock(engine: Engine) -> Iterator[None]:
+    """One build at a time per store, held by a lock the system releases when its holder
+    dies (SIGKILL included): a PostgreSQL session advisory lock, or an flock on a file
+    beside the SQLite database (in-memory scratch databases are private: no lock)."""
+    if engine.dialect.name == "postgresql":
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(text("SELECT pg_advisory_lock(:key)"), {"key": BUILD_LOCK_KEY})
+            try:
+                yield
+            finally:
+                conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": BUILD_LOCK_KEY})
+        return
+    database = engine.url.database
+    if fcntl is None or not database or database == ":memory:" or database.startswith(
+            "file:"):
+        yield
+        return
+    with open(f"{database}-build.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def drop_shadows(engine: Engine, token: str | None = None) -> None:
@@ -229,8 +309,12 @@ class Partition:
 
 def partitions(conn: Connection) -> list[Partition]:
     """The partitions registered by workers (none: the projection is kept inline)."""
+    return partitions_of(conn.scalars(select(tables.positions.c.name)))
+
+
+def partitions_of(names: Iterable[str]) -> list[Partition]:
     found = []
-    for name in conn.scalars(select(tables.positions.c.name)):
+    for name in names:
         if name.startswith(f"{PROJECTION}#"):
             index, count = name.split("#", 1)[1].split("/")
             found.append(Partition(int(index), int(count)))
@@ -274,25 +358,27 @@ def unregister(engine: Engine) -> None:
 
 
 def catch_up(engine: Engine, log: EventLog, definitions: Definitions,
-             partition: Partition | None = None) -> int:
+             partition: Partition | None = None, at: Position | None = None) -> int:
     """Bring the views up to the end of the log; returns how many events were applied.
 
     With a partition, only that partition's subjects are written, under its own position.
+    `at` is the position if the caller has just read it.
     """
     name = partition.name if partition else PROJECTION
     applied = 0
-    with engine.connect() as conn:
-        at = read_position(conn, name)
-    end = log.position()
-    if at.definitions_version not in (None, definitions.version) or (
-            partition is None and end - at.position > max(at.position, PAGE)):
-        # New definitions, or more to apply than is already applied: a replay is cheaper.
-        rebuild(engine, log, definitions, upto=end)
-        return end - at.position
+    if at is None:
+        with reading(engine) as conn:
+            at = read_position(conn, name)
+    if at.definitions_version not in (None, definitions.version):
+        return _replay(engine, log, definitions, at)
     while True:
         notes = log.recorder.notifications_after(at.position, PAGE)
         if not notes:
             return applied
+        if partition is None and not applied and len(notes) == PAGE and \
+                log.position() - at.position > max(at.position, PAGE):
+            # More to apply than is already applied: a replay is cheaper.
+            return _replay(engine, log, definitions, at)
         upto = notes[-1].id
         if any(log.mapper.is_definitions(n) for n in notes):
             rebuild(engine, log, definitions)
@@ -301,6 +387,29 @@ def catch_up(engine: Engine, log: EventLog, definitions: Definitions,
         _apply(engine, log, definitions, at, upto, streams, partition)
         applied += len(notes)
         at = Position(upto, definitions.version)
+
+
+def _replay(engine: Engine, log: EventLog, definitions: Definitions, at: Position) -> int:
+    end = log.position()
+    rebuild(engine, log, definitions, upto=end)
+    return end - at.position
+
+
+@contextmanager
+def reading(engine: Engine) -> Iterator[Connection]:
+    """A connection for reads. On PostgreSQL it runs in autocommit, which spares the
+    BEGIN and ROLLBACK round trips of a transaction that only reads."""
+    with engine.connect() as conn:
+        if conn.dialect.name == "postgresql":
+            conn = conn.execution_options(isolation_level="AUTOCOMMIT")
+        yield conn
+
+
+def read_positions(conn: Connection) -> dict[str, Position]:
+    """Every tracking row: the inline projection's or the partitions'."""
+    p = tables.positions
+    return {name: Position(position, version) for name, position, version in conn.execute(
+        select(p.c.name, p.c.position, p.c.definitions_version))}
 
 
 def _apply(engine: Engine, log: EventLog, definitions: Definitions, at: Position, upto: int,

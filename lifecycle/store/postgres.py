@@ -91,6 +91,13 @@ class PostgresLedgerRecorder(PostgresApplicationRecorder, LedgerRecorder):
             self.sql_create_statements.append(
                 SQL(statement).format(schema=Identifier(self.schema)))  # type: ignore[arg-type]
 
+    @contextmanager
+    def _reading(self) -> Iterator[psycopg.Cursor[Any]]:
+        """A cursor for one read. eventsourcing's connections are in autocommit mode, so a
+        single statement is its own snapshot: no BEGIN and ROLLBACK round trips."""
+        with self.datastore.get_connection() as conn, conn.cursor() as cursor:
+            yield cursor
+
     def create_table(self) -> None:
         # eventsourcing creates its types, tables and insert function with statements
         # PostgreSQL refuses to run twice at once ("tuple concurrently updated"): two
@@ -121,7 +128,7 @@ class PostgresLedgerRecorder(PostgresApplicationRecorder, LedgerRecorder):
             "FROM {} {} ORDER BY originator_id, originator_version").format(self.table, where)
         if limit is not None:
             statement += SQL(" LIMIT {}").format(limit)
-        with self.datastore.transaction(commit=False) as c:
+        with self._reading() as c:
             c.execute(statement, params)
             return [StreamEvent(r["notification_id"], StoredEvent(
                 r["originator_id"], r["originator_version"], r["topic"], bytes(r["state"])))
@@ -142,11 +149,11 @@ class PostgresLedgerRecorder(PostgresApplicationRecorder, LedgerRecorder):
             after = (last.originator_id, last.originator_version)
 
     def index_rows(self, event_ids: Sequence[UUID]) -> dict[UUID, IndexRow]:
-        with self.datastore.transaction(commit=False) as c:
+        with self._reading() as c:
             return _PostgresAppend(self, c).lookup(event_ids)
 
     def count_index(self) -> int:
-        with self.datastore.transaction(commit=False) as c:
+        with self._reading() as c:
             c.execute(SQL("SELECT COUNT(*) AS n FROM {}.fact_index").format(
                 Identifier(self.schema)))
             row = c.fetchone()
@@ -154,7 +161,7 @@ class PostgresLedgerRecorder(PostgresApplicationRecorder, LedgerRecorder):
             return int(row["n"])
 
     def _links(self, select: str, where: str, ids: Sequence[str]) -> set[str]:
-        with self.datastore.transaction(commit=False) as c:
+        with self._reading() as c:
             c.execute(SQL("SELECT DISTINCT {} AS v FROM {}.fact_index "
                           "WHERE link_account IS NOT NULL AND {} = ANY(%s)").format(
                 Identifier(select), Identifier(self.schema), Identifier(where)), [list(ids)])
@@ -167,7 +174,7 @@ class PostgresLedgerRecorder(PostgresApplicationRecorder, LedgerRecorder):
         return self._links("link_account", "subject_id", persons)
 
     def count_events(self) -> int:
-        with self.datastore.transaction(commit=False) as c:
+        with self._reading() as c:
             c.execute(SQL("SELECT COUNT(*) AS n FROM {}").format(self.table))
             row = c.fetchone()
             assert row is not None

@@ -35,7 +35,7 @@ class StoreURLError(ValueError):
 def parse_url(url: str) -> URL:
     try:
         parsed = make_url(url)
-    except ArgumentError:
+    except (ArgumentError, ValueError):  # ValueError: a port that is not a number
         raise StoreURLError(f"not a database URL: {redact(url)!r}") from None
     if parsed.get_backend_name() not in ("sqlite", "postgresql"):
         raise StoreURLError(
@@ -48,7 +48,7 @@ def redact(url: str) -> str:
     """The URL with any password hidden, for messages."""
     try:
         return make_url(url).render_as_string(hide_password=True)
-    except ArgumentError:
+    except (ArgumentError, ValueError):
         return "<unreadable URL>"
 
 

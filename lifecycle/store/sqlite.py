@@ -11,6 +11,7 @@ from eventsourcing.persistence import IntegrityError, StoredEvent
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteDatastore
 
 from lifecycle.store.base import AppendTx, IndexRow, LedgerRecorder, StreamEvent, chunks
+from lifecycle.store.settings import sqlite_pragmas
 
 INDEX_TABLE = (
     "CREATE TABLE IF NOT EXISTS fact_index ("
@@ -95,6 +96,7 @@ class SQLiteLedgerRecorder(SQLiteApplicationRecorder, LedgerRecorder):
     def append_transaction(self) -> Iterator[AppendTx]:
         datastore: SQLiteDatastore = self.datastore
         with datastore.get_connection(commit=True) as conn, conn.cursor() as c:
+            sqlite_pragmas(c)  # durability, set before the transaction (settings.py)
             # Take the write lock before reading, so that what we read stays true
             # until we commit (a deferred BEGIN would let another writer in between).
             c.execute("BEGIN IMMEDIATE")
