@@ -46,6 +46,9 @@ except ImportError:  # pragma: no cover - not POSIX: builds are not serialised
 #: Advisory lock key held while creating the schema (the event store uses the same).
 SCHEMA_LOCK = 0x6C6966656379
 
+#: The definitions version a projection is marked with when it must be replayed.
+STALE = "(views changed: replay)"
+
 #: The projection's fixed name (never changes once deployed).
 PROJECTION = "lifecycle.stages"
 #: PostgreSQL advisory lock held by a build (rebuild or backfill) from start to swap.
@@ -76,7 +79,13 @@ def create_tables(engine: Engine) -> None:
                 if conn.dialect.name == "postgresql":
                     conn.execute(text("SELECT pg_advisory_xact_lock(:key)"),
                                  {"key": SCHEMA_LOCK})
+                existing = set(inspect(conn).get_table_names())
                 tables.metadata.create_all(conn)
+                if tables.positions.name in existing and any(
+                        t.name not in existing for t in tables.VIEW_TABLES):
+                    # A view this version added is empty in a store projected before it:
+                    # mark the projection stale, so the next catch-up replays the log.
+                    conn.execute(update(tables.positions).values(definitions_version=STALE))
             return
         except (OperationalError, ProgrammingError, IntegrityError):
             # Another process created a table between the check and the create: the
