@@ -6,10 +6,7 @@ the line, the field at fault and the reason. Nothing here touches the store.
 
 from __future__ import annotations
 
-import csv
 import importlib
-import io
-import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,8 +15,8 @@ from zoneinfo import ZoneInfo
 
 from lifecycle.facts import FACT_TYPES, FactInputError, parse_fact
 from lifecycle.ledger import BATCH, Candidate, Ledger, Rejection
+from lifecycle.records import csv_records, jsonl_lines
 
-MAX_LINE = 1_000_000  # bytes; a longer line is rejected, not read into memory whole
 CANONICAL_COLUMNS = sorted(
     {name for cls in FACT_TYPES.values() for name in cls.model_fields} - {"attributes"})
 
@@ -56,55 +53,27 @@ def _candidate(line: int, raw: str, data: object, assume_tz: ZoneInfo | None) ->
 
 def read_jsonl(stream: BinaryIO, assume_tz: ZoneInfo | None = None) -> Iterator[Row]:
     """One fact per line; blank lines are skipped (and not counted as read)."""
-    line = 0
-    while True:
-        chunk = stream.readline(MAX_LINE + 1)
-        if not chunk:
-            return
-        line += 1
-        if len(chunk) > MAX_LINE and not chunk.endswith(b"\n"):
-            while chunk and not chunk.endswith(b"\n"):  # skip the rest of the line
-                chunk = stream.readline(MAX_LINE)
-            yield Row(line, rejection=Rejection(
-                line, None, f"line is longer than {MAX_LINE} bytes", None))
-            continue
-        try:
-            text = chunk.decode("utf-8").strip()
-        except UnicodeDecodeError as exc:
-            yield Row(line, rejection=Rejection(
-                line, None, f"not valid UTF-8 (byte {exc.start + 1})",
-                chunk.decode("utf-8", "replace").strip()))
-            continue
-        if line == 1:
-            text = text.removeprefix("\ufeff")
-        if not text:
-            continue
-        try:
-            data = json.loads(text)
-        except (json.JSONDecodeError, RecursionError) as exc:
-            reason = f"not valid JSON: {exc.msg} at column {exc.colno}" \
-                if isinstance(exc, json.JSONDecodeError) else "not valid JSON: nested too deeply"
-            yield Row(line, rejection=Rejection(line, None, reason, text))
-            continue
-        if not isinstance(data, dict):
-            yield Row(line, rejection=Rejection(
-                line, None, "a fact must be a JSON object", text))
-            continue
-        yield _candidate(line, text, data, assume_tz)
+    for record in jsonl_lines(stream):
+        if record.problem is not None:
+            yield Row(record.line, rejection=Rejection(record.line, None, record.problem,
+                                                       record.raw))
+        elif not isinstance(record.value, dict):
+            yield Row(record.line, rejection=Rejection(
+                record.line, None, "a fact must be a JSON object", record.raw))
+        else:
+            yield _candidate(record.line, record.raw or "", record.value, assume_tz)
 
 
 def read_csv(stream: BinaryIO, assume_tz: ZoneInfo | None = None) -> Iterator[Row]:
     """Canonical field names as columns; an empty cell is an absent field, except `value`
     where it means the value was cleared."""
-    text = io.TextIOWrapper(stream, encoding="utf-8-sig", errors="surrogateescape",
-                            newline="")
-    reader = csv.reader(text)
-    try:
-        header = next(reader)
-    except StopIteration:
+    records = csv_records(stream)
+    first = next(records, None)
+    if first is None:
         return
-    except csv.Error as exc:
-        raise FileFormatError(f"line 1: not a CSV header: {exc}") from None
+    if first.problem is not None:
+        raise FileFormatError(f"line {first.line}: not a CSV header: {first.problem}")
+    header = [cell.strip() for cell in first.cells]
     unknown = [c for c in header if c not in CANONICAL_COLUMNS]
     if unknown:
         raise FileFormatError(
@@ -112,23 +81,10 @@ def read_csv(stream: BinaryIO, assume_tz: ZoneInfo | None = None) -> Iterator[Ro
             f"{', '.join(CANONICAL_COLUMNS)}; map other exports with --format csv --columns)")
     if "type" not in header:
         raise FileFormatError("line 1: the header has no 'type' column")
-    start = reader.line_num + 1
-    while True:
-        try:
-            cells = next(reader)
-        except StopIteration:
-            return
-        except csv.Error as exc:
-            yield Row(start, rejection=Rejection(start, None, f"not valid CSV: {exc}", None))
-            start = reader.line_num + 1
-            continue
-        line, start = start, reader.line_num + 1
-        raw = ",".join(cells)
-        if not any(cell.strip() for cell in cells):
-            continue
-        if any("\udc80" <= ch <= "\udcff" for cell in cells for ch in cell):
-            yield Row(line, rejection=Rejection(
-                line, None, "not valid UTF-8", raw.encode("utf-8", "replace").decode()))
+    for record in records:
+        line, cells, raw = record.line, record.cells, record.raw
+        if record.problem is not None:
+            yield Row(line, rejection=Rejection(line, None, record.problem, raw or None))
             continue
         if len(cells) != len(header):
             yield Row(line, rejection=Rejection(

@@ -9,16 +9,15 @@ source says the events happened, so that equal timestamps keep it (SPEC §6).
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 from zoneinfo import ZoneInfo
 
 from lifecycle.facts import FactInputError, parse_fact
-from lifecycle.importing import MAX_LINE, READERS, FileFormatError, Notice, Row
+from lifecycle.importing import READERS, FileFormatError, Notice, Row
 from lifecycle.ledger import Candidate, Rejection
+from lifecycle.records import CsvRecord, csv_records
 
 Reader = Callable[[BinaryIO, ZoneInfo | None], Iterator[Row]]
 #: The longest raw text kept with a rejection (the rejects file is for people to read).
@@ -46,80 +45,7 @@ def clip(raw: str | None) -> str | None:
     return raw[:RAW_LIMIT] + f"… ({len(raw) - RAW_LIMIT} more characters)"
 
 
-# ---- CSV, line by line -------------------------------------------------------------------
-
-@dataclass
-class CsvRecord:
-    """One non-blank CSV record: its first line and cells, or why it cannot be read."""
-
-    line: int
-    cells: list[str]
-    problem: str | None = None
-
-    @property
-    def raw(self) -> str:
-        return ",".join(self.cells)
-
-
-class _Lines:
-    """Decoded physical lines for `csv.reader`, none longer than MAX_LINE bytes.
-
-    A longer line is skipped unread (memory stays flat) and replaced by a blank line;
-    `too_long` tells the caller the record it ends up in is to be rejected."""
-
-    def __init__(self, stream: BinaryIO):
-        self.stream = stream
-        self.too_long = False
-        self.first = True
-
-    def __iter__(self) -> _Lines:
-        return self
-
-    def __next__(self) -> str:
-        chunk = self.stream.readline(MAX_LINE + 1)
-        if not chunk:
-            raise StopIteration
-        if len(chunk) > MAX_LINE and not chunk.endswith(b"\n"):
-            while chunk and not chunk.endswith(b"\n"):
-                chunk = self.stream.readline(MAX_LINE)
-            self.too_long = True
-            return "\n"
-        if self.first:
-            self.first = False
-            chunk = chunk.removeprefix(b"\xef\xbb\xbf")
-        return chunk.decode("utf-8", "surrogateescape")
-
-
-def csv_records(stream: BinaryIO) -> Iterator[CsvRecord]:
-    """Every non-blank record of a CSV file, the header first; bad ones carry a problem.
-
-    Invalid UTF-8, broken quoting and overlong lines are problems of that record only."""
-    lines = _Lines(stream)
-    reader = csv.reader(lines)
-    start = 1
-    while True:
-        try:
-            cells = next(reader)
-        except StopIteration:
-            return
-        except csv.Error as exc:
-            yield CsvRecord(start, [], f"not valid CSV: {exc}")
-            start = reader.line_num + 1
-            continue
-        line, start = start, reader.line_num + 1
-        if lines.too_long:
-            lines.too_long = False
-            yield CsvRecord(line, [], f"line is longer than {MAX_LINE} bytes")
-            continue
-        if not any(cell.strip() for cell in cells):
-            continue
-        if any("\udc80" <= ch <= "\udcff" for cell in cells for ch in cell):
-            cells = [c.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
-                     for c in cells]
-            yield CsvRecord(line, cells, "not valid UTF-8")
-            continue
-        yield CsvRecord(line, cells)
-
+# ---- CSV headers ----------------------------------------------------------------------
 
 def read_header(records: Iterator[CsvRecord]) -> list[str] | None:
     """The header record's cells, trimmed; None for an empty file."""

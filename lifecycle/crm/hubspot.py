@@ -22,7 +22,8 @@ from zoneinfo import ZoneInfo
 import ijson
 
 from lifecycle.crm import clip, fact_row, reject
-from lifecycle.importing import MAX_LINE, FileFormatError, Notice, Row
+from lifecycle.importing import FileFormatError, Notice, Row
+from lifecycle.records import MAX_LINE, jsonl_lines
 from lifecycle.timeutil import TimeError, format_instant, parse_instant
 
 SOURCE = "hubspot"
@@ -125,34 +126,11 @@ def _unwrap(record: Record) -> Iterator[Record]:
 
 
 def _jsonl_records(stream: BinaryIO, line: int) -> Iterator[Record]:
-    while True:
-        chunk = stream.readline(MAX_LINE + 1)
-        if not chunk:
-            return
-        line += 1
-        if len(chunk) > MAX_LINE and not chunk.endswith(b"\n"):
-            while chunk and not chunk.endswith(b"\n"):
-                chunk = stream.readline(MAX_LINE)
-            yield Record(line, problem=f"line is longer than {MAX_LINE} bytes")
-            continue
-        try:
-            text = chunk.decode("utf-8").strip()
-        except UnicodeDecodeError as exc:
-            yield Record(line, raw=chunk.decode("utf-8", "replace").strip(),
-                         problem=f"not valid UTF-8 (byte {exc.start + 1})")
-            continue
-        if not text:
-            continue
-        try:
-            value = json.loads(text)
-        except json.JSONDecodeError as exc:
-            yield Record(line, raw=text, problem=f"not valid JSON: {exc.msg} at column "
-                                                 f"{exc.colno}")
-            continue
-        except RecursionError:
-            yield Record(line, raw=text, problem="not valid JSON: nested too deeply")
-            continue
-        yield from _unwrap(Record(line, value, text))
+    for parsed in jsonl_lines(stream, line):
+        if parsed.problem is not None:
+            yield Record(parsed.line, raw=parsed.raw, problem=parsed.problem)
+        else:
+            yield from _unwrap(Record(parsed.line, parsed.value, parsed.raw))
 
 
 class _Prefixed:

@@ -15,9 +15,10 @@ from datetime import datetime
 from typing import Any, BinaryIO
 from zoneinfo import ZoneInfo
 
-from lifecycle.crm import csv_records, fact_row, read_header, reject
+from lifecycle.crm import fact_row, read_header, reject
 from lifecycle.facts import FACT_TYPES
 from lifecycle.importing import CANONICAL_COLUMNS, FileFormatError, Row
+from lifecycle.records import csv_records
 
 
 class ColumnsError(ValueError):

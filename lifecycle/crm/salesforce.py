@@ -16,8 +16,9 @@ from collections.abc import Iterator
 from typing import Any, BinaryIO
 from zoneinfo import ZoneInfo
 
-from lifecycle.crm import CsvRecord, csv_records, fact_row, read_header, reject
+from lifecycle.crm import fact_row, read_header, reject
 from lifecycle.importing import FileFormatError, Row
+from lifecycle.records import CsvRecord, csv_records
 
 SOURCE = "salesforce"
 #: parent id column -> (object, subject field)

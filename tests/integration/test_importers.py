@@ -21,8 +21,9 @@ from cli import main
 from lifecycle.crm.hubspot import read_hubspot
 from lifecycle.crm.mapped import ColumnMap, read_mapped
 from lifecycle.crm.salesforce import read_salesforce
-from lifecycle.importing import MAX_LINE, FileFormatError, read_csv, read_jsonl
+from lifecycle.importing import FileFormatError, read_csv, read_jsonl
 from lifecycle.ledger import Ledger
+from lifecycle.records import MAX_LINE
 
 SAMPLES = Path("/work/shared/samples")
 DATA = Path(__file__).parent.parent / "data"

@@ -1,0 +1,136 @@
+"""Reading export files record by record, in flat memory, whatever the bytes.
+
+The low level every importer shares: JSON Lines and CSV records, each either readable or
+carrying the problem that makes it a bad row (invalid UTF-8, broken JSON or quoting, a
+line longer than `MAX_LINE`). What a record means is the importers' business.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any, BinaryIO
+
+MAX_LINE = 1_000_000  # bytes; a longer line is rejected, not read into memory whole
+
+
+@dataclass
+class JsonLine:
+    """One non-blank line of a JSON Lines file: its value, or why it cannot be read."""
+
+    line: int
+    value: Any = None
+    raw: str | None = None
+    problem: str | None = None
+
+
+def _skip_rest(stream: BinaryIO, chunk: bytes) -> None:
+    while chunk and not chunk.endswith(b"\n"):
+        chunk = stream.readline(MAX_LINE)
+
+
+def jsonl_lines(stream: BinaryIO, line: int = 0) -> Iterator[JsonLine]:
+    """Every non-blank line after line number `line`, parsed (blank lines are skipped)."""
+    while True:
+        chunk = stream.readline(MAX_LINE + 1)
+        if not chunk:
+            return
+        line += 1
+        if len(chunk) > MAX_LINE and not chunk.endswith(b"\n"):
+            _skip_rest(stream, chunk)
+            yield JsonLine(line, problem=f"line is longer than {MAX_LINE} bytes")
+            continue
+        try:
+            text = chunk.decode("utf-8").strip()
+        except UnicodeDecodeError as exc:
+            yield JsonLine(line, raw=chunk.decode("utf-8", "replace").strip(),
+                           problem=f"not valid UTF-8 (byte {exc.start + 1})")
+            continue
+        if line == 1:
+            text = text.removeprefix("\ufeff")
+        if not text:
+            continue
+        try:
+            value = json.loads(text)
+        except json.JSONDecodeError as exc:
+            yield JsonLine(line, raw=text,
+                           problem=f"not valid JSON: {exc.msg} at column {exc.colno}")
+            continue
+        except RecursionError:
+            yield JsonLine(line, raw=text, problem="not valid JSON: nested too deeply")
+            continue
+        yield JsonLine(line, value, text)
+
+
+@dataclass
+class CsvRecord:
+    """One non-blank CSV record: its first line and cells, or why it cannot be read."""
+
+    line: int
+    cells: list[str]
+    problem: str | None = None
+
+    @property
+    def raw(self) -> str:
+        return ",".join(self.cells)
+
+
+class _Lines:
+    """Decoded physical lines for `csv.reader`, none longer than MAX_LINE bytes.
+
+    A longer line is skipped unread (memory stays flat) and replaced by a blank line;
+    `too_long` tells the caller the record it ends up in is to be rejected."""
+
+    def __init__(self, stream: BinaryIO):
+        self.stream = stream
+        self.too_long = False
+        self.first = True
+
+    def __iter__(self) -> _Lines:
+        return self
+
+    def __next__(self) -> str:
+        chunk = self.stream.readline(MAX_LINE + 1)
+        if not chunk:
+            raise StopIteration
+        if len(chunk) > MAX_LINE and not chunk.endswith(b"\n"):
+            _skip_rest(self.stream, chunk)
+            self.too_long = True
+            return "\n"
+        if self.first:
+            self.first = False
+            chunk = chunk.removeprefix(b"\xef\xbb\xbf")
+        return chunk.decode("utf-8", "surrogateescape")
+
+
+def csv_records(stream: BinaryIO) -> Iterator[CsvRecord]:
+    """Every non-blank record of a CSV file, the header first; bad ones carry a problem.
+
+    Invalid UTF-8, broken quoting and overlong lines are problems of that record only."""
+    lines = _Lines(stream)
+    reader = csv.reader(lines)
+    start = 1
+    while True:
+        try:
+            cells = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            yield CsvRecord(start, [], f"not valid CSV: {exc}")
+            start = reader.line_num + 1
+            continue
+        line, start = start, reader.line_num + 1
+        if lines.too_long:
+            lines.too_long = False
+            yield CsvRecord(line, [], f"line is longer than {MAX_LINE} bytes")
+            continue
+        if not any(cell.strip() for cell in cells):
+            continue
+        if any("\udc80" <= ch <= "\udcff" for cell in cells for ch in cell):
+            cells = [c.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+                     for c in cells]
+            yield CsvRecord(line, cells, "not valid UTF-8")
+            continue
+        yield CsvRecord(line, cells)
