@@ -86,9 +86,14 @@ def _counts(query: Query, events: str, position: str, at: Any, as_of: datetime,
     current = [p for p in positions if p[0] == PROJECTION or p[0].startswith(PROJECTION + "#")]
     if not current or any(p[1] != last or p[2] != document["version"] for p in current):
         return None
+    # As projections.reports.stage_count_query: entered by then, less exited by then.
     counts = dict(query(
-        "SELECT stage, COUNT(*) FROM lc_intervals WHERE subject_type = %s AND entered_at <= %s "
-        "AND (exited_at IS NULL OR exited_at > %s) GROUP BY stage", (level, at, at)))
+        "SELECT stage, SUM(n) FROM ("
+        "SELECT stage, COUNT(*) AS n FROM lc_intervals "
+        "WHERE subject_type = %s AND entered_at <= %s GROUP BY stage "
+        "UNION ALL SELECT stage, -COUNT(*) FROM lc_intervals "
+        "WHERE subject_type = %s AND exited_at <= %s GROUP BY stage) AS counts "
+        "GROUP BY stage", (level, at, level, at)))
     stages = [{"stage": s["key"], "label": s.get("label") or s["key"],
                "count": int(counts.get(s["key"], 0))} for s in document["stages"]]
     return {"as_of": _instant(as_of), "known_at": None,

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, or_, select
+from sqlalchemy import Connection, and_, func, select, union_all
 
 from lifecycle.definitions import Definitions
 from projections import tables
@@ -23,14 +23,23 @@ class StageCount:
 def stage_counts(conn: Connection, definitions: Definitions, level: str, as_of: datetime
                  ) -> list[StageCount]:
     """How many subjects of `level` were in each stage as of `as_of`, definitions order."""
-    i = tables.intervals
-    query = (
-        select(i.c.stage, func.count())
-        .where(i.c.subject_type == level, i.c.entered_at <= as_of,
-               or_(i.c.exited_at.is_(None), i.c.exited_at > as_of))
-        .group_by(i.c.stage))
-    counts = dict(conn.execute(query).tuples().all())
+    counts = dict(conn.execute(stage_count_query(level, as_of)).tuples().all())
     return [StageCount(s.key, s.label, int(counts.get(s.key, 0))) for s in definitions.stages]
+
+
+def stage_count_query(level: str, as_of: datetime) -> Any:
+    """Subjects per stage as of a moment: intervals entered by then, less those exited by
+    then (an exit is never before its entry). Two index-only counts, instead of a scan of
+    every interval for the ones that contain the moment."""
+    i = tables.intervals
+    entered = (select(i.c.stage.label("stage"), func.count().label("n"))
+               .where(i.c.subject_type == level, i.c.entered_at <= as_of)
+               .group_by(i.c.stage))
+    exited = (select(i.c.stage.label("stage"), (-func.count()).label("n"))
+              .where(i.c.subject_type == level, i.c.exited_at <= as_of)
+              .group_by(i.c.stage))
+    both = union_all(entered, exited).subquery()
+    return select(both.c.stage, func.sum(both.c.n)).group_by(both.c.stage)
 
 
 def stamps(conn: Connection, definitions: Definitions, level: str | None,
