@@ -16,6 +16,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.pool import StaticPool
 
 from lifecycle.codec import (
+    DEFINITIONS_STREAM,
     DEFINITIONS_SUBJECT_TYPE,
     LedgerMapper,
     RecordedDefinitions,
@@ -155,7 +156,7 @@ class Ledger:
                         f"definitions version {definitions.version!r} is already published "
                         "with other content; give the new definitions a new version label")
             else:
-                last = tx.last_events([self._definitions_stream]).get(self._definitions_stream)
+                last = tx.last_events([DEFINITIONS_STREAM]).get(DEFINITIONS_STREAM)
                 recorded = RecordedDefinitions(
                     definitions, event_id, utc_now(),
                     (last.originator_version if last else 0) + 1)
@@ -169,12 +170,6 @@ class Ledger:
                     self.catch_up()
                 return published, known is None
         raise AssertionError("published definitions not found")  # pragma: no cover
-
-    @property
-    def _definitions_stream(self) -> UUID:
-        from lifecycle.codec import DEFINITIONS_STREAM
-
-        return DEFINITIONS_STREAM
 
     # ---- facts ---------------------------------------------------------------------
 
