@@ -35,7 +35,7 @@ def check_log(log: EventLog, max_listed: int = 50) -> tuple[int, int, list[str]]
     """
     problems: list[str] = []
     events = streams = 0
-    indexed: list[tuple[StreamEvent, RecordedFact]] = []
+    indexed: list[tuple[StreamEvent, RecordedFact, str]] = []
 
     def flag(message: str) -> None:
         if len(problems) < max_listed:
@@ -59,6 +59,8 @@ def check_log(log: EventLog, max_listed: int = 50) -> tuple[int, int, list[str]]
                 continue
             try:
                 fact = log.mapper.to_fact(event, item.seq)
+                fact.fact.validated()  # stored content must still be a valid fact
+                canonical = log.mapper.canonical_of(event)
             except Exception as exc:  # any damage to stored bytes is a finding, not a crash
                 flag(f"{where}: cannot be read back ({type(exc).__name__}: {exc})")
                 previous = ""
@@ -68,12 +70,12 @@ def check_log(log: EventLog, max_listed: int = 50) -> tuple[int, int, list[str]]
             if fact.subject.stream_id != stream_id:
                 flag(f"{where}: stored in another subject's stream")
             expected = chain_hash(previous, fact.event_id, format_instant(fact.recorded_at),
-                                  fact.fact.canonical_json())
+                                  canonical)
             if fact.chain != expected:
                 flag(f"{where}: chain hash does not match: the fact or one before it in its "
                      "stream was edited, deleted or reordered")
             previous = fact.chain
-            indexed.append((item, fact))
+            indexed.append((item, fact, canonical))
             if len(indexed) >= 2_000:
                 _check_index(log, indexed, flag)
                 indexed = []
@@ -85,16 +87,16 @@ def check_log(log: EventLog, max_listed: int = 50) -> tuple[int, int, list[str]]
     return events, streams, problems
 
 
-def _check_index(log: EventLog, items: list[tuple[StreamEvent, RecordedFact]],
+def _check_index(log: EventLog, items: list[tuple[StreamEvent, RecordedFact, str]],
                  flag: Callable[[str], None]) -> None:
     if not items:
         return
-    rows = log.recorder.index_rows([fact.event_id for _, fact in items])
-    for item, fact in items:
+    rows = log.recorder.index_rows([fact.event_id for _, fact, _ in items])
+    for item, fact, canonical in items:
         row = rows.get(fact.event_id)
         if row is None:
             flag(f"fact {fact.event_id} (log position {item.seq}) is not in the fact index")
-        elif row.content_hash != fact.fact.content_hash() or (
+        elif row.content_hash != hashlib.sha256(canonical.encode()).hexdigest() or (
                 row.subject_type, row.subject_id) != tuple(fact.subject):
             flag(f"fact {fact.event_id} (log position {item.seq}) differs from what was "
                  "recorded (content or subject changed)")

@@ -26,6 +26,10 @@ INDEX_TABLE = (
 )
 LINK_INDEX = ("CREATE INDEX IF NOT EXISTS fact_index_links ON {schema}.fact_index "
               "(link_account, subject_id) WHERE link_account IS NOT NULL")
+#: The other way round: a person's accounts (every catch-up of a person asks).
+PERSON_LINK_INDEX = ("CREATE INDEX IF NOT EXISTS fact_index_person_links ON "
+                     "{schema}.fact_index (subject_id, link_account) "
+                     "WHERE link_account IS NOT NULL")
 
 
 #: Advisory lock key held while creating the schema (any constant the ledger owns).
@@ -87,7 +91,7 @@ class PostgresLedgerRecorder(PostgresApplicationRecorder, LedgerRecorder):
         self.schema = self.datastore.schema
         self.table = SQL("{}.{}").format(Identifier(self.schema),
                                          Identifier(self.events_table_name))
-        for statement in (INDEX_TABLE, LINK_INDEX):
+        for statement in (INDEX_TABLE, LINK_INDEX, PERSON_LINK_INDEX):
             self.sql_create_statements.append(
                 SQL(statement).format(schema=Identifier(self.schema)))  # type: ignore[arg-type]
 

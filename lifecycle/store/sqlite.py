@@ -25,6 +25,9 @@ INDEX_TABLE = (
 )
 LINK_INDEX = ("CREATE INDEX IF NOT EXISTS fact_index_links ON fact_index "
               "(link_account, subject_id) WHERE link_account IS NOT NULL")
+#: The other way round: a person's accounts (every catch-up of a person asks).
+PERSON_LINK_INDEX = ("CREATE INDEX IF NOT EXISTS fact_index_person_links ON fact_index "
+                     "(subject_id, link_account) WHERE link_account IS NOT NULL")
 
 
 def _row(values: sqlite3.Row) -> IndexRow:
@@ -90,7 +93,8 @@ class SQLiteLedgerRecorder(SQLiteApplicationRecorder, LedgerRecorder):
     dialect = "sqlite"
 
     def construct_create_table_statements(self) -> list[str]:
-        return [*super().construct_create_table_statements(), INDEX_TABLE, LINK_INDEX]
+        return [*super().construct_create_table_statements(), INDEX_TABLE, LINK_INDEX,
+                PERSON_LINK_INDEX]
 
     @contextmanager
     def append_transaction(self) -> Iterator[AppendTx]:
