@@ -241,6 +241,19 @@ def _write_all(engine: Engine, histories: Iterable[SubjectHistory], position: in
     except BaseException:
         drop_shadows(engine, token)
         raise
+    _vacuum(engine)
+
+
+def _vacuum(engine: Engine) -> None:
+    """On PostgreSQL, tables filled by COPY have no visibility map or statistics until
+    autovacuum comes by: make them now, so reports get index-only scans at once."""
+    if engine.dialect.name != "postgresql":
+        return
+    with engine.connect() as conn:
+        conn = conn.execution_options(isolation_level="AUTOCOMMIT")
+        quote = conn.dialect.identifier_preparer.quote
+        for table in tables.VIEW_TABLES:
+            conn.execute(text(f"VACUUM (ANALYZE) {quote(table.name)}"))
 
 
 def _insert_shadow(engine: Engine, shadows: dict[Table, Table],
