@@ -39,9 +39,13 @@ def to_json(data: Any) -> str:
 def to_csv(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
+    # Minimal quoting quotes the line terminator's characters only: a cell holding a bare
+    # carriage return (an odd id) would split its row when read back. Quote such rows.
+    quoted = csv.writer(out, lineterminator="\n", quoting=csv.QUOTE_ALL)
     writer.writerow(columns)
     for row in rows:
-        writer.writerow([cell(row.get(c)) for c in columns])
+        cells = [cell(row.get(c)) for c in columns]
+        (quoted if any("\r" in c for c in cells) else writer).writerow(cells)
     return out.getvalue()
 
 

@@ -106,12 +106,25 @@ class PostgresLedgerRecorder(PostgresApplicationRecorder, LedgerRecorder):
         # eventsourcing creates its types, tables and insert function with statements
         # PostgreSQL refuses to run twice at once ("tuple concurrently updated"): two
         # processes opening a new store together take turns.
+        # Most opens find everything in place: then nothing is created at all, which also
+        # keeps an open from racing a killed process's session still creating them.
+        if self._schema_exists():
+            return
         with self.datastore.get_connection() as conn:
             conn.execute("SELECT pg_advisory_lock(%s)", [SCHEMA_LOCK])
             try:
                 super().create_table()
             finally:
                 conn.execute("SELECT pg_advisory_unlock(%s)", [SCHEMA_LOCK])
+
+    def _schema_exists(self) -> bool:
+        names = [self.events_table_name, "fact_index", "fact_index_links",
+                 "fact_index_person_links"]
+        with self._reading() as c:
+            c.execute("SELECT bool_and(to_regclass(format('%%I.%%I', %s::text, n)) IS NOT NULL) "
+                      "AS ok FROM unnest(%s::text[]) AS n", [self.schema, names])
+            row = c.fetchone()
+        return bool(row and row["ok"])
 
     @contextmanager
     def append_transaction(self) -> Iterator[AppendTx]:
