@@ -25,7 +25,7 @@ from lifecycle.importing import FileFormatError, read_csv, read_jsonl
 from lifecycle.ledger import Ledger
 from lifecycle.records import MAX_LINE
 
-SAMPLES = Path("/work/shared/samples")
+SAMPLES = Path(__file__).parent.parent / "data" / "samples"  # ../shared/samples, verbatim
 DATA = Path(__file__).parent.parent / "data"
 DEFINITIONS = DATA / "importers_definitions.yaml"
 Run = Callable[..., Result]
