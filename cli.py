@@ -492,6 +492,12 @@ KNOWN_AT_HELP = ("Report what the ledger would have said at this moment: only fa
                  "recorded by then, under the definitions active then.")
 
 
+def report_options(func: F) -> F:
+    """What every report command takes and does: --definitions, --format, the context, and
+    the library's errors as `Error: …`."""
+    return definitions_option(output_format(click.pass_context(friendly(func))))  # type: ignore[return-value]
+
+
 def definitions_option(func: F) -> F:
     return click.option(
         "--definitions", "definitions_version", metavar="VERSION",
@@ -519,10 +525,7 @@ def report() -> None:
 @click.option("--as-of", "as_of", type=INSTANT, required=True, help="The moment to count at.")
 @click.option("--known-at", type=INSTANT, help=KNOWN_AT_HELP)
 @click.option("--level", type=LEVEL, default="person", show_default=True)
-@definitions_option
-@output_format
-@click.pass_context
-@friendly
+@report_options
 def report_stages(ctx: click.Context, as_of: datetime, known_at: datetime | None, level: str,
                   definitions_version: str | None, fmt: str) -> None:
     """Stage counts as of a moment (every defined stage, zero counts included).
@@ -554,10 +557,7 @@ def report_stages(ctx: click.Context, as_of: datetime, known_at: datetime | None
 @click.option("--known-at", type=INSTANT, help=KNOWN_AT_HELP)
 @click.option("--snapshot", is_flag=True,
               help="Add what caused each first reach (event, source, actor, campaign...).")
-@definitions_option
-@output_format
-@click.pass_context
-@friendly
+@report_options
 def report_stamps(ctx: click.Context, level: str | None, stage: str | None,
                   known_at: datetime | None, snapshot: bool, definitions_version: str | None,
                   fmt: str) -> None:
@@ -584,10 +584,7 @@ def report_stamps(ctx: click.Context, level: str | None, stage: str | None,
 @click.option("--since", type=INSTANT, help="From this moment (inclusive).")
 @click.option("--until", type=INSTANT, help="Up to this moment (exclusive).")
 @click.option("--known-at", type=INSTANT, help=KNOWN_AT_HELP)
-@definitions_option
-@output_format
-@click.pass_context
-@friendly
+@report_options
 def report_moves(ctx: click.Context, level: str | None, direction: tuple[str, ...],
                  since: datetime | None, until: datetime | None, known_at: datetime | None,
                  definitions_version: str | None, fmt: str) -> None:
@@ -656,10 +653,7 @@ WINDOW_TO_HELP = "Up to this moment (exclusive)."
               help="Split by the source or campaign of the fact that first reached the "
                    "entry stage (its first-reached snapshot).")
 @click.option("--known-at", type=INSTANT, help=KNOWN_AT_HELP)
-@definitions_option
-@output_format
-@click.pass_context
-@friendly
+@report_options
 def report_funnel(ctx: click.Context, entry_stage: str | None, start: datetime | None,
                   end: datetime | None, level: str, by: str | None, known_at: datetime | None,
                   definitions_version: str | None, fmt: str) -> None:
@@ -697,10 +691,7 @@ def report_funnel(ctx: click.Context, entry_stage: str | None, start: datetime |
               help="Only conversions (and moves) at or after this moment.")
 @click.option("--until", type=INSTANT, help="Only conversions (and moves) before this moment.")
 @click.option("--known-at", type=INSTANT, help=KNOWN_AT_HELP)
-@definitions_option
-@output_format
-@click.pass_context
-@friendly
+@report_options
 def report_velocity(ctx: click.Context, from_stage: str | None, to_stage: str | None,
                     by: str | None, level: str, since: datetime | None,
                     until: datetime | None, known_at: datetime | None,
@@ -734,10 +725,7 @@ def report_velocity(ctx: click.Context, from_stage: str | None, to_stage: str | 
 @click.option("--sla", "name", metavar="NAME", help="Only this SLA of the definitions.")
 @click.option("--since", type=INSTANT, help="Only intervals entered at or after this moment.")
 @click.option("--known-at", type=INSTANT, help=KNOWN_AT_HELP)
-@definitions_option
-@output_format
-@click.pass_context
-@friendly
+@report_options
 def report_sla(ctx: click.Context, as_of: datetime, level: str, name: str | None,
                since: datetime | None, known_at: datetime | None,
                definitions_version: str | None, fmt: str) -> None:
@@ -766,10 +754,7 @@ def report_sla(ctx: click.Context, as_of: datetime, level: str, name: str | None
 @click.option("--flag", multiple=True, type=click.Choice(["renewal", "upgrade", "at_risk"]),
               help="Only these flags (repeatable).")
 @click.option("--known-at", type=INSTANT, help=KNOWN_AT_HELP)
-@definitions_option
-@output_format
-@click.pass_context
-@friendly
+@report_options
 def report_flags(ctx: click.Context, as_of: datetime, flag: tuple[str, ...],
                  known_at: datetime | None, definitions_version: str | None, fmt: str) -> None:
     """Accounts with active renewal, upgrade or at-risk flags, and their persons.
@@ -797,10 +782,7 @@ def report_flags(ctx: click.Context, as_of: datetime, flag: tuple[str, ...],
               type=click.Choice(["engaged", "exit", "low_fit", "unlisted_kind"]),
               help="Only these reasons (repeatable; default: engaged, exit, low_fit).")
 @click.option("--known-at", type=INSTANT, help=KNOWN_AT_HELP)
-@definitions_option
-@output_format
-@click.pass_context
-@friendly
+@report_options
 def report_signals(ctx: click.Context, since: datetime | None, until: datetime | None,
                    reason: tuple[str, ...], known_at: datetime | None,
                    definitions_version: str | None, fmt: str) -> None:
@@ -826,10 +808,7 @@ def report_signals(ctx: click.Context, since: datetime | None, until: datetime |
 @click.option("--as-of", "as_of", type=INSTANT, required=True, help="The moment to age at.")
 @click.option("--level", type=LEVEL, default="person", show_default=True)
 @click.option("--known-at", type=INSTANT, help=KNOWN_AT_HELP)
-@definitions_option
-@output_format
-@click.pass_context
-@friendly
+@report_options
 def report_aging(ctx: click.Context, as_of: datetime, level: str, known_at: datetime | None,
                  definitions_version: str | None, fmt: str) -> None:
     """How long subjects have sat in the stage they are in, per stage.
@@ -858,10 +837,7 @@ def report_aging(ctx: click.Context, as_of: datetime, level: str, known_at: date
               show_default=True, help="Calendar weeks (from Monday) or months, in UTC.")
 @click.option("--level", type=LEVEL, default="person", show_default=True)
 @click.option("--known-at", type=INSTANT, help=KNOWN_AT_HELP)
-@definitions_option
-@output_format
-@click.pass_context
-@friendly
+@report_options
 def report_timeline(ctx: click.Context, start: datetime | None, end: datetime | None,
                     every: str, level: str, known_at: datetime | None,
                     definitions_version: str | None, fmt: str) -> None:
