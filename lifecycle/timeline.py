@@ -9,7 +9,6 @@ the first transition to the last.
 
 from __future__ import annotations
 
-from collections import Counter
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -19,6 +18,8 @@ from lifecycle.ledger import Ledger, View
 from lifecycle.periods import EVERY, Period, next_start, period_start, periods
 from lifecycle.timeutil import format_instant
 from projections import analytics
+from projections.counts import counts_before
+from projections.reports import driver_query, stored_instant
 
 FIXED_COLUMNS = ["period", "start", "end", "total"]
 
@@ -40,14 +41,15 @@ def timeline_in(view: View, start: datetime | None = None, end: datetime | None 
     report_base.check_choices([every], EVERY, "period")
     report_base.check_window(start, end)
     keys = [s.key for s in view.definitions.stages]
+    rows = []
     with view.engine.connect() as conn:
         start, end = _window(conn, level, start, end, every)
-        spans = analytics.overlapping(conn, level, start, end) if start and end else []
-    rows = []
-    if start is not None and end is not None:
-        cuts = periods(start, end, every)
-        counts = _sweep(spans, [p.end for p in cuts])
-        rows = [_row(period, count, keys) for period, count in zip(cuts, counts, strict=True)]
+        if start is not None and end is not None:
+            cuts = periods(start, end, every)
+            counts = counts_before(driver_query(conn), level, [p.end for p in cuts],
+                                   stored_instant(conn))
+            rows = [_row(period, count, keys)
+                    for period, count in zip(cuts, counts, strict=True)]
     document = report_base.header(view, **{"from": start}, to=end, every=every, level=level)
     document |= {"stages": keys, "rows": rows}
     return document
@@ -70,24 +72,7 @@ def _window(conn: Any, level: str, start: datetime | None, end: datetime | None,
     return start, end
 
 
-def _sweep(spans: list[dict[str, Any]], ends: list[datetime]) -> list[Counter[str]]:
-    """Counts by stage as at each end (ascending): intervals entered before the end and
-    not exited before it."""
-    changes = sorted([(s["entered_at"], 1, s["stage"]) for s in spans]
-                     + [(s["exited_at"], -1, s["stage"]) for s in spans
-                        if s["exited_at"] is not None])
-    counts: Counter[str] = Counter()
-    result, index = [], 0
-    for end in ends:
-        while index < len(changes) and changes[index][0] < end:
-            _, delta, stage = changes[index]
-            counts[stage] += delta
-            index += 1
-        result.append(+counts)
-    return result
-
-
-def _row(period: Period, counts: Counter[str], keys: list[str]) -> dict[str, Any]:
+def _row(period: Period, counts: dict[str, int], keys: list[str]) -> dict[str, Any]:
     return {"period": period.label, "start": format_instant(period.start),
             "end": format_instant(period.end), "total": sum(counts.values()),
             "counts": {key: counts.get(key, 0) for key in keys}}

@@ -17,9 +17,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+from projections.counts import Query, count_by_stage, naive_utc, sqlite_instant
+
 PROJECTION = "lifecycle.stages"  # projections.writer.PROJECTION, without importing it
 DEFINITIONS_TOPIC = "lifecycle:DefinitionsPublished"
-Query = Callable[[str, Sequence[Any]], list[tuple[Any, ...]]]
+
 
 
 def stage_counts(url: str, as_of: datetime, level: str) -> dict[str, Any] | None:
@@ -40,14 +42,13 @@ def _sqlite(path: Path, as_of: datetime, level: str) -> dict[str, Any] | None:
     conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)
     try:
         names = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-        if not {"lc_positions", "lc_intervals", "stored_events"} <= names:
+        if not {"lc_positions", "lc_stage_days", "stored_events"} <= names:
             return None
-        at = as_of.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
 
         def query(sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
             return conn.execute(sql.replace("%s", "?"), params).fetchall()
 
-        return _counts(query, "stored_events", "rowid", at, as_of, level)
+        return _counts(query, "stored_events", "rowid", as_of, level, sqlite_instant)
     finally:
         conn.close()
 
@@ -67,15 +68,16 @@ def _postgres(url: str, as_of: datetime, level: str) -> dict[str, Any] | None:
         def query(sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
             return conn.execute(sql, params).fetchall()  # type: ignore[arg-type]
 
-        exists = query("SELECT to_regclass('lc_positions'), to_regclass('lifecycle_events')", ())
+        exists = query("SELECT to_regclass('lc_positions'), to_regclass('lc_stage_days'), "
+                       "to_regclass('lifecycle_events')", ())
         if None in exists[0]:
             return None
-        at = as_of.astimezone(UTC).replace(tzinfo=None)
-        return _counts(query, "lifecycle_events", "notification_id", at, as_of, level)
+        return _counts(query, "lifecycle_events", "notification_id", as_of, level,
+                       naive_utc)
 
 
-def _counts(query: Query, events: str, position: str, at: Any, as_of: datetime,
-            level: str) -> dict[str, Any] | None:
+def _counts(query: Query, events: str, position: str, as_of: datetime, level: str,
+            stored: Callable[[datetime], Any]) -> dict[str, Any] | None:
     state = query(f"SELECT state FROM {events} WHERE topic = %s "  # noqa: S608
                   f"ORDER BY {position} DESC LIMIT 1", (DEFINITIONS_TOPIC,))
     last = query(f"SELECT MAX({position}) FROM {events}", ())[0][0]  # noqa: S608
@@ -86,14 +88,7 @@ def _counts(query: Query, events: str, position: str, at: Any, as_of: datetime,
     current = [p for p in positions if p[0] == PROJECTION or p[0].startswith(PROJECTION + "#")]
     if not current or any(p[1] != last or p[2] != document["version"] for p in current):
         return None
-    # As projections.reports.stage_count_query: entered by then, less exited by then.
-    counts = dict(query(
-        "SELECT stage, SUM(n) FROM ("
-        "SELECT stage, COUNT(*) AS n FROM lc_intervals "
-        "WHERE subject_type = %s AND entered_at <= %s GROUP BY stage "
-        "UNION ALL SELECT stage, -COUNT(*) FROM lc_intervals "
-        "WHERE subject_type = %s AND exited_at <= %s GROUP BY stage) AS counts "
-        "GROUP BY stage", (level, at, level, at)))
+    counts = count_by_stage(query, level, as_of, stored)
     stages = [{"stage": s["key"], "label": s.get("label") or s["key"],
                "count": int(counts.get(s["key"], 0))} for s in document["stages"]]
     return {"as_of": _instant(as_of), "known_at": None,

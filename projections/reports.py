@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, select, union_all
+from sqlalchemy import Connection, and_, select
 
 from lifecycle.definitions import Definitions
 from projections import tables
+from projections.counts import Query, count_by_stage, naive_utc, sqlite_instant
 
 
 @dataclass(frozen=True)
@@ -23,23 +24,23 @@ class StageCount:
 def stage_counts(conn: Connection, definitions: Definitions, level: str, as_of: datetime
                  ) -> list[StageCount]:
     """How many subjects of `level` were in each stage as of `as_of`, definitions order."""
-    counts = dict(conn.execute(stage_count_query(level, as_of)).tuples().all())
-    return [StageCount(s.key, s.label, int(counts.get(s.key, 0))) for s in definitions.stages]
+    counts = count_by_stage(driver_query(conn), level, as_of, stored_instant(conn))
+    return [StageCount(s.key, s.label, counts.get(s.key, 0)) for s in definitions.stages]
 
 
-def stage_count_query(level: str, as_of: datetime) -> Any:
-    """Subjects per stage as of a moment: intervals entered by then, less those exited by
-    then (an exit is never before its entry). Two index-only counts, instead of a scan of
-    every interval for the ones that contain the moment."""
-    i = tables.intervals
-    entered = (select(i.c.stage.label("stage"), func.count().label("n"))
-               .where(i.c.subject_type == level, i.c.entered_at <= as_of)
-               .group_by(i.c.stage))
-    exited = (select(i.c.stage.label("stage"), (-func.count()).label("n"))
-              .where(i.c.subject_type == level, i.c.exited_at <= as_of)
-              .group_by(i.c.stage))
-    both = union_all(entered, exited).subquery()
-    return select(both.c.stage, func.sum(both.c.n)).group_by(both.c.stage)
+def driver_query(conn: Connection) -> Query:
+    """Run SQL with `%s` placeholders on `conn`'s driver (for `projections.counts`)."""
+    qmark = conn.dialect.paramstyle == "qmark"
+
+    def query(sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+        return [tuple(row) for row in conn.exec_driver_sql(
+            sql.replace("%s", "?") if qmark else sql, tuple(params))]
+    return query
+
+
+def stored_instant(conn: Connection) -> Callable[[datetime], Any]:
+    """How an instant is written in `conn`'s columns, for driver-level SQL."""
+    return sqlite_instant if conn.dialect.name == "sqlite" else naive_utc
 
 
 def stamps(conn: Connection, definitions: Definitions, level: str | None,

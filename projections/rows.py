@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from datetime import UTC, date, datetime
 from typing import Any
 
 from lifecycle.derivation import SubjectHistory
@@ -10,6 +12,9 @@ from lifecycle.facts import ACCOUNT, PERSON
 from projections import tables
 
 Rows = dict[Any, list[dict[str, Any]]]
+#: (subject_type, stage, epoch_day, "entered" or "exited") -> how many intervals.
+DayCounts = Counter[tuple[str, str, int, str]]
+EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 
 
 def empty_rows() -> Rows:
@@ -74,3 +79,35 @@ def rows_for(histories: Iterable[SubjectHistory]) -> Rows:
     for history in histories:
         add_history(rows, history)
     return rows
+
+
+def epoch_day(moment: datetime | str) -> int:
+    """The UTC day of `moment` as days since 1970-01-01. A string is an instant as SQLite
+    stores it (naive UTC, `YYYY-MM-DD HH:MM:SS...`); a naive datetime is UTC."""
+    if isinstance(moment, str):
+        return date.fromisoformat(moment[:10]).toordinal() - EPOCH_ORDINAL
+    if moment.utcoffset():
+        moment = moment.astimezone(UTC)
+    return moment.toordinal() - EPOCH_ORDINAL
+
+
+def day_counts(intervals: Iterable[Mapping[str, Any]]) -> DayCounts:
+    """How many of `intervals` were entered and exited per subject type, stage and day."""
+    counts: DayCounts = Counter()
+    for row in intervals:
+        kind, stage = row["subject_type"], row["stage"]
+        counts[kind, stage, epoch_day(row["entered_at"]), "entered"] += 1
+        if row["exited_at"] is not None:
+            counts[kind, stage, epoch_day(row["exited_at"]), "exited"] += 1
+    return counts
+
+
+def day_rows(counts: DayCounts) -> list[dict[str, Any]]:
+    """`lc_stage_days` rows for `counts` (each key once, both columns filled)."""
+    merged: dict[tuple[str, str, int], dict[str, Any]] = {}
+    for (kind, stage, day, column), n in sorted(counts.items()):
+        row = merged.setdefault((kind, stage, day), {
+            "subject_type": kind, "stage": stage, "epoch_day": day, "entered": 0,
+            "exited": 0})
+        row[column] += n
+    return list(merged.values())

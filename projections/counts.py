@@ -1,0 +1,93 @@
+"""Stage counts at a moment, in queries a driver can run (no ORM needed): what
+`report stages`, its fast path and `report timeline` share.
+
+The subjects in a stage at T are the intervals entered by T less those exited by T. Whole
+days before T's come from `lc_stage_days`; the part of T's own day from the intervals
+entered or exited in it, a short range of an index. So a count costs the number of days
+in the history, not the number of intervals.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Sequence
+from datetime import UTC, date, datetime, time
+from typing import Any
+
+EPOCH = date(1970, 1, 1)
+#: Runs SQL with `%s` placeholders and returns the rows.
+Query = Callable[[str, Sequence[Any]], list[tuple[Any, ...]]]
+#: How an instant is written in the store's columns.
+Stored = Callable[[datetime], Any]
+
+
+#: Per stage: whole days before T's day, plus entered less exited in T's day up to T.
+COUNT_AT = (
+    "SELECT stage, SUM(n) FROM ("
+    "SELECT stage, SUM(entered - exited) AS n FROM lc_stage_days "
+    "WHERE subject_type = %s AND epoch_day < %s GROUP BY stage "
+    "UNION ALL SELECT stage, COUNT(*) FROM lc_intervals WHERE subject_type = %s "
+    "AND entered_at >= %s AND entered_at <= %s GROUP BY stage "
+    "UNION ALL SELECT stage, -COUNT(*) FROM lc_intervals WHERE subject_type = %s "
+    "AND exited_at >= %s AND exited_at <= %s GROUP BY stage"
+    ") AS counts GROUP BY stage")
+#: The same, without the transitions at T itself.
+COUNT_BEFORE = COUNT_AT.replace("<= %s", "< %s")
+
+
+def naive_utc(value: datetime) -> datetime:
+    """An instant as PostgreSQL's columns hold it (naive UTC)."""
+    return value.astimezone(UTC).replace(tzinfo=None)
+
+
+def sqlite_instant(value: datetime) -> str:
+    """An instant as SQLite's columns hold it (SQLAlchemy's text form of naive UTC)."""
+    return naive_utc(value).isoformat(" ", "microseconds")
+
+
+def _day(moment: datetime) -> tuple[int, datetime]:
+    """`moment`'s UTC day (days since 1970-01-01) and its midnight."""
+    midnight = datetime.combine(moment.astimezone(UTC).date(), time(), UTC)
+    return (midnight.date() - EPOCH).days, midnight
+
+
+def count_by_stage(query: Query, level: str, moment: datetime, stored: Stored,
+                   before: bool = False) -> dict[str, int]:
+    """Subjects of `level` per stage at `moment` (`before`: the transitions at `moment`
+    not yet counted); stages with none are left out."""
+    day, midnight = _day(moment)
+    low, high = stored(midnight), stored(moment)
+    statement = COUNT_BEFORE if before else COUNT_AT
+    rows = query(statement, (level, day, level, low, high, level, low, high))
+    return {stage: int(n) for stage, n in rows if n}
+
+
+def counts_before(query: Query, level: str, ends: Sequence[datetime], stored: Stored
+                  ) -> list[dict[str, int]]:
+    """Subjects of `level` per stage just before each of `ends` (ascending): one pass
+    over `lc_stage_days`, plus the part of an end's day when it is not a midnight."""
+    if not ends:
+        return []
+    last_day, _ = _day(ends[-1])
+    days = query("SELECT epoch_day, stage, entered - exited FROM lc_stage_days "
+                 "WHERE subject_type = %s AND epoch_day < %s ORDER BY epoch_day",
+                 (level, last_day))
+    counts: Counter[str] = Counter()
+    result, index = [], 0
+    for end in ends:
+        day, midnight = _day(end)
+        while index < len(days) and days[index][0] < day:
+            counts[days[index][1]] += int(days[index][2])
+            index += 1
+        at_end = Counter(counts)
+        if end > midnight:
+            rows = query(
+                "SELECT stage, COUNT(*) FROM lc_intervals WHERE subject_type = %s "
+                "AND entered_at >= %s AND entered_at < %s GROUP BY stage "
+                "UNION ALL SELECT stage, -COUNT(*) FROM lc_intervals WHERE subject_type = %s "
+                "AND exited_at >= %s AND exited_at < %s GROUP BY stage",
+                (level, stored(midnight), stored(end), level, stored(midnight), stored(end)))
+            for stage, n in rows:
+                at_end[stage] += int(n)
+        result.append({stage: n for stage, n in at_end.items() if n})
+    return result
