@@ -19,11 +19,10 @@ from eventsourcing.utils import register_topic
 from pydantic import BaseModel, ConfigDict
 
 from lifecycle.definitions import Definitions, definitions_from_data
-from lifecycle.facts import FACT_TYPES, LEDGER_NAMESPACE, RecordedFact, trusted_fact
+from lifecycle.facts import FACT_TYPES, RecordedFact, trusted_fact
+from lifecycle.streams import DEFINITIONS_STREAM, LEDGER_NAMESPACE
 from lifecycle.timeutil import format_instant, parse_instant
 
-#: The stream that holds every published version of the definitions.
-DEFINITIONS_STREAM = uuid5(LEDGER_NAMESPACE, "definitions")
 DEFINITIONS_SUBJECT_TYPE = "definitions"
 
 

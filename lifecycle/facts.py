@@ -30,14 +30,13 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from lifecycle.streams import LEDGER_NAMESPACE
 from lifecycle.timeutil import TimeError, format_instant, parse_instant
 
 PERSON = "person"
 ACCOUNT = "account"
 _ARTICLE = {PERSON: "a person", ACCOUNT: "an account"}
 
-#: Namespace of every UUID the ledger derives (event ids, stream ids).
-LEDGER_NAMESPACE = uuid.UUID("6f1b5a0e-3c2d-5b8e-9a41-2d7c0f9e8a11")
 
 #: No NUL character: PostgreSQL cannot keep one in text, so it is a bad row on every store.
 NO_NUL = r"^[^\x00]*$"

@@ -17,10 +17,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+from lifecycle.streams import DEFINITIONS_STREAM
 from projections.counts import Query, count_by_stage, naive_utc, sqlite_instant
 
 PROJECTION = "lifecycle.stages"  # projections.writer.PROJECTION, without importing it
-DEFINITIONS_TOPIC = "lifecycle:DefinitionsPublished"
 
 
 
@@ -48,7 +48,8 @@ def _sqlite(path: Path, as_of: datetime, level: str) -> dict[str, Any] | None:
         def query(sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
             return conn.execute(sql.replace("%s", "?"), params).fetchall()
 
-        return _counts(query, "stored_events", "rowid", as_of, level, sqlite_instant)
+        return _counts(query, "stored_events", "rowid", as_of, level, sqlite_instant,
+                       DEFINITIONS_STREAM.hex)
     finally:
         conn.close()
 
@@ -73,13 +74,15 @@ def _postgres(url: str, as_of: datetime, level: str) -> dict[str, Any] | None:
         if None in exists[0]:
             return None
         return _counts(query, "lifecycle_events", "notification_id", as_of, level,
-                       naive_utc)
+                       naive_utc, DEFINITIONS_STREAM)
 
 
 def _counts(query: Query, events: str, position: str, as_of: datetime, level: str,
-            stored: Callable[[datetime], Any]) -> dict[str, Any] | None:
-    state = query(f"SELECT state FROM {events} WHERE topic = %s "  # noqa: S608
-                  f"ORDER BY {position} DESC LIMIT 1", (DEFINITIONS_TOPIC,))
+            stored: Callable[[datetime], Any], stream: Any) -> dict[str, Any] | None:
+    # The latest definitions are the last event of their own stream (its primary key),
+    # not a scan of the log for their topic.
+    state = query(f"SELECT state FROM {events} WHERE originator_id = %s "  # noqa: S608
+                  "ORDER BY originator_version DESC LIMIT 1", (stream,))
     last = query(f"SELECT MAX({position}) FROM {events}", ())[0][0]  # noqa: S608
     if not state or last is None:
         return None
