@@ -10,14 +10,14 @@ stage to first reaching the stage; shares are of the cohort and of the stage bef
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from datetime import datetime
 from typing import Any
 
 from lifecycle import report_base
 from lifecycle.facts import PERSON
 from lifecycle.ledger import Ledger, LedgerError, View
-from lifecycle.stats import days, median, rounded, share
+from lifecycle.stats import median_days, rounded, share
 from projections import analytics
 
 BY = ("source", "campaign")
@@ -55,47 +55,43 @@ def funnel_in(view: View, entry_stage: str | None = None, start: datetime | None
                           "at a path or off-path stage")
     later = [s.key for s in defs.path_stages if (s.rank or 0) > entry.rank]
     with view.engine.connect() as conn:
-        members = analytics.cohort(conn, level, entry.key, start, end)
-        stamps = analytics.cohort_stamps(conn, level, entry.key, start, end, later)
-    entered = {row["subject_id"]: row for row in members}
-    reached: dict[str, dict[str, tuple[float, bool]]] = defaultdict(dict)
-    for row in stamps:
-        began = entered[row["subject_id"]]["first_reached_at"]
-        if row["first_reached_at"] >= began:
-            reached[row["subject_id"]][row["stage"]] = (
-                days(row["first_reached_at"] - began), bool(row["inferred"]))
-    groups: dict[str | None, list[str]] = defaultdict(list)
+        members = analytics.cohort_groups(conn, level, entry.key, start, end, by)
+        steps = analytics.cohort_steps(conn, level, entry.key, start, end, later, by)
+    groups = {group: (size, inferred) for group, size, inferred in members}
     if by is None:
-        groups[None] = []  # every stage is listed, an empty cohort included
-    for subject_id, row in entered.items():
-        groups[row[by] if by else None].append(subject_id)
-    order = sorted(groups, key=lambda g: (-len(groups[g]), g is None, g or ""))
+        groups.setdefault(None, (0, 0))  # every stage is listed, an empty cohort included
+    reached: dict[tuple[Any, str], list[int]] = defaultdict(list)
+    inferred_reached: Counter[tuple[Any, str]] = Counter()
+    for group, stage, elapsed, inferred in steps:
+        reached[group, stage].append(elapsed)
+        inferred_reached[group, stage] += bool(inferred)
+    order = sorted(groups, key=lambda g: (-groups[g][0], g is None, g or ""))
     rows = []
     for group in order:
-        rows += _group_rows(defs, entry.key, later, groups[group], entered, reached,
-                            {by: group} if by else {})
+        size, inferred = groups[group]
+        rows += _group_rows(defs, entry.key, later, size, inferred, group, reached,
+                            inferred_reached, {by: group} if by else {})
     document = report_base.header(view, entry_stage=entry.key, level=level, **{"from": start},
                                   to=end, by=by)
-    document |= {"cohort": len(entered), "counting": COUNTING, "rows": rows}
+    document |= {"cohort": sum(size for size, _ in groups.values()), "counting": COUNTING,
+                 "rows": rows}
     return document
 
 
-def _group_rows(defs: Any, entry: str, later: list[str], subjects: list[str],
-                entered: dict[str, dict[str, Any]],
-                reached: dict[str, dict[str, tuple[float, bool]]],
-                group: dict[str, str | None]) -> list[dict[str, Any]]:
-    size = len(subjects)
+def _group_rows(defs: Any, entry: str, later: list[str], size: int, inferred: int,
+                group_key: Any, reached: dict[tuple[Any, str], list[int]],
+                inferred_reached: Counter[tuple[Any, str]], group: dict[str, Any]
+                ) -> list[dict[str, Any]]:
     first = {**group, "stage": entry, "label": defs.label(entry), "cohort": size,
-             "reached": size, "inferred": sum(bool(entered[s]["inferred"]) for s in subjects),
-             "share_of_cohort": share(size, size), "share_of_previous": None,
-             "median_days": None}
+             "reached": size, "inferred": inferred, "share_of_cohort": share(size, size),
+             "share_of_previous": None, "median_days": None}
     rows, previous = [first], size
     for key in later:
-        found = [reached[s][key] for s in subjects if key in reached.get(s, {})]
+        found = reached.get((group_key, key), [])
         rows.append({**group, "stage": key, "label": defs.label(key), "cohort": size,
-                     "reached": len(found), "inferred": sum(i for _, i in found),
+                     "reached": len(found), "inferred": inferred_reached[group_key, key],
                      "share_of_cohort": share(len(found), size),
                      "share_of_previous": share(len(found), previous),
-                     "median_days": rounded(median([d for d, _ in found]))})
+                     "median_days": rounded(median_days(found))})
         previous = len(found)
     return rows

@@ -28,6 +28,29 @@ def percentile(values: Sequence[float], p: float) -> float | None:
     return data[low] + (data[high] - data[low]) * (position - low)
 
 
+def percentile_days(microseconds: list[int], p: float) -> float | None:
+    """The p-th percentile, in days, of durations given in microseconds: the same value
+    `percentile` gives for their days (days are monotonic in microseconds, so only the
+    two values around the position are converted). Sorts `microseconds` in place."""
+    if not microseconds:
+        return None
+    microseconds.sort()
+    position = (len(microseconds) - 1) * p / 100
+    low = math.floor(position)
+    high = min(low + 1, len(microseconds) - 1)
+    below, above = days_of(microseconds[low]), days_of(microseconds[high])
+    return below + (above - below) * (position - low)
+
+
+def median_days(microseconds: list[int]) -> float | None:
+    return percentile_days(microseconds, 50)
+
+
+def days_of(microseconds: int) -> float:
+    """Days in a duration of `microseconds`, as `days(timedelta(microseconds=...))`."""
+    return microseconds / 1_000_000 / DAY_SECONDS
+
+
 def median(values: Sequence[float]) -> float | None:
     return percentile(values, 50)
 
@@ -55,3 +78,10 @@ def summary_days(values: Sequence[float]) -> dict[str, float | None]:
     return {"median_days": rounded(percentile(values, 50)),
             "p75_days": rounded(percentile(values, 75)),
             "p90_days": rounded(percentile(values, 90))}
+
+
+def summary_microseconds(values: list[int]) -> dict[str, float | None]:
+    """`summary_days` of durations given in microseconds (sorts `values` in place)."""
+    return {"median_days": rounded(percentile_days(values, 50)),
+            "p75_days": rounded(percentile_days(values, 75)),
+            "p90_days": rounded(percentile_days(values, 90))}

@@ -20,8 +20,7 @@ from typing import Any
 from lifecycle import report_base
 from lifecycle.facts import PERSON
 from lifecycle.ledger import Ledger, LedgerError, View
-from lifecycle.periods import month_of
-from lifecycle.stats import PERCENTILE_RULE, days, share, summary_days
+from lifecycle.stats import PERCENTILE_RULE, share, summary_microseconds
 from projections import analytics
 
 BY = ("month",)
@@ -51,27 +50,33 @@ def velocity_in(view: View, from_stage: str | None = None, to_stage: str | None 
     if by is not None:
         report_base.check_choices([by], BY, "--by value")
     pairs = _pairs(defs, from_stage, to_stage)
-    stages = sorted({s for pair in pairs for s in pair}, key=defs.order.__getitem__)
+    sources = sorted({a for a, _ in pairs}, key=defs.order.__getitem__)
+    durations: dict[tuple[str, str], dict[str | None, list[int]]] = {}
+    inferred: Counter[tuple[str, str, str | None]] = Counter()
     with view.engine.connect() as conn:
-        stamps = analytics.stamps_in(conn, level, stages)
-        moves = analytics.move_times(conn, level, [a for a, _ in pairs], since, until)
-    first: dict[str, dict[str, tuple[datetime, bool]]] = defaultdict(dict)
-    for row in stamps:
-        first[row["subject_id"]][row["stage"]] = (row["first_reached_at"], bool(row["inferred"]))
-    entries, backward = _move_counts(moves, by)
+        for a, b in pairs:
+            found: dict[str | None, list[int]] = defaultdict(list)
+            for bucket, elapsed, a_inferred, b_inferred in analytics.pair_steps(
+                    conn, level, a, b, since, until, by is not None):
+                found[bucket].append(elapsed)
+                inferred[a, b, bucket] += bool(a_inferred or b_inferred)
+            durations[a, b] = found
+        entries = _counter(analytics.move_counts(conn, level, sources, since, until,
+                                                 by is not None, backward=False))
+        backward = _counter(analytics.move_counts(conn, level, sources, since, until,
+                                                  by is not None, backward=True))
     rows = []
     for a, b in pairs:
-        durations = _durations(first, a, b, by, since, until)
+        found = durations[a, b]
         buckets = [None] if not by else sorted(
-            set(durations) | {k for s, k in entries if s == a}
+            set(found) | {k for s, k in entries if s == a}
             | {k for s, k in backward if s == a})
         for bucket in buckets:
-            found = durations.get(bucket, [])
+            values = found.get(bucket, [])
             came, went = entries[(a, bucket)], backward[(a, bucket)]
             out = {by: bucket} if by else {}
-            out |= {"from_stage": a, "to_stage": b, "count": len(found),
-                    "inferred": sum(i for _, i in found),
-                    **summary_days([d for d, _ in found]),
+            out |= {"from_stage": a, "to_stage": b, "count": len(values),
+                    "inferred": inferred[a, b, bucket], **summary_microseconds(values),
                     "entries": came, "backward_moves": went, "recycle_rate": share(went, came)}
             rows.append(out)
     document = report_base.header(view, level=level, from_stage=from_stage,
@@ -94,30 +99,5 @@ def _pairs(defs: Any, from_stage: str | None, to_stage: str | None) -> list[tupl
     return list(zip(path, path[1:], strict=False))
 
 
-def _durations(first: dict[str, dict[str, tuple[datetime, bool]]], a: str, b: str,
-               by: str | None, since: datetime | None, until: datetime | None
-               ) -> dict[str | None, list[tuple[float, bool]]]:
-    found: dict[str | None, list[tuple[float, bool]]] = defaultdict(list)
-    for stamps in first.values():
-        if a not in stamps or b not in stamps:
-            continue
-        (began, a_inferred), (ended, b_inferred) = stamps[a], stamps[b]
-        if ended < began or (since is not None and ended < since) or \
-                (until is not None and ended >= until):
-            continue
-        bucket = month_of(ended) if by else None
-        found[bucket].append((days(ended - began), a_inferred or b_inferred))
-    return found
-
-
-def _move_counts(moves: list[dict[str, Any]], by: str | None
-                 ) -> tuple[Counter[tuple[str, str | None]], Counter[tuple[str, str | None]]]:
-    """Entries into each stage and backward moves out of it, by (stage, bucket)."""
-    entries: Counter[tuple[str, str | None]] = Counter()
-    backward: Counter[tuple[str, str | None]] = Counter()
-    for move in moves:
-        bucket = month_of(move["occurred_at"]) if by else None
-        entries[(move["to_stage"], bucket)] += 1
-        if move["direction"] == "backward":
-            backward[(move["from_stage"], bucket)] += 1
-    return entries, backward
+def _counter(counts: list[tuple[str, Any, int]]) -> Counter[tuple[str, str | None]]:
+    return Counter({(stage, bucket): n for stage, bucket, n in counts})

@@ -11,7 +11,9 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, or_, select
+from sqlalchemy import Connection, String, case, func, null, or_, select
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.functions import FunctionElement
 
 from projections import tables
 
@@ -35,47 +37,86 @@ def _in_range(column: Any, start: datetime | None, end: datetime | None) -> list
     return conditions
 
 
-def cohort(conn: Connection, level: str, stage: str, start: datetime | None,
-           end: datetime | None) -> list[Row]:
-    """Subjects that first reached `stage` in [start, end), with its first-reached
-    snapshot's source and campaign."""
+def raw(conn: Connection, query: Any) -> list[tuple[Any, ...]]:
+    """`query`'s rows as the driver returns them: no per-row processing, for reports that
+    aggregate many rows (instants are text on SQLite, naive datetimes on PostgreSQL;
+    booleans 0/1 on SQLite)."""
+    result = conn.execute(query)
+    try:
+        return result.cursor.fetchall()  # type: ignore[union-attr]
+    finally:
+        result.close()
+
+
+def cohort_groups(conn: Connection, level: str, stage: str, start: datetime | None,
+                  end: datetime | None, by: str | None) -> list[tuple[Any, int, int]]:
+    """(group, subjects, inferred) of the subjects that first reached `stage` in
+    [start, end), grouped by the first-reached snapshot's `by` column (None: one group)."""
     s = tables.stamps
-    query = select(s.c.subject_id, s.c.first_reached_at, s.c.inferred, s.c.source,
-                   s.c.campaign).where(s.c.subject_type == level, s.c.stage == stage,
-                                       *_in_range(s.c.first_reached_at, start, end))
-    return _rows(conn, query)
+    group = s.c[by] if by else null()
+    query = (select(group, func.count(), func.sum(case((s.c.inferred, 1), else_=0)))
+             .where(s.c.subject_type == level, s.c.stage == stage,
+                    *_in_range(s.c.first_reached_at, start, end))
+             .group_by(group))
+    return [(g, int(n), int(i or 0)) for g, n, i in raw(conn, query)]
 
 
-def cohort_stamps(conn: Connection, level: str, stage: str, start: datetime | None,
-                  end: datetime | None, later: Sequence[str]) -> list[Row]:
-    """The stamps in `later` stages of the subjects in `cohort(...)`."""
-    s, t = tables.stamps.alias("s"), tables.stamps.alias("t")
-    query = (
-        select(t.c.subject_id, t.c.stage, t.c.first_reached_at, t.c.inferred)
-        .join(s, and_(s.c.subject_type == t.c.subject_type,
-                      s.c.subject_id == t.c.subject_id))
-        .where(s.c.subject_type == level, s.c.stage == stage,
-               *_in_range(s.c.first_reached_at, start, end), t.c.stage.in_(list(later))))
-    return _rows(conn, query)
+def cohort_steps(conn: Connection, level: str, stage: str, start: datetime | None,
+                 end: datetime | None, later: Sequence[str], by: str | None
+                 ) -> list[tuple[Any, str, int, Any]]:
+    """(group, later stage, microseconds after `stage`, later stamp inferred) for the
+    subjects that first reached `stage` in [start, end) and then each of `later`."""
+    t = tables.steps
+    group = t.c[f"from_{by}"] if by else null()
+    query = select(group, t.c.to_stage, t.c.elapsed_us, t.c.to_inferred).where(
+        t.c.subject_type == level, t.c.from_stage == stage,
+        *_in_range(t.c.from_at, start, end), t.c.to_stage.in_(list(later)))
+    return raw(conn, query)
 
 
-def stamps_in(conn: Connection, level: str, stages: Sequence[str]) -> list[Row]:
-    """Every stamp of `level` in `stages`: subject, stage, first reached, inferred."""
-    s = tables.stamps
-    query = select(s.c.subject_id, s.c.stage, s.c.first_reached_at, s.c.inferred).where(
-        s.c.subject_type == level, s.c.stage.in_(list(stages)))
-    return _rows(conn, query)
+class month_of(FunctionElement[str]):
+    """The UTC month of a stored instant as text, `2024-03`."""
+
+    type = String()
+    inherit_cache = True
 
 
-def move_times(conn: Connection, level: str, stages: Sequence[str], since: datetime | None,
-               until: datetime | None) -> list[Row]:
-    """Moves into or out of `stages` in [since, until): from, to, direction, when."""
+@compiles(month_of, "sqlite")
+def _month_sqlite(element: month_of, compiler: Any, **kw: Any) -> str:
+    return f"substr({compiler.process(element.clauses, **kw)}, 1, 7)"
+
+
+@compiles(month_of)
+def _month_default(element: month_of, compiler: Any, **kw: Any) -> str:
+    return f"to_char({compiler.process(element.clauses, **kw)}, 'YYYY-MM')"
+
+
+def pair_steps(conn: Connection, level: str, a: str, b: str, since: datetime | None,
+               until: datetime | None, by_month: bool) -> list[tuple[Any, ...]]:
+    """(month or None, microseconds from `a` to `b`, either stamp inferred) for every
+    subject that first reached `b` at or after `a`, `b` in [since, until)."""
+    t = tables.steps
+    query = select(month_of(t.c.to_at) if by_month else null(), t.c.elapsed_us,
+                   t.c.from_inferred, t.c.to_inferred).where(
+        t.c.subject_type == level, t.c.from_stage == a, t.c.to_stage == b,
+        *_in_range(t.c.to_at, since, until))
+    return raw(conn, query)
+
+
+def move_counts(conn: Connection, level: str, stages: Sequence[str], since: datetime | None,
+                until: datetime | None, by_month: bool, backward: bool
+                ) -> list[tuple[str, Any, int]]:
+    """(stage, month or None, moves) in [since, until): moves into each of `stages`, or
+    (`backward`) backward moves out of each."""
     m = tables.moves
-    query = select(m.c.from_stage, m.c.to_stage, m.c.direction, m.c.occurred_at).where(
-        m.c.subject_type == level,
-        or_(m.c.from_stage.in_(list(stages)), m.c.to_stage.in_(list(stages))),
-        *_in_range(m.c.occurred_at, since, until))
-    return _rows(conn, query)
+    stage = m.c.from_stage if backward else m.c.to_stage
+    month = month_of(m.c.occurred_at) if by_month else null()
+    conditions = [m.c.subject_type == level, stage.in_(list(stages)),
+                  *_in_range(m.c.occurred_at, since, until)]
+    if backward:
+        conditions.append(m.c.direction == "backward")
+    query = select(stage, month, func.count()).where(*conditions).group_by(stage, month)
+    return [(s, mo, int(n)) for s, mo, n in raw(conn, query)]
 
 
 def flow(conn: Connection, level: str, since: datetime | None, until: datetime | None

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Mapping
-from datetime import UTC, date, datetime
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from lifecycle.derivation import SubjectHistory
+from lifecycle.derivation import Stamp, SubjectHistory
 from lifecycle.facts import ACCOUNT, PERSON
 from projections import tables
 
@@ -15,6 +15,7 @@ Rows = dict[Any, list[dict[str, Any]]]
 #: (subject_type, stage, epoch_day, "entered" or "exited") -> how many intervals.
 DayCounts = Counter[tuple[str, str, int, str]]
 EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
+MICROSECOND = timedelta(microseconds=1)
 
 
 def empty_rows() -> Rows:
@@ -39,6 +40,7 @@ def add_history(rows: Rows, history: SubjectHistory) -> None:
             "actor": cause.actor, "campaign": cause.campaign, "value": cause.value,
             "from_stage": stamp.snapshot.from_stage, "account_id": stamp.snapshot.account_id,
         })
+    rows[tables.steps] += steps_of(key, history.stamps)
     for ordinal, move in enumerate(history.transitions):
         rows[tables.moves].append({
             **key, "ordinal": ordinal, "occurred_at": move.occurred_at,
@@ -72,6 +74,25 @@ def add_history(rows: Rows, history: SubjectHistory) -> None:
                 "account_id": sid, "ordinal": ordinal, "flag": flag.flag,
                 "raised_at": flag.raised_at, "cleared_at": flag.cleared_at,
             })
+
+
+def steps_of(key: dict[str, str], stamps: Sequence[Stamp]) -> list[dict[str, Any]]:
+    """`lc_steps` rows: every ordered pair of `stamps` whose second was first reached at or
+    after the first (both ways for stamps of the same instant)."""
+    found = []
+    for start in stamps:
+        for end in stamps:
+            if end is start or end.first_reached_at < start.first_reached_at:
+                continue
+            cause = start.snapshot.cause
+            found.append({
+                **key, "from_stage": start.stage, "to_stage": end.stage,
+                "from_at": start.first_reached_at, "to_at": end.first_reached_at,
+                "elapsed_us": (end.first_reached_at - start.first_reached_at) // MICROSECOND,
+                "from_inferred": start.inferred, "to_inferred": end.inferred,
+                "from_source": cause.source, "from_campaign": cause.campaign,
+            })
+    return found
 
 
 def rows_for(histories: Iterable[SubjectHistory]) -> Rows:

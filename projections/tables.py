@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Column,
     DateTime,
@@ -72,6 +73,33 @@ stamps = Table(
     Column("value", Text),
     Column("from_stage", String(100)),
     Column("account_id", ID),
+    # Covering: a funnel's cohort (first reached a stage within a window) and its groups.
+    Index("lc_stamps_stage", "subject_type", "stage", "first_reached_at", "inferred",
+          "source", "campaign"),
+)
+
+#: Every pair of stages a subject reached where the second was first reached at or after
+#: the first, with the exact time between them: what funnels and velocity measure, read
+#: in index order instead of joining a subject's stamps at query time.
+steps = Table(
+    "lc_steps", metadata,
+    Column("subject_type", String(16), primary_key=True),
+    Column("subject_id", ID, primary_key=True),
+    Column("from_stage", String(100), primary_key=True),
+    Column("to_stage", String(100), primary_key=True),
+    Column("from_at", UTCDateTime, nullable=False),
+    Column("to_at", UTCDateTime, nullable=False),
+    Column("elapsed_us", BigInteger, nullable=False),
+    Column("from_inferred", Boolean, nullable=False),
+    Column("to_inferred", Boolean, nullable=False),
+    Column("from_source", Text),
+    Column("from_campaign", Text),
+    # Covering, for a funnel: the steps from its entry stage, by when it was reached.
+    Index("lc_steps_from", "subject_type", "from_stage", "from_at", "to_stage",
+          "elapsed_us", "to_inferred", "from_source", "from_campaign"),
+    # Covering, for velocity: the steps of a pair, by when the second stage was reached.
+    Index("lc_steps_pair", "subject_type", "from_stage", "to_stage", "to_at", "elapsed_us",
+          "from_inferred", "to_inferred"),
 )
 
 moves = Table(
@@ -84,7 +112,9 @@ moves = Table(
     Column("to_stage", String(100), nullable=False),
     Column("direction", String(16), nullable=False),
     Column("event_id", String(36), nullable=False),
-    Index("lc_moves_when", "subject_type", "occurred_at"),
+    # Covering: counts of moves by stage and direction over a window never read the table.
+    Index("lc_moves_when", "subject_type", "occurred_at", "to_stage", "from_stage",
+          "direction"),
 )
 
 intervals = Table(
@@ -159,9 +189,11 @@ SUBJECT_TABLES: dict[Table, tuple[str, ...]] = {
     stamps: ("subject_type", "subject_id"),
     moves: ("subject_type", "subject_id"),
     intervals: ("subject_type", "subject_id"),
+    steps: ("subject_type", "subject_id"),
     signals: ("subject_type", "subject_id"),
 }
-VIEW_TABLES = (current, stamps, moves, intervals, memberships, flags, signals, stage_days)
+VIEW_TABLES = (current, stamps, moves, intervals, memberships, flags, signals, stage_days,
+               steps)
 
 
 def shadow_tables(token: str) -> dict[Table, Table]:
