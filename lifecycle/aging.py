@@ -8,16 +8,17 @@ has been there longest (ties: the smallest subject_id).
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from lifecycle import report_base
 from lifecycle.facts import PERSON
 from lifecycle.ledger import Ledger, View
-from lifecycle.stats import PERCENTILE_RULE, days, percentile, rounded
+from lifecycle.stats import PERCENTILE_RULE, days_of, percentile_at, rounded
 from lifecycle.timeutil import format_instant
 from projections import analytics
 
+MICROSECOND = timedelta(microseconds=1)
 COLUMNS = ["stage", "label", "count", "median_days", "p90_days", "oldest_subject_id",
            "oldest_entered_at", "oldest_days"]
 
@@ -31,23 +32,31 @@ def aging(ledger: Ledger, as_of: datetime, level: str = PERSON,
 def aging_in(view: View, as_of: datetime, level: str = PERSON) -> dict[str, Any]:
     report_base.check_level(level)
     with view.engine.connect() as conn:
-        current = analytics.open_at(conn, level, as_of)
-    by_stage: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for row in current:
-        by_stage[row["stage"]].append(row)
+        spans = analytics.open_spans(conn, level, as_of)
+    by_stage: dict[str, list[tuple[Any, str]]] = defaultdict(list)
+    for stage, entered, subject_id in spans:
+        by_stage[stage].append((entered, subject_id))
     rows = []
     for stage in view.definitions.stages:
         members = by_stage.get(stage.key, [])
-        ages = [days(as_of - m["entered_at"]) for m in members]
-        oldest = min(members, key=lambda m: (m["entered_at"], m["subject_id"]), default=None)
+        # Entries as stored sort in time order: the youngest entry is the smallest age.
+        entered = sorted(e for e, _ in members)
+        count = len(entered)
+
+        def age(i: int, entered: list[Any] = entered, count: int = count) -> int:
+            return (as_of - analytics.instant(entered[count - 1 - i])) // MICROSECOND
+
+        oldest = min((s for e, s in members if e == entered[0]), default=None) \
+            if entered else None
         rows.append({
-            "stage": stage.key, "label": stage.label, "count": len(members),
-            "median_days": rounded(percentile(ages, 50)),
-            "p90_days": rounded(percentile(ages, 90)),
-            "oldest_subject_id": oldest["subject_id"] if oldest else None,
-            "oldest_entered_at": format_instant(oldest["entered_at"]) if oldest else None,
-            "oldest_days": rounded(days(as_of - oldest["entered_at"])) if oldest else None,
+            "stage": stage.key, "label": stage.label, "count": count,
+            "median_days": rounded(percentile_at(count, 50, age)),
+            "p90_days": rounded(percentile_at(count, 90, age)),
+            "oldest_subject_id": oldest,
+            "oldest_entered_at": format_instant(analytics.instant(entered[0]))
+            if entered else None,
+            "oldest_days": rounded(days_of(age(count - 1))) if entered else None,
         })
     document = report_base.header(view, as_of=as_of, level=level)
-    document |= {"total": len(current), "percentiles": PERCENTILE_RULE, "rows": rows}
+    document |= {"total": len(spans), "percentiles": PERCENTILE_RULE, "rows": rows}
     return document

@@ -9,7 +9,7 @@ values around it in proportion. The median of [1, 2, 3, 4] is 2.5, its p90 is 3.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import timedelta
 
 PERCENTILE_RULE = ("linear interpolation between closest ranks (as numpy, pandas and "
@@ -30,15 +30,21 @@ def percentile(values: Sequence[float], p: float) -> float | None:
 
 def percentile_days(microseconds: list[int], p: float) -> float | None:
     """The p-th percentile, in days, of durations given in microseconds: the same value
-    `percentile` gives for their days (days are monotonic in microseconds, so only the
-    two values around the position are converted). Sorts `microseconds` in place."""
-    if not microseconds:
-        return None
+    `percentile` gives for their days (sorts `microseconds` in place)."""
     microseconds.sort()
-    position = (len(microseconds) - 1) * p / 100
+    return percentile_at(len(microseconds), p, microseconds.__getitem__)
+
+
+def percentile_at(count: int, p: float, value_at: Callable[[int], int]) -> float | None:
+    """The p-th percentile, in days, of `count` durations whose i-th smallest, in
+    microseconds, is `value_at(i)`. Days are monotonic in microseconds, so only the two
+    values around the position are read and converted."""
+    if not count:
+        return None
+    position = (count - 1) * p / 100
     low = math.floor(position)
-    high = min(low + 1, len(microseconds) - 1)
-    below, above = days_of(microseconds[low]), days_of(microseconds[high])
+    high = min(low + 1, count - 1)
+    below, above = days_of(value_at(low)), days_of(value_at(high))
     return below + (above - below) * (position - low)
 
 

@@ -8,7 +8,7 @@ above unless a docstring says otherwise.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection, String, case, func, null, or_, select
@@ -140,6 +140,22 @@ def intervals_in(conn: Connection, level: str, stage: str, entered_by: datetime,
     query = select(i.c.subject_type, i.c.subject_id, i.c.stage, i.c.entered_at,
                    i.c.exited_at).where(*conditions)
     return _rows(conn, query)
+
+
+def open_spans(conn: Connection, level: str, as_of: datetime) -> list[tuple[Any, ...]]:
+    """(stage, entered_at as stored, subject_id) of the interval each subject of `level`
+    is in as of `as_of` (SPEC §4.5)."""
+    i = tables.intervals
+    return raw(conn, select(i.c.stage, i.c.entered_at, i.c.subject_id).where(
+        i.c.subject_type == level, i.c.entered_at <= as_of,
+        or_(i.c.exited_at.is_(None), i.c.exited_at > as_of)))
+
+
+def instant(value: Any) -> datetime:
+    """An instant as the driver returned it (text on SQLite, naive on PostgreSQL), aware."""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value.replace(tzinfo=UTC)
 
 
 def open_at(conn: Connection, level: str, as_of: datetime,

@@ -125,7 +125,9 @@ intervals = Table(
     Column("stage", String(100), nullable=False),
     Column("entered_at", UTCDateTime, nullable=False),
     Column("exited_at", UTCDateTime),
-    Index("lc_intervals_when", "subject_type", "entered_at", "exited_at"),
+    # Covering: who is in which stage at a moment, and since when.
+    Index("lc_intervals_when", "subject_type", "entered_at", "exited_at", "stage",
+          "subject_id"),
     # The intervals entered, or exited, within part of a day (what `stage_days` does not
     # hold), counted per stage from these covering indexes without reading the table.
     Index("lc_intervals_in", "subject_type", "entered_at", "stage"),
