@@ -53,12 +53,14 @@ def cohort_groups(conn: Connection, level: str, stage: str, start: datetime | No
     """(group, subjects, inferred) of the subjects that first reached `stage` in
     [start, end), grouped by the first-reached snapshot's `by` column (None: one group)."""
     s = tables.stamps
-    group = s.c[by] if by else null()
-    query = (select(group, func.count(), func.sum(case((s.c.inferred, 1), else_=0)))
+    query = (select(s.c[by] if by else null(), func.count(),
+                    func.sum(case((s.c.inferred, 1), else_=0)))
              .where(s.c.subject_type == level, s.c.stage == stage,
-                    *_in_range(s.c.first_reached_at, start, end))
-             .group_by(group))
-    return [(g, int(n), int(i or 0)) for g, n, i in raw(conn, query)]
+                    *_in_range(s.c.first_reached_at, start, end)))
+    if by:
+        query = query.group_by(s.c[by])
+    # Without GROUP BY, an empty cohort is one row with a count of 0: left out.
+    return [(g, int(n), int(i or 0)) for g, n, i in raw(conn, query) if n]
 
 
 def cohort_steps(conn: Connection, level: str, stage: str, start: datetime | None,
@@ -115,7 +117,8 @@ def move_counts(conn: Connection, level: str, stages: Sequence[str], since: date
                   *_in_range(m.c.occurred_at, since, until)]
     if backward:
         conditions.append(m.c.direction == "backward")
-    query = select(stage, month, func.count()).where(*conditions).group_by(stage, month)
+    query = select(stage, month, func.count()).where(*conditions).group_by(
+        stage, *([month] if by_month else []))
     return [(s, mo, int(n)) for s, mo, n in raw(conn, query)]
 
 

@@ -46,6 +46,18 @@ def _admin_connect(dbname: str):  # type: ignore[no-untyped-def]
 @pytest.fixture(scope="session")
 def _pg_database() -> Iterator[str]:
     """A database of this test session's own, dropped at the end."""
+    yield from _fresh_database()
+
+
+@pytest.fixture(scope="module")
+def module_pg_url() -> Iterator[str]:
+    """A PostgreSQL store URL of the test module's own (a database dropped after it), for
+    modules that load a ledger once and only read it."""
+    for name in _fresh_database():
+        yield f"postgresql+psycopg://{PG_SERVER}/{name}"
+
+
+def _fresh_database() -> Iterator[str]:
     import psycopg
 
     if SKIP_PG:
