@@ -10,14 +10,15 @@ stage to first reaching the stage; shares are of the cohort and of the stage bef
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
 from datetime import datetime
+from itertools import groupby
+from operator import itemgetter
 from typing import Any
 
 from lifecycle import report_base
 from lifecycle.facts import PERSON
 from lifecycle.ledger import Ledger, LedgerError, View
-from lifecycle.stats import median_days, rounded, share
+from lifecycle.stats import percentile_at, rounded, share
 from projections import analytics
 
 BY = ("source", "campaign")
@@ -54,23 +55,23 @@ def funnel_in(view: View, entry_stage: str | None = None, start: datetime | None
         raise LedgerError(f"--entry-stage: {entry.key!r} is an exit stage; a funnel starts "
                           "at a path or off-path stage")
     later = [s.key for s in defs.path_stages if (s.rank or 0) > entry.rank]
+    reached: dict[tuple[Any, str], tuple[list[int], int]] = {}
     with view.engine.connect() as conn:
         members = analytics.cohort_groups(conn, level, entry.key, start, end, by)
-        steps = analytics.cohort_steps(conn, level, entry.key, start, end, later, by)
+        for key in later:
+            steps = analytics.funnel_steps(conn, level, entry.key, key, start, end, by)
+            for group, rows in groupby(steps, key=itemgetter(0)):
+                found = list(rows)
+                reached[group, key] = ([r[1] for r in found], sum(bool(r[2]) for r in found))
     groups = {group: (size, inferred) for group, size, inferred in members}
     if by is None:
         groups.setdefault(None, (0, 0))  # every stage is listed, an empty cohort included
-    reached: dict[tuple[Any, str], list[int]] = defaultdict(list)
-    inferred_reached: Counter[tuple[Any, str]] = Counter()
-    for group, stage, elapsed, inferred in steps:
-        reached[group, stage].append(elapsed)
-        inferred_reached[group, stage] += bool(inferred)
     order = sorted(groups, key=lambda g: (-groups[g][0], g is None, g or ""))
     rows = []
     for group in order:
         size, inferred = groups[group]
         rows += _group_rows(defs, entry.key, later, size, inferred, group, reached,
-                            inferred_reached, {by: group} if by else {})
+                            {by: group} if by else {})
     document = report_base.header(view, entry_stage=entry.key, level=level, **{"from": start},
                                   to=end, by=by)
     document |= {"cohort": sum(size for size, _ in groups.values()), "counting": COUNTING,
@@ -79,19 +80,19 @@ def funnel_in(view: View, entry_stage: str | None = None, start: datetime | None
 
 
 def _group_rows(defs: Any, entry: str, later: list[str], size: int, inferred: int,
-                group_key: Any, reached: dict[tuple[Any, str], list[int]],
-                inferred_reached: Counter[tuple[Any, str]], group: dict[str, Any]
-                ) -> list[dict[str, Any]]:
+                group_key: Any, reached: dict[tuple[Any, str], tuple[list[int], int]],
+                group: dict[str, Any]) -> list[dict[str, Any]]:
     first = {**group, "stage": entry, "label": defs.label(entry), "cohort": size,
              "reached": size, "inferred": inferred, "share_of_cohort": share(size, size),
              "share_of_previous": None, "median_days": None}
     rows, previous = [first], size
     for key in later:
-        found = reached.get((group_key, key), [])
+        found, found_inferred = reached.get((group_key, key), ([], 0))
+        count = len(found)  # microseconds, in order
         rows.append({**group, "stage": key, "label": defs.label(key), "cohort": size,
-                     "reached": len(found), "inferred": inferred_reached[group_key, key],
-                     "share_of_cohort": share(len(found), size),
-                     "share_of_previous": share(len(found), previous),
-                     "median_days": rounded(median_days(found))})
-        previous = len(found)
+                     "reached": count, "inferred": found_inferred,
+                     "share_of_cohort": share(count, size),
+                     "share_of_previous": share(count, previous),
+                     "median_days": rounded(percentile_at(count, 50, found.__getitem__))})
+        previous = count
     return rows

@@ -13,14 +13,16 @@ Beside each pair, for stage A in the same window: `entries` (real moves into A),
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+from collections import Counter
 from datetime import datetime
+from itertools import groupby
+from operator import itemgetter
 from typing import Any
 
 from lifecycle import report_base
 from lifecycle.facts import PERSON
 from lifecycle.ledger import Ledger, LedgerError, View
-from lifecycle.stats import PERCENTILE_RULE, share, summary_microseconds
+from lifecycle.stats import PERCENTILE_RULE, share, summary_sorted
 from projections import analytics
 
 BY = ("month",)
@@ -55,11 +57,12 @@ def velocity_in(view: View, from_stage: str | None = None, to_stage: str | None 
     inferred: Counter[tuple[str, str, str | None]] = Counter()
     with view.engine.connect() as conn:
         for a, b in pairs:
-            found: dict[str | None, list[int]] = defaultdict(list)
-            for bucket, elapsed, a_inferred, b_inferred in analytics.pair_steps(
-                    conn, level, a, b, since, until, by is not None):
-                found[bucket].append(elapsed)
-                inferred[a, b, bucket] += bool(a_inferred or b_inferred)
+            found: dict[str | None, list[int]] = {}
+            steps = analytics.pair_steps(conn, level, a, b, since, until, by is not None)
+            for bucket, rows in groupby(steps, key=itemgetter(0)):
+                in_bucket = list(rows)
+                found[bucket] = [r[1] for r in in_bucket]  # microseconds, in order
+                inferred[a, b, bucket] = sum(bool(r[2]) for r in in_bucket)
             durations[a, b] = found
         entries = _counter(analytics.move_counts(conn, level, sources, since, until,
                                                  by is not None, backward=False))
@@ -76,7 +79,7 @@ def velocity_in(view: View, from_stage: str | None = None, to_stage: str | None 
             came, went = entries[(a, bucket)], backward[(a, bucket)]
             out = {by: bucket} if by else {}
             out |= {"from_stage": a, "to_stage": b, "count": len(values),
-                    "inferred": inferred[a, b, bucket], **summary_microseconds(values),
+                    "inferred": inferred[a, b, bucket], **summary_sorted(values),
                     "entries": came, "backward_moves": went, "recycle_rate": share(went, came)}
             rows.append(out)
     document = report_base.header(view, level=level, from_stage=from_stage,

@@ -63,16 +63,23 @@ def cohort_groups(conn: Connection, level: str, stage: str, start: datetime | No
     return [(g, int(n), int(i or 0)) for g, n, i in raw(conn, query) if n]
 
 
-def cohort_steps(conn: Connection, level: str, stage: str, start: datetime | None,
-                 end: datetime | None, later: Sequence[str], by: str | None
-                 ) -> list[tuple[Any, str, int, Any]]:
-    """(group, later stage, microseconds after `stage`, later stamp inferred) for the
-    subjects that first reached `stage` in [start, end) and then each of `later`."""
+def funnel_steps(conn: Connection, level: str, stage: str, later: str,
+                 start: datetime | None, end: datetime | None, by: str | None
+                 ) -> list[tuple[Any, int, Any]]:
+    """(group, microseconds, `later` stamp inferred) for the subjects that first reached
+    `stage` in [start, end) and `later` at or after it; by group, then microseconds."""
     t = tables.steps
-    group = t.c[f"from_{by}"] if by else null()
-    query = select(group, t.c.to_stage, t.c.elapsed_us, t.c.to_inferred).where(
-        t.c.subject_type == level, t.c.from_stage == stage,
-        *_in_range(t.c.from_at, start, end), t.c.to_stage.in_(list(later)))
+    group = t.c[f"from_{by}"] if by else None
+    return _steps(conn, level, stage, later, t.c.from_at, start, end, group, t.c.to_inferred)
+
+
+def _steps(conn: Connection, level: str, a: str, b: str, when: Any, start: datetime | None,
+           end: datetime | None, group: Any, inferred: Any) -> list[tuple[Any, int, Any]]:
+    t = tables.steps
+    query = (select(null() if group is None else group, t.c.elapsed_us, inferred)
+             .where(t.c.subject_type == level, t.c.from_stage == a, t.c.to_stage == b,
+                    *_in_range(when, start, end))
+             .order_by(*([] if group is None else [group]), t.c.elapsed_us))
     return raw(conn, query)
 
 
@@ -94,15 +101,14 @@ def _month_default(element: month_of, compiler: Any, **kw: Any) -> str:
 
 
 def pair_steps(conn: Connection, level: str, a: str, b: str, since: datetime | None,
-               until: datetime | None, by_month: bool) -> list[tuple[Any, ...]]:
+               until: datetime | None, by_month: bool) -> list[tuple[Any, int, Any]]:
     """(month or None, microseconds from `a` to `b`, either stamp inferred) for every
-    subject that first reached `b` at or after `a`, `b` in [since, until)."""
+    subject that first reached `b` at or after `a`, `b` in [since, until); by month,
+    then microseconds."""
     t = tables.steps
-    query = select(month_of(t.c.to_at) if by_month else null(), t.c.elapsed_us,
-                   t.c.from_inferred, t.c.to_inferred).where(
-        t.c.subject_type == level, t.c.from_stage == a, t.c.to_stage == b,
-        *_in_range(t.c.to_at, since, until))
-    return raw(conn, query)
+    return _steps(conn, level, a, b, t.c.to_at, since, until,
+                  month_of(t.c.to_at) if by_month else None,
+                  or_(t.c.from_inferred, t.c.to_inferred))
 
 
 def move_counts(conn: Connection, level: str, stages: Sequence[str], since: datetime | None,

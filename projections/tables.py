@@ -94,8 +94,8 @@ steps = Table(
     Column("to_inferred", Boolean, nullable=False),
     Column("from_source", Text),
     Column("from_campaign", Text),
-    # Covering, for a funnel: the steps from its entry stage, by when it was reached.
-    Index("lc_steps_from", "subject_type", "from_stage", "from_at", "to_stage",
+    # Covering, for a funnel: the steps of a pair, by when the first stage was reached.
+    Index("lc_steps_from", "subject_type", "from_stage", "to_stage", "from_at",
           "elapsed_us", "to_inferred", "from_source", "from_campaign"),
     # Covering, for velocity: the steps of a pair, by when the second stage was reached.
     Index("lc_steps_pair", "subject_type", "from_stage", "to_stage", "to_at", "elapsed_us",
@@ -128,9 +128,10 @@ intervals = Table(
     # Covering: who is in which stage at a moment, and since when.
     Index("lc_intervals_when", "subject_type", "entered_at", "exited_at", "stage",
           "subject_id"),
-    # The intervals entered, or exited, within part of a day (what `stage_days` does not
-    # hold), counted per stage from these covering indexes without reading the table.
-    Index("lc_intervals_in", "subject_type", "entered_at", "stage"),
+    # Covering: a stage's intervals in the order they were entered (aging, SLAs).
+    Index("lc_intervals_in", "subject_type", "stage", "entered_at", "exited_at"),
+    # The intervals exited within part of a day (what `stage_days` does not hold), by
+    # stage, without reading the table; `lc_intervals_when` serves the entries.
     Index("lc_intervals_out", "subject_type", "exited_at", "stage"),
 )
 
