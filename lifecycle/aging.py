@@ -7,7 +7,6 @@ has been there longest (ties: the smallest subject_id).
 
 from __future__ import annotations
 
-from collections import defaultdict
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -31,32 +30,28 @@ def aging(ledger: Ledger, as_of: datetime, level: str = PERSON,
 
 def aging_in(view: View, as_of: datetime, level: str = PERSON) -> dict[str, Any]:
     report_base.check_level(level)
+    rows, total = [], 0
     with view.engine.connect() as conn:
-        spans = analytics.open_spans(conn, level, as_of)
-    by_stage: dict[str, list[tuple[Any, str]]] = defaultdict(list)
-    for stage, entered, subject_id in spans:
-        by_stage[stage].append((entered, subject_id))
-    rows = []
-    for stage in view.definitions.stages:
-        members = by_stage.get(stage.key, [])
-        # Entries as stored sort in time order: the youngest entry is the smallest age.
-        entered = sorted(e for e, _ in members)
-        count = len(entered)
+        for stage in view.definitions.stages:
+            entered = analytics.entered_in(conn, level, stage.key, as_of)
+            count = len(entered)
+            total += count
 
-        def age(i: int, entered: list[Any] = entered, count: int = count) -> int:
-            return (as_of - analytics.instant(entered[count - 1 - i])) // MICROSECOND
+            def age(i: int, entered: list[Any] = entered, count: int = count) -> int:
+                """The i-th smallest age in microseconds: the i-th latest entry."""
+                return (as_of - analytics.instant(entered[count - 1 - i])) // MICROSECOND
 
-        oldest = min((s for e, s in members if e == entered[0]), default=None) \
-            if entered else None
-        rows.append({
-            "stage": stage.key, "label": stage.label, "count": count,
-            "median_days": rounded(percentile_at(count, 50, age)),
-            "p90_days": rounded(percentile_at(count, 90, age)),
-            "oldest_subject_id": oldest,
-            "oldest_entered_at": format_instant(analytics.instant(entered[0]))
-            if entered else None,
-            "oldest_days": rounded(days_of(age(count - 1))) if entered else None,
-        })
+            oldest = analytics.first_in(conn, level, stage.key, entered[0]) if entered \
+                else None
+            rows.append({
+                "stage": stage.key, "label": stage.label, "count": count,
+                "median_days": rounded(percentile_at(count, 50, age)),
+                "p90_days": rounded(percentile_at(count, 90, age)),
+                "oldest_subject_id": oldest,
+                "oldest_entered_at": format_instant(analytics.instant(entered[0]))
+                if entered else None,
+                "oldest_days": rounded(days_of(age(count - 1))) if entered else None,
+            })
     document = report_base.header(view, as_of=as_of, level=level)
-    document |= {"total": len(spans), "percentiles": PERCENTILE_RULE, "rows": rows}
+    document |= {"total": total, "percentiles": PERCENTILE_RULE, "rows": rows}
     return document

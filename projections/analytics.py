@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, String, case, func, null, or_, select
+from sqlalchemy import Connection, String, case, func, literal, null, or_, select
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
@@ -151,13 +151,22 @@ def intervals_in(conn: Connection, level: str, stage: str, entered_by: datetime,
     return _rows(conn, query)
 
 
-def open_spans(conn: Connection, level: str, as_of: datetime) -> list[tuple[Any, ...]]:
-    """(stage, entered_at as stored, subject_id) of the interval each subject of `level`
-    is in as of `as_of` (SPEC §4.5)."""
+def entered_in(conn: Connection, level: str, stage: str, as_of: datetime) -> list[Any]:
+    """When each subject of `level` in `stage` as of `as_of` entered it (SPEC §4.5), as
+    stored and in order (text order is time order on SQLite)."""
     i = tables.intervals
-    return raw(conn, select(i.c.stage, i.c.entered_at, i.c.subject_id).where(
-        i.c.subject_type == level, i.c.entered_at <= as_of,
-        or_(i.c.exited_at.is_(None), i.c.exited_at > as_of)))
+    query = (select(i.c.entered_at)
+             .where(i.c.subject_type == level, i.c.stage == stage, i.c.entered_at <= as_of,
+                    or_(i.c.exited_at.is_(None), i.c.exited_at > as_of))
+             .order_by(i.c.entered_at))
+    return [row[0] for row in raw(conn, query)]
+
+
+def first_in(conn: Connection, level: str, stage: str, entered: Any) -> str | None:
+    """The smallest subject id of `level` that entered `stage` at `entered` (as stored)."""
+    i = tables.intervals
+    return conn.scalar(select(func.min(i.c.subject_id)).where(
+        i.c.subject_type == level, i.c.stage == stage, i.c.entered_at == literal(entered)))
 
 
 def instant(value: Any) -> datetime:
@@ -179,17 +188,6 @@ def open_at(conn: Connection, level: str, as_of: datetime,
     ids = sorted(set(subject_ids))
     return [row for start in range(0, len(ids), CHUNK) for row in _rows(
         conn, query.where(*conditions, i.c.subject_id.in_(ids[start:start + CHUNK])))]
-
-
-def overlapping(conn: Connection, level: str, start: datetime | None, end: datetime
-                ) -> list[Row]:
-    """Intervals of `level` entered before `end` and not exited before `start`."""
-    i = tables.intervals
-    conditions = [i.c.subject_type == level, i.c.entered_at < end]
-    if start is not None:
-        conditions.append(or_(i.c.exited_at.is_(None), i.c.exited_at >= start))
-    query = select(i.c.stage, i.c.entered_at, i.c.exited_at).where(*conditions)
-    return _rows(conn, query)
 
 
 def move_span(conn: Connection, level: str) -> tuple[datetime | None, datetime | None]:
