@@ -41,7 +41,8 @@ def aging_in(view: View, as_of: datetime, level: str = PERSON) -> dict[str, Any]
                 """The i-th smallest age in microseconds: the i-th latest entry."""
                 return (as_of - analytics.instant(entered[count - 1 - i])) // MICROSECOND
 
-            oldest = analytics.first_in(conn, level, stage.key, entered[0]) if entered \
+            oldest = analytics.first_in(conn, level, stage.key, as_of,
+                                                       entered[0]) if entered \
                 else None
             rows.append({
                 "stage": stage.key, "label": stage.label, "count": count,

@@ -162,11 +162,13 @@ def entered_in(conn: Connection, level: str, stage: str, as_of: datetime) -> lis
     return [row[0] for row in raw(conn, query)]
 
 
-def first_in(conn: Connection, level: str, stage: str, entered: Any) -> str | None:
-    """The smallest subject id of `level` that entered `stage` at `entered` (as stored)."""
+def first_in(conn: Connection, level: str, stage: str, as_of: datetime, entered: Any) -> str:
+    """The smallest id of the subjects of `level` in `stage` as of `as_of` that entered it
+    at `entered` (as stored; there is one at least)."""
     i = tables.intervals
-    return conn.scalar(select(func.min(i.c.subject_id)).where(
-        i.c.subject_type == level, i.c.stage == stage, i.c.entered_at == literal(entered)))
+    return min(row[0] for row in raw(conn, select(i.c.subject_id).where(
+        i.c.subject_type == level, i.c.stage == stage, i.c.entered_at == literal(entered),
+        or_(i.c.exited_at.is_(None), i.c.exited_at > as_of))))
 
 
 def instant(value: Any) -> datetime:

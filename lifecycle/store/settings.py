@@ -97,11 +97,11 @@ def check_reachable(url: str) -> None:
 
     (eventsourcing's pool retries until its timeout and then says only that it
     "couldn't get a connection"; libpq's own message says why.)"""
-    import psycopg
-
     parsed = parse_url(url)
     if parsed.get_backend_name() != "postgresql":
         return
+    import psycopg  # here: a SQLite ledger never loads the PostgreSQL driver
+
     try:
         psycopg.connect(host=parsed.host or "127.0.0.1", port=parsed.port or 5432,
                         user=parsed.username or "postgres", password=parsed.password or "",

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
+from pathlib import Path
 
-from report_facts import FACTS, RETRACTED_HAND, event_id
+from report_facts import FACTS, RETRACTED_HAND, event_id, status, write_jsonl
 from report_support import Run, assert_json, ok
 
 from lifecycle.stats import PERCENTILE_RULE
@@ -200,3 +201,17 @@ def test_every_report_takes_known_at_and_definitions(
         early = run("--db", db, "report", *call, "--known-at", "2000-01-01")
         assert early.exit_code == 1, call
         assert "no definitions had been published by the --known-at time" in early.stderr
+
+
+def test_aging_oldest_is_among_those_still_in_the_stage(run: Run, tmp_path: Path) -> None:
+    """a1 and b1 entered mql at the same instant; a1 has left it by the as-of moment, so
+    the oldest in mql is b1 although a1 sorts first."""
+    url = f"sqlite:///{tmp_path / 'ledger.db'}"
+    facts = [status("a1", "marketingqualifiedlead", "2024-03-01T00:00:00Z"),
+             status("b1", "marketingqualifiedlead", "2024-03-01T00:00:00Z"),
+             status("a1", "Working - Contacted", "2024-03-02T00:00:00Z", field="Status")]
+    ok(run("--db", url, "init", "--definitions", "b2b-2024"))
+    ok(run("--db", url, "import", str(write_jsonl(tmp_path / "f.jsonl", facts))))
+    out = ok(run("--db", url, "report", "aging", "--as-of", "2024-03-03", "--format", "csv"))
+    assert "mql,Marketing Qualified,1,2.0,2.0,b1,2024-03-01T00:00:00Z,2.0" in out
+    assert "sal,Sales Accepted/Working,1,1.0,1.0,a1,2024-03-02T00:00:00Z,1.0" in out
