@@ -11,8 +11,6 @@ stage to first reaching the stage; shares are of the cohort and of the stage bef
 from __future__ import annotations
 
 from datetime import datetime
-from itertools import groupby
-from operator import itemgetter
 from typing import Any
 
 from lifecycle import report_base
@@ -59,10 +57,9 @@ def funnel_in(view: View, entry_stage: str | None = None, start: datetime | None
     with view.engine.connect() as conn:
         members = analytics.cohort_groups(conn, level, entry.key, start, end, by)
         for key in later:
-            steps = analytics.funnel_steps(conn, level, entry.key, key, start, end, by)
-            for group, rows in groupby(steps, key=itemgetter(0)):
-                found = list(rows)
-                reached[group, key] = ([r[1] for r in found], sum(bool(r[2]) for r in found))
+            for group, _, inferred, durations in analytics.funnel_steps(
+                    conn, level, entry.key, key, start, end, by):
+                reached[group, key] = (durations, inferred)
     groups = {group: (size, inferred) for group, size, inferred in members}
     if by is None:
         groups.setdefault(None, (0, 0))  # every stage is listed, an empty cohort included

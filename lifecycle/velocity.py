@@ -15,8 +15,6 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import datetime
-from itertools import groupby
-from operator import itemgetter
 from typing import Any
 
 from lifecycle import report_base
@@ -58,16 +56,13 @@ def velocity_in(view: View, from_stage: str | None = None, to_stage: str | None 
     with view.engine.connect() as conn:
         for a, b in pairs:
             found: dict[str | None, list[int]] = {}
-            steps = analytics.pair_steps(conn, level, a, b, since, until, by is not None)
-            for bucket, rows in groupby(steps, key=itemgetter(0)):
-                in_bucket = list(rows)
-                found[bucket] = [r[1] for r in in_bucket]  # microseconds, in order
-                inferred[a, b, bucket] = sum(bool(r[2]) for r in in_bucket)
+            for bucket, _, in_bucket_inferred, ordered in analytics.pair_steps(
+                    conn, level, a, b, since, until, by is not None):
+                found[bucket] = ordered  # microseconds, ascending
+                inferred[a, b, bucket] = in_bucket_inferred
             durations[a, b] = found
-        entries = _counter(analytics.move_counts(conn, level, sources, since, until,
-                                                 by is not None, backward=False))
-        backward = _counter(analytics.move_counts(conn, level, sources, since, until,
-                                                  by is not None, backward=True))
+        entries, backward = _move_counts(
+            analytics.move_totals(conn, level, since, until, by is not None), sources)
     rows = []
     for a, b in pairs:
         found = durations[a, b]
@@ -102,5 +97,14 @@ def _pairs(defs: Any, from_stage: str | None, to_stage: str | None) -> list[tupl
     return list(zip(path, path[1:], strict=False))
 
 
-def _counter(counts: list[tuple[str, Any, int]]) -> Counter[tuple[str, str | None]]:
-    return Counter({(stage, bucket): n for stage, bucket, n in counts})
+def _move_counts(totals: list[analytics.MoveTotal], stages: list[str]
+                 ) -> tuple[Counter[tuple[str, str | None]], Counter[tuple[str, str | None]]]:
+    """Moves into each of `stages`, and backward moves out of each, by (stage, month)."""
+    entries: Counter[tuple[str, str | None]] = Counter()
+    backward: Counter[tuple[str, str | None]] = Counter()
+    for before, after, direction, month, n in totals:
+        if after in stages:
+            entries[after, month] += n
+        if direction == "backward" and before in stages:
+            backward[before, month] += n
+    return entries, backward

@@ -7,8 +7,9 @@ above unless a docstring says otherwise.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, String, case, func, literal, null, or_, select
@@ -16,6 +17,7 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
 from projections import tables
+from projections.counts import EPOCH, day_window
 
 Row = dict[str, Any]
 #: Ids per `IN (...)` list.
@@ -63,24 +65,55 @@ def cohort_groups(conn: Connection, level: str, stage: str, start: datetime | No
     return [(g, int(n), int(i or 0)) for g, n, i in raw(conn, query) if n]
 
 
+#: (group, how many, how many inferred, their microseconds in ascending order)
+Durations = tuple[Any, int, int, list[int]]
+
+
 def funnel_steps(conn: Connection, level: str, stage: str, later: str,
                  start: datetime | None, end: datetime | None, by: str | None
-                 ) -> list[tuple[Any, int, Any]]:
-    """(group, microseconds, `later` stamp inferred) for the subjects that first reached
-    `stage` in [start, end) and `later` at or after it; by group, then microseconds."""
+                 ) -> list[Durations]:
+    """The durations from `stage` to `later` of the subjects that first reached `stage`
+    in [start, end) and `later` at or after it, per group (`by`: the source or campaign
+    of the first-reached snapshot; None: one group); inferred: of the `later` stamp."""
     t = tables.steps
     group = t.c[f"from_{by}"] if by else None
     return _steps(conn, level, stage, later, t.c.from_at, start, end, group, t.c.to_inferred)
 
 
 def _steps(conn: Connection, level: str, a: str, b: str, when: Any, start: datetime | None,
-           end: datetime | None, group: Any, inferred: Any) -> list[tuple[Any, int, Any]]:
+           end: datetime | None, group: Any, inferred: Any) -> list[Durations]:
+    """Durations of the pair (a, b), one row a group. They travel as one joined text a
+    group: a pair can have hundreds of thousands, and one value a row costs far more."""
     t = tables.steps
-    query = (select(null() if group is None else group, t.c.elapsed_us, inferred)
+    query = (select(null() if group is None else group, func.count(),
+                    func.sum(case((inferred, 1), else_=0)), joined(t.c.elapsed_us))
              .where(t.c.subject_type == level, t.c.from_stage == a, t.c.to_stage == b,
-                    *_in_range(when, start, end))
-             .order_by(*([] if group is None else [group]), t.c.elapsed_us))
-    return raw(conn, query)
+                    *_in_range(when, start, end)))
+    if group is not None:
+        query = query.group_by(group)
+    found = []
+    for key, count, inferred_count, values in raw(conn, query):
+        if count:
+            durations = sorted(map(int, values.split(",")))
+            found.append((key, int(count), int(inferred_count or 0), durations))
+    return found
+
+
+class joined(FunctionElement[str]):
+    """An aggregate: the group's values as text, joined by commas."""
+
+    type = String()
+    inherit_cache = True
+
+
+@compiles(joined, "sqlite")
+def _joined_sqlite(element: joined, compiler: Any, **kw: Any) -> str:
+    return f"group_concat({compiler.process(element.clauses, **kw)}, ',')"
+
+
+@compiles(joined)
+def _joined_default(element: joined, compiler: Any, **kw: Any) -> str:
+    return f"string_agg(CAST({compiler.process(element.clauses, **kw)} AS TEXT), ',')"
 
 
 class month_of(FunctionElement[str]):
@@ -101,42 +134,67 @@ def _month_default(element: month_of, compiler: Any, **kw: Any) -> str:
 
 
 def pair_steps(conn: Connection, level: str, a: str, b: str, since: datetime | None,
-               until: datetime | None, by_month: bool) -> list[tuple[Any, int, Any]]:
-    """(month or None, microseconds from `a` to `b`, either stamp inferred) for every
-    subject that first reached `b` at or after `a`, `b` in [since, until); by month,
-    then microseconds."""
+               until: datetime | None, by_month: bool) -> list[Durations]:
+    """The durations from `a` to `b` of every subject that first reached `b` at or after
+    `a`, `b` in [since, until), per month of `b` (or one group); inferred: either stamp."""
     t = tables.steps
     return _steps(conn, level, a, b, t.c.to_at, since, until,
                   month_of(t.c.to_at) if by_month else None,
                   or_(t.c.from_inferred, t.c.to_inferred))
 
 
-def move_counts(conn: Connection, level: str, stages: Sequence[str], since: datetime | None,
-                until: datetime | None, by_month: bool, backward: bool
-                ) -> list[tuple[str, Any, int]]:
-    """(stage, month or None, moves) in [since, until): moves into each of `stages`, or
-    (`backward`) backward moves out of each."""
-    m = tables.moves
-    stage = m.c.from_stage if backward else m.c.to_stage
-    month = month_of(m.c.occurred_at) if by_month else null()
-    conditions = [m.c.subject_type == level, stage.in_(list(stages)),
-                  *_in_range(m.c.occurred_at, since, until)]
-    if backward:
-        conditions.append(m.c.direction == "backward")
-    query = select(stage, month, func.count()).where(*conditions).group_by(
-        stage, *([month] if by_month else []))
-    return [(s, mo, int(n)) for s, mo, n in raw(conn, query)]
+#: (from stage or None, to stage, direction, month or None, how many moves)
+MoveTotal = tuple[str | None, str, str, str | None, int]
+
+
+def move_totals(conn: Connection, level: str, since: datetime | None,
+                until: datetime | None, by_month: bool) -> list[MoveTotal]:
+    """How many moves of `level` went from each stage to each other, by direction (and
+    month), in [since, until): whole days from `lc_move_days`, the parts of days at the
+    window's edges from `lc_moves`."""
+    first, end, edges = day_window(since, until)
+    d, m = tables.move_days, tables.moves
+    totals: Counter[tuple[str | None, str, str, str | None]] = Counter()
+    query = select(d.c.epoch_day if by_month else null(), d.c.from_stage, d.c.to_stage,
+                   d.c.direction, func.sum(d.c.moves)).where(d.c.subject_type == level)
+    if first is not None:
+        query = query.where(d.c.epoch_day >= first)
+    if end is not None:
+        query = query.where(d.c.epoch_day < end)
+    grouping = [d.c.from_stage, d.c.to_stage, d.c.direction]
+    query = query.group_by(*grouping, *([d.c.epoch_day] if by_month else []))
+    for day, before, after, direction, n in raw(conn, query):
+        totals[before or None, after, direction, month_of_day(day) if by_month else None] \
+            += int(n)
+    for start, stop in edges:
+        month = month_of(m.c.occurred_at) if by_month else null()
+        grouping = [m.c.from_stage, m.c.to_stage, m.c.direction]
+        query = (select(month, *grouping, func.count())
+                 .where(m.c.subject_type == level, m.c.occurred_at >= start,
+                        m.c.occurred_at < stop)
+                 .group_by(*grouping, *([month] if by_month else [])))
+        for bucket, before, after, direction, n in raw(conn, query):
+            totals[before, after, direction, bucket] += int(n)
+    return [(*key, n) for key, n in sorted(totals.items(), key=_total_order) if n]
+
+
+def _total_order(item: tuple[tuple[str | None, str, str, str | None], int]) -> tuple:
+    (before, after, direction, month), _ = item
+    return (before is not None, before or "", after, direction, month or "")
+
+
+def month_of_day(day: int) -> str:
+    """`2024-03`: the month of a UTC day counted from 1970-01-01."""
+    moment = EPOCH + timedelta(days=day)
+    return f"{moment.year:04d}-{moment.month:02d}"
 
 
 def flow(conn: Connection, level: str, since: datetime | None, until: datetime | None
          ) -> list[Row]:
     """How many moves went from each stage to each other, by direction, in [since, until)."""
-    m = tables.moves
-    query = (select(m.c.from_stage, m.c.to_stage, m.c.direction,
-                    func.count().label("moves"))
-             .where(m.c.subject_type == level, *_in_range(m.c.occurred_at, since, until))
-             .group_by(m.c.from_stage, m.c.to_stage, m.c.direction))
-    return _rows(conn, query)
+    return [{"from_stage": before, "to_stage": after, "direction": direction, "moves": n}
+            for before, after, direction, _, n in move_totals(conn, level, since, until,
+                                                              by_month=False)]
 
 
 def intervals_in(conn: Connection, level: str, stage: str, entered_by: datetime,

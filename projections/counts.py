@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Sequence
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 EPOCH = date(1970, 1, 1)
@@ -91,3 +91,25 @@ def counts_before(query: Query, level: str, ends: Sequence[datetime], stored: St
                 at_end[stage] += int(n)
         result.append({stage: n for stage, n in at_end.items() if n})
     return result
+
+
+def day_window(since: datetime | None, until: datetime | None
+               ) -> tuple[int | None, int | None, list[tuple[datetime, datetime]]]:
+    """[since, until) as whole UTC days [first, end) (None: unbounded; the range may be
+    empty), plus the parts of days at its edges, to be read from the rows themselves."""
+    first = end = None
+    left = right = None
+    if since is not None:
+        first, midnight = _day(since)
+        if since > midnight:
+            first += 1
+            left = (since, midnight + timedelta(days=1))
+    if until is not None:
+        end, midnight = _day(until)
+        if until > midnight:
+            right = (midnight, until)
+    if left and right and right[0] < left[1]:  # both edges in one day
+        return first, end, [(left[0], right[1])]
+    if left and until is not None and until < left[1]:
+        left = (left[0], until)
+    return first, end, [edge for edge in (left, right) if edge]

@@ -7,13 +7,15 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from sqlalchemy import Table
+
 from lifecycle.derivation import Stamp, SubjectHistory
 from lifecycle.facts import ACCOUNT, PERSON
 from projections import tables
 
 Rows = dict[Any, list[dict[str, Any]]]
-#: (subject_type, stage, epoch_day, "entered" or "exited") -> how many intervals.
-DayCounts = Counter[tuple[str, str, int, str]]
+#: (summary table, its primary key, a count column) -> how many.
+Summary = Counter[tuple[Table, tuple[Any, ...], str]]
 EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 MICROSECOND = timedelta(microseconds=1)
 
@@ -112,23 +114,32 @@ def epoch_day(moment: datetime | str) -> int:
     return moment.toordinal() - EPOCH_ORDINAL
 
 
-def day_counts(intervals: Iterable[Mapping[str, Any]]) -> DayCounts:
-    """How many of `intervals` were entered and exited per subject type, stage and day."""
-    counts: DayCounts = Counter()
-    for row in intervals:
+def summarize(rows: Mapping[Any, Iterable[Mapping[str, Any]]]) -> Summary:
+    """The per-day counts (`lc_stage_days`, `lc_move_days`) of interval and move rows."""
+    counts: Summary = Counter()
+    for row in rows.get(tables.intervals, ()):
         kind, stage = row["subject_type"], row["stage"]
-        counts[kind, stage, epoch_day(row["entered_at"]), "entered"] += 1
+        counts[tables.stage_days, (kind, stage, epoch_day(row["entered_at"])), "entered"] += 1
         if row["exited_at"] is not None:
-            counts[kind, stage, epoch_day(row["exited_at"]), "exited"] += 1
+            counts[tables.stage_days, (kind, stage, epoch_day(row["exited_at"])),
+                   "exited"] += 1
+    for row in rows.get(tables.moves, ()):
+        key = (row["subject_type"], epoch_day(row["occurred_at"]), row["from_stage"] or "",
+               row["to_stage"], row["direction"])
+        counts[tables.move_days, key, "moves"] += 1
     return counts
 
 
-def day_rows(counts: DayCounts) -> list[dict[str, Any]]:
-    """`lc_stage_days` rows for `counts` (each key once, both columns filled)."""
-    merged: dict[tuple[str, str, int], dict[str, Any]] = {}
-    for (kind, stage, day, column), n in sorted(counts.items()):
-        row = merged.setdefault((kind, stage, day), {
-            "subject_type": kind, "stage": stage, "epoch_day": day, "entered": 0,
-            "exited": 0})
+def summary_rows(counts: Summary) -> dict[Table, list[dict[str, Any]]]:
+    """Rows of each summary table for `counts`: a key once, every count column filled,
+    in key order (so concurrent writers update shared rows in the same order)."""
+    merged: dict[Table, dict[tuple[Any, ...], dict[str, Any]]] = {
+        table: {} for table in tables.SUMMARY_TABLES}
+    for (table, key, column), n in counts.items():
+        row = merged[table].get(key)
+        if row is None:
+            row = dict(zip((c.name for c in table.primary_key.columns), key, strict=True))
+            row |= {c.name: 0 for c in table.columns if not c.primary_key}
+            merged[table][key] = row
         row[column] += n
-    return list(merged.values())
+    return {table: [rows[key] for key in sorted(rows)] for table, rows in merged.items()}

@@ -78,6 +78,20 @@ stamps = Table(
           "source", "campaign"),
 )
 
+#: How many moves there were per UTC day, from which stage to which, in which direction
+#: (`from_stage` is "" for a subject's first stage): what velocity's entry and recycle
+#: counts and the report's flow chart sum, instead of counting every move. Kept by the
+#: writer with the moves.
+move_days = Table(
+    "lc_move_days", metadata,
+    Column("subject_type", String(16), primary_key=True),
+    Column("epoch_day", Integer, primary_key=True),
+    Column("from_stage", String(100), primary_key=True),
+    Column("to_stage", String(100), primary_key=True),
+    Column("direction", String(16), primary_key=True),
+    Column("moves", Integer, nullable=False),
+)
+
 #: Every pair of stages a subject reached where the second was first reached at or after
 #: the first, with the exact time between them: what funnels and velocity measure, read
 #: in index order instead of joining a subject's stamps at query time.
@@ -196,7 +210,9 @@ SUBJECT_TABLES: dict[Table, tuple[str, ...]] = {
     signals: ("subject_type", "subject_id"),
 }
 VIEW_TABLES = (current, stamps, moves, intervals, memberships, flags, signals, stage_days,
-               steps)
+               move_days, steps)
+#: Counts per day the writer keeps beside the rows they count.
+SUMMARY_TABLES = (stage_days, move_days)
 
 
 def shadow_tables(token: str) -> dict[Table, Table]:

@@ -38,7 +38,7 @@ from lifecycle.eventlog import EventLog
 from lifecycle.facts import ACCOUNT, PERSON, Subject
 from lifecycle.replay import Replay
 from projections import tables
-from projections.rows import DayCounts, Rows, day_counts, day_rows, rows_for
+from projections.rows import Rows, Summary, rows_for, summarize, summary_rows
 
 try:
     import fcntl
@@ -190,43 +190,50 @@ def _delete_subjects(conn: Connection, subjects: Iterable[Subject]) -> None:
                 conn.execute(delete(tables.flags).where(tables.flags.c.account_id.in_(part)))
 
 
-def _intervals_of(conn: Connection, subjects: Iterable[Subject]) -> list[dict[str, Any]]:
-    """The intervals now stored for `subjects`."""
+def _stored_details(conn: Connection, subjects: Iterable[Subject]) -> Rows:
+    """The interval and move rows now stored for `subjects` (the columns the summaries
+    count)."""
     by_type: dict[str, list[str]] = {PERSON: [], ACCOUNT: []}
     for subject in subjects:
         by_type[subject.type].append(subject.id)
-    i = tables.intervals
-    found: list[dict[str, Any]] = []
+    i, m = tables.intervals, tables.moves
+    found: Rows = {i: [], m: []}
     for kind, ids in by_type.items():
         for start in range(0, len(ids), ID_CHUNK):
+            part = ids[start:start + ID_CHUNK]
             result = conn.execute(select(i.c.stage, i.c.entered_at, i.c.exited_at).where(
-                i.c.subject_type == kind, i.c.subject_id.in_(ids[start:start + ID_CHUNK])))
-            found += [{"subject_type": kind, "stage": stage, "entered_at": entered,
-                       "exited_at": exited} for stage, entered, exited in result]
+                i.c.subject_type == kind, i.c.subject_id.in_(part)))
+            found[i] += [{"subject_type": kind, "stage": stage, "entered_at": entered,
+                          "exited_at": exited} for stage, entered, exited in result]
+            result = conn.execute(select(m.c.occurred_at, m.c.from_stage, m.c.to_stage,
+                                         m.c.direction).where(
+                m.c.subject_type == kind, m.c.subject_id.in_(part)))
+            found[m] += [{"subject_type": kind, "occurred_at": at, "from_stage": before,
+                          "to_stage": after, "direction": direction}
+                         for at, before, after, direction in result]
     return found
 
 
-def _add_days(conn: Connection, counts: DayCounts) -> None:
-    """Add `counts` (negative for intervals gone) to `lc_stage_days`; rows that fall to
-    nothing are deleted, so the table equals what a rebuild writes."""
-    changes = [row for row in day_rows(counts) if row["entered"] or row["exited"]]
-    if not changes:
-        return
-    t = tables.stage_days
+def _add_summary(conn: Connection, counts: Summary) -> None:
+    """Add `counts` (negative for rows gone) to the summary tables; rows that fall to
+    nothing are deleted, so the tables equal what a rebuild writes."""
     if conn.dialect.name == "postgresql":
         from sqlalchemy.dialects.postgresql import insert as upsert
     else:
         from sqlalchemy.dialects.sqlite import insert as upsert
-    statement = upsert(t)
-    conn.execute(statement.on_conflict_do_update(
-        index_elements=[t.c.subject_type, t.c.stage, t.c.epoch_day],
-        set_={"entered": t.c.entered + statement.excluded.entered,
-              "exited": t.c.exited + statement.excluded.exited}), changes)
-    conn.execute(delete(t).where(
-        t.c.subject_type == bindparam("kind"), t.c.stage == bindparam("key"),
-        t.c.epoch_day == bindparam("day"), t.c.entered == 0, t.c.exited == 0),
-        [{"kind": r["subject_type"], "key": r["stage"], "day": r["epoch_day"]}
-         for r in changes])
+    for table, rows in summary_rows(counts).items():
+        keys = [c for c in table.columns if c.primary_key]
+        values = [c for c in table.columns if not c.primary_key]
+        changes = [row for row in rows if any(row[c.name] for c in values)]
+        if not changes:
+            continue
+        statement = upsert(table)
+        conn.execute(statement.on_conflict_do_update(
+            index_elements=keys,
+            set_={c.name: c + statement.excluded[c.name] for c in values}), changes)
+        conn.execute(delete(table).where(
+            *(c == bindparam(f"k_{c.name}") for c in keys), *(c == 0 for c in values)),
+            [{f"k_{c.name}": row[c.name] for c in keys} for row in changes])
 
 
 def write_all(engine: Engine, histories: Iterable[SubjectHistory], position: int,
@@ -252,15 +259,16 @@ def _write_all(engine: Engine, histories: Iterable[SubjectHistory], position: in
         for shadow in shadows.values():
             shadow.create(engine)
         batch: list[SubjectHistory] = []
-        days: DayCounts = Counter()
+        summary: Summary = Counter()
         for history in histories:
             batch.append(history)
             if len(batch) >= SUBJECT_CHUNK:
-                days += _insert_shadow(engine, shadows, batch)
+                summary += _insert_shadow(engine, shadows, batch)
                 batch = []
-        days += _insert_shadow(engine, shadows, batch)
+        summary += _insert_shadow(engine, shadows, batch)
         with engine.begin() as conn:
-            _insert_rows(conn, {shadows[tables.stage_days]: day_rows(days)})
+            _insert_rows(conn, {shadows[table]: rows
+                                for table, rows in summary_rows(summary).items()})
         with engine.begin() as conn:
             if conn.dialect.name == "sqlite":
                 # pysqlite runs DDL outside any transaction unless one was begun, which
@@ -301,12 +309,12 @@ def _vacuum(engine: Engine) -> None:
 
 
 def _insert_shadow(engine: Engine, shadows: dict[Table, Table],
-                   histories: list[SubjectHistory]) -> DayCounts:
+                   histories: list[SubjectHistory]) -> Summary:
     """Write the rows of `histories` to the shadow tables; returns their day counts."""
     rows = rows_for(histories)
     with engine.begin() as conn:
         _insert_rows(conn, {shadows[table]: values for table, values in rows.items()})
-    return day_counts(rows[tables.intervals])
+    return summarize(rows)
 
 
 @contextmanager
@@ -511,8 +519,8 @@ def _apply(engine: Engine, log: EventLog, definitions: Definitions, at: Position
     rows = rows_for(h for s, h in histories.items() if s in targets)
     with engine.begin() as conn:
         _advance(conn, at, upto, definitions.version, partition.name if partition else PROJECTION)
-        days = day_counts(rows[tables.intervals])
-        days.subtract(day_counts(_intervals_of(conn, targets)))
+        summary = summarize(rows)
+        summary.subtract(summarize(_stored_details(conn, targets)))
         _delete_subjects(conn, targets)
         _insert_rows(conn, rows)
-        _add_days(conn, days)
+        _add_summary(conn, summary)
