@@ -5,13 +5,16 @@
     lifecycle --db sqlite:////tmp/b100k.db import /tmp/f100k.jsonl
     python bench/bench_reports.py --db sqlite:////tmp/b100k.db --as-of 2024-12-31
 
-The store is caught up first, so the figures are the reports' own work (queries and
-arithmetic), not projection catch-up.
+The store is caught up first, so the figures are the reports' own work, not projection
+catch-up: `library s` is the Python call (queries and arithmetic), `command s` the same
+report as a user runs it, `lifecycle ... report ... --format json` in a new process
+(start-up and imports included). Best of --runs each.
 """
 
 from __future__ import annotations
 
 import argparse
+import subprocess
 import sys
 import tempfile
 import time
@@ -20,30 +23,70 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from lifecycle import aging, flags_report, funnel, html_report, signals, sla, timeline, velocity
+from lifecycle import (
+    aging,
+    flags_report,
+    funnel,
+    html_report,
+    reports,
+    signals,
+    sla,
+    timeline,
+    velocity,
+)
 from lifecycle.ledger import Ledger
+from lifecycle.timeutil import format_instant
+
+ROOT = Path(__file__).resolve().parents[1]
+#: The installed `lifecycle` command beside this interpreter (as users run it).
+SCRIPT = Path(sys.executable).parent / "lifecycle"
+PROGRAM = [str(SCRIPT)] if SCRIPT.exists() else [sys.executable, "-m", "cli"]
 
 
-def cases(ledger: Ledger, as_of: datetime, folder: Path) -> dict[str, Callable[[], Any]]:
+def cases(ledger: Ledger, as_of: datetime, folder: Path
+          ) -> dict[str, tuple[Callable[[], Any], list[str]]]:
+    """Each report: the library call, and the same report as command-line arguments."""
     quarter = as_of - timedelta(days=91)
     year = as_of - timedelta(days=365)
+    at, since, start = (format_instant(t) for t in (as_of, quarter, year))
     return {
-        "funnel (all time)": lambda: funnel.funnel(ledger),
-        "funnel --from/--to a year": lambda: funnel.funnel(ledger, start=year, end=as_of),
-        "funnel --by campaign": lambda: funnel.funnel(ledger, by="campaign"),
-        "velocity (consecutive pairs)": lambda: velocity.velocity(ledger),
-        "velocity --by month": lambda: velocity.velocity(ledger, by="month"),
-        "sla --as-of": lambda: sla.sla(ledger, as_of),
-        "flags --as-of": lambda: flags_report.flags(ledger, as_of),
-        "signals --since a quarter": lambda: signals.signals(ledger, since=quarter),
-        "signals (all, every reason)": lambda: signals.signals(
-            ledger, reason=signals.REASONS),
-        "aging --as-of": lambda: aging.aging(ledger, as_of),
-        "timeline --every month": lambda: timeline.timeline(ledger, every="month"),
-        "timeline --every week": lambda: timeline.timeline(ledger, every="week"),
-        "timeline --level account": lambda: timeline.timeline(ledger, level="account"),
-        "html (everything)": lambda: html_report.write_report(ledger, folder / "r.html"),
+        "funnel (all time)": (lambda: funnel.funnel(ledger), ["funnel"]),
+        "funnel --from/--to a year": (lambda: funnel.funnel(ledger, start=year, end=as_of),
+                                      ["funnel", "--from", start, "--to", at]),
+        "funnel --by campaign": (lambda: funnel.funnel(ledger, by="campaign"),
+                                 ["funnel", "--by", "campaign"]),
+        "velocity (consecutive pairs)": (lambda: velocity.velocity(ledger), ["velocity"]),
+        "velocity --by month": (lambda: velocity.velocity(ledger, by="month"),
+                                ["velocity", "--by", "month"]),
+        "sla --as-of": (lambda: sla.sla(ledger, as_of), ["sla", "--as-of", at]),
+        "flags --as-of": (lambda: flags_report.flags(ledger, as_of), ["flags", "--as-of", at]),
+        "signals --since a quarter": (lambda: signals.signals(ledger, since=quarter),
+                                      ["signals", "--since", since]),
+        "signals (all, every reason)": (
+            lambda: signals.signals(ledger, reason=signals.REASONS),
+            ["signals", *[a for r in signals.REASONS for a in ("--reason", r)]]),
+        "aging --as-of": (lambda: aging.aging(ledger, as_of), ["aging", "--as-of", at]),
+        "timeline --every month": (lambda: timeline.timeline(ledger, every="month"),
+                                   ["timeline", "--every", "month"]),
+        "timeline --every week": (lambda: timeline.timeline(ledger, every="week"),
+                                  ["timeline", "--every", "week"]),
+        "timeline --level account": (lambda: timeline.timeline(ledger, level="account"),
+                                     ["timeline", "--level", "account"]),
+        "stages --as-of": (lambda: reports.stages(ledger, as_of),
+                           ["stages", "--as-of", at]),
+        "html (everything)": (lambda: html_report.write_report(ledger, folder / "r.html"),
+                              ["html", "-o", str(folder / "c.html")]),
     }
+
+
+def command(url: str, args: list[str]) -> float:
+    """Seconds for `lifecycle --db URL report ARGS --format json` as a new process (html
+    has no format: it writes its file)."""
+    output = [] if args[0] == "html" else ["--format", "json"]
+    began = time.perf_counter()
+    subprocess.run([*PROGRAM, "--db", url, "report", *args, *output], check=True,
+                   stdout=subprocess.DEVNULL, cwd=ROOT)
+    return time.perf_counter() - began
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -55,15 +98,16 @@ def main(argv: list[str] | None = None) -> int:
     as_of = datetime.fromisoformat(args.as_of).replace(tzinfo=UTC)
     with Ledger(args.db) as ledger, tempfile.TemporaryDirectory() as folder:
         ledger.catch_up()
-        print(f"{'report':32} {'best s':>8} {'rows':>6}")
-        for name, call in cases(ledger, as_of, Path(folder)).items():
+        print(f"{'report':32} {'library s':>9} {'command s':>9} {'rows':>6}")
+        for name, (call, argv) in cases(ledger, as_of, Path(folder)).items():
             best, result = float("inf"), None
             for _ in range(args.runs):
                 began = time.perf_counter()
                 result = call()
                 best = min(best, time.perf_counter() - began)
+            whole = min(command(args.db, argv) for _ in range(args.runs))
             rows = len(result["rows"]) if isinstance(result, dict) and "rows" in result else ""
-            print(f"{name:32} {best:8.2f} {rows!s:>6}")
+            print(f"{name:32} {best:9.3f} {whole:9.3f} {rows!s:>6}", flush=True)
     return 0
 
 
