@@ -100,6 +100,10 @@ intervals = Table(
     # hold), counted per stage from these covering indexes without reading the table.
     Index("lc_intervals_in", "subject_type", "entered_at", "stage"),
     Index("lc_intervals_out", "subject_type", "exited_at", "stage"),
+    # Every interval of one stage, by subject, read from the index alone: `report sla`
+    # classifies and lists them without reading the table or sorting.
+    Index("lc_intervals_stage", "stage", "subject_type", "subject_id", "entered_at",
+          "exited_at"),
 )
 
 #: How many intervals were entered and exited per stage and UTC day (days since
