@@ -8,6 +8,7 @@ limit), `open` (still in the stage at T, within the limit so far) or `breaching_
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -48,15 +49,18 @@ def sla_in(view: View, as_of: datetime, level: str = PERSON, name: str | None = 
     summary, rows = [], []
     with view.engine.connect() as conn:
         for rule in chosen:
-            counts = status_queries.sla_counts(conn, level, rule.stage, as_of, since,
-                                               rule.duration)
-            intervals = sum(counts.values())
+            exited, still_in = status_queries.sla_exits(conn, level, rule.stage, as_of,
+                                                        since)
+            breaches = status_queries.sla_breaches(conn, level, rule.stage, as_of, since,
+                                                   rule.duration)
+            over = Counter(status for *_, status, _spent in breaches)
+            counts = {"in_sla": exited - over["breached"], "breached": over["breached"],
+                      "open": still_in - over["breaching_now"],
+                      "breaching_now": over["breaching_now"]}
             summary.append({"sla": rule.name, "stage": rule.stage, "within": rule.within,
-                            "intervals": intervals, **counts,
-                            "breach_rate": share(counts["breached"] + counts["breaching_now"],
-                                                 intervals)})
-            rows += _breaches(rule, status_queries.sla_breaches(
-                conn, level, rule.stage, as_of, since, rule.duration))
+                            "intervals": exited + still_in, **counts,
+                            "breach_rate": share(len(breaches), exited + still_in)})
+            rows += _breaches(rule, breaches)
     document = report_base.header(view, as_of=as_of, level=level, since=since)
     document |= {"summary": summary, "rows": rows}
     return document

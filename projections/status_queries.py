@@ -50,9 +50,12 @@ class EpochMicros(FunctionElement[int]):
 def _epoch_micros_sqlite(element: EpochMicros, compiler: Any, **kw: Any) -> str:
     # Whole seconds from the text without its fraction (SQLite rounds fractions to
     # milliseconds, which could carry into the next second), then the six digits.
+    # unixepoch() (SQLite 3.38) is strftime('%s') without formatting: a quarter faster.
     value = compiler.process(element.clauses, **kw)
-    return (f"(CAST(strftime('%s', substr({value}, 1, 19)) AS INTEGER) * 1000000"
-            f" + CAST(substr({value}, 21, 6) AS INTEGER))")
+    version = getattr(compiler.dialect.dbapi, "sqlite_version_info", (0,))
+    seconds = (f"unixepoch(substr({value}, 1, 19))" if version >= (3, 38)
+               else f"CAST(strftime('%s', substr({value}, 1, 19)) AS INTEGER)")
+    return f"({seconds} * 1000000 + CAST(substr({value}, 21, 6) AS INTEGER))"
 
 
 @compiles(EpochMicros, "postgresql")
@@ -152,64 +155,51 @@ def _at(start: Any, end: Any, moment: datetime) -> ColumnElement[bool]:
 
 # --- SLA -----------------------------------------------------------------------------------
 
-SLA_STATUSES = ("in_sla", "breached", "open", "breaching_now")
+def _in_stage(level: str, stage: str, as_of: datetime, since: datetime | None
+              ) -> list[ColumnElement[bool]]:
+    """The intervals of `level` in `stage` entered in [since, as_of] (SPEC §4.6)."""
+    i = tables.intervals
+    return [i.c.stage == stage, i.c.subject_type == level,
+            *_in_range(Unindexed(i.c.entered_at), since, None),
+            Unindexed(i.c.entered_at) <= as_of]
 
 
-class _Judged:
-    """The intervals of `level` in `stage` entered in [since, as_of] and, as of `as_of`,
-    whether each is closed (exited by then) and over the limit (SPEC §4.6).
-
-    An open interval is over when it was entered before `as_of - limit` (a comparison of
-    stored instants); only a closed one needs its length, in exact microseconds.
-    """
-
-    def __init__(self, level: str, stage: str, as_of: datetime, since: datetime | None,
-                 limit: timedelta) -> None:
-        i = self.table = tables.intervals
-        self.where = [i.c.subject_type == level, i.c.stage == stage,
-                      *_in_range(Unindexed(i.c.entered_at), since, None),
-                      Unindexed(i.c.entered_at) <= as_of]
-        self.closed = and_(i.c.exited_at.is_not(None), i.c.exited_at <= as_of)
-        entered = EpochMicros(i.c.entered_at)
-        lasted = EpochMicros(i.c.exited_at) - entered
-        self.over = or_(and_(self.closed, lasted > literal(limit // MICROSECOND, BigInteger())),
-                        and_(~self.closed, i.c.entered_at < as_of - limit))
-        self.spent = case((self.closed, lasted),
-                          else_=literal(epoch_micros(as_of), BigInteger()) - entered)
+def _closed(as_of: datetime) -> ColumnElement[bool]:
+    """The interval was exited by `as_of`."""
+    i = tables.intervals
+    return and_(i.c.exited_at.is_not(None), i.c.exited_at <= as_of)
 
 
-def sla_counts(conn: Connection, level: str, stage: str, as_of: datetime,
-               since: datetime | None, limit: timedelta) -> dict[str, int]:
-    """How many intervals of `_Judged` are in each status (every status listed)."""
-    judged = _Judged(level, stage, as_of, since, limit)
-    closed = case((judged.closed, 1), else_=0).label("closed")
-    over = case((judged.over, 1), else_=0).label("over")
-    tally = select(closed, over).where(*judged.where).subquery("tally")
-    query = select(tally.c.closed, tally.c.over, func.count()).group_by(tally.c.closed,
-                                                                         tally.c.over)
-    counts = dict.fromkeys(SLA_STATUSES, 0)
-    for is_closed, is_over, count in conn.execute(query):
-        counts[_status(bool(is_closed), bool(is_over))] = count
-    return counts
-
-
-def _status(closed: bool, over: bool) -> str:
-    if closed:
-        return "breached" if over else "in_sla"
-    return "breaching_now" if over else "open"
+def sla_exits(conn: Connection, level: str, stage: str, as_of: datetime,
+              since: datetime | None) -> tuple[int, int]:
+    """How many intervals of `_in_stage` were exited by `as_of`, and how many were not."""
+    exited = case((_closed(as_of), 1), else_=0).label("exited")
+    tally = select(exited).where(*_in_stage(level, stage, as_of, since)).subquery("tally")
+    counts = dict(conn.execute(select(tally.c.exited, func.count())
+                               .group_by(tally.c.exited)).all())
+    return counts.get(1, 0), counts.get(0, 0)
 
 
 def sla_breaches(conn: Connection, level: str, stage: str, as_of: datetime,
                  since: datetime | None, limit: timedelta) -> Sequence[Row[Any]]:
-    """The intervals of `_Judged` over the limit, by subject then entry: (subject_type,
-    subject_id, entered_at, exited_at when exited by `as_of`, status, microseconds spent
-    by `as_of`), instants printed."""
-    judged = _Judged(level, stage, as_of, since, limit)
-    i = judged.table
+    """The intervals of `_in_stage` over `limit` as of `as_of`, by subject then entry:
+    (subject_type, subject_id, entered_at, exited_at when exited by `as_of`, status
+    `breached` or `breaching_now`, microseconds spent by `as_of`), instants printed.
+
+    An interval still open is over when it was entered before `as_of - limit` (instants
+    compared as stored); only one exited needs its length, in exact microseconds.
+    """
+    i = tables.intervals
+    closed = _closed(as_of)
+    entered = EpochMicros(i.c.entered_at)
+    lasted = EpochMicros(i.c.exited_at) - entered
+    over = or_(and_(closed, lasted > literal(limit // MICROSECOND, BigInteger())),
+               and_(~closed, i.c.entered_at < as_of - limit))
+    spent = case((closed, lasted), else_=literal(epoch_micros(as_of), BigInteger()) - entered)
     query = (select(i.c.subject_type, i.c.subject_id, InstantText(i.c.entered_at),
-                    case((judged.closed, InstantText(i.c.exited_at))),
-                    case((judged.closed, "breached"), else_="breaching_now"), judged.spent)
-             .where(*judged.where, judged.over)
+                    case((closed, InstantText(i.c.exited_at))),
+                    case((closed, "breached"), else_="breaching_now"), spent)
+             .where(*_in_stage(level, stage, as_of, since), over)
              .order_by(i.c.subject_type, Bytewise(i.c.subject_id), i.c.entered_at))
     return conn.execute(query).all()
 
