@@ -1,14 +1,16 @@
 """Queries behind the status reports (SLA, flags, signals): the database filters, joins,
 classifies, counts and orders; the reports only shape the rows that come back.
 
-Three dialect-aware expressions keep the answers exactly those of Python arithmetic on
-the stored instants (naive UTC; on SQLite text `YYYY-MM-DD HH:MM:SS.ffffff`):
+Dialect-aware expressions keep the answers exactly those of Python arithmetic on the
+stored instants (naive UTC; on SQLite text `YYYY-MM-DD HH:MM:SS.ffffff`):
 
 - `EpochMicros`: an instant as whole microseconds since 1970 (an exact integer, never a
   float: an interval of exactly an SLA's limit must not look longer than it);
 - `InstantText`: an instant printed as the SPEC prints it (`format_instant`);
-- `bytewise`: ordering by code point, as Python sorts strings, whatever the collation of a
-  PostgreSQL database.
+- `Bytewise`: ordering by code point, as Python sorts strings, whatever the collation of a
+  PostgreSQL database;
+- `Unindexed`: a column SQLite's planner (which has no statistics) must not pick an index
+  for, so lookups go by primary key or by `lc_intervals_stage`.
 """
 
 from __future__ import annotations
