@@ -15,7 +15,7 @@ from typing import Any
 
 from lifecycle import report_base
 from lifecycle.ledger import Ledger, View
-from projections import analytics
+from projections import status_queries
 
 REASONS = ("engaged", "exit", "low_fit", "unlisted_kind")
 DEFAULT_REASONS = ("engaged", "exit", "low_fit")
@@ -36,11 +36,10 @@ def signals_in(view: View, since: datetime | None = None, until: datetime | None
     report_base.check_choices(reason, REASONS, "reason")
     reasons = [r for r in REASONS if r in (reason or DEFAULT_REASONS)]
     with view.engine.connect() as conn:
-        found = analytics.signals(conn, since, until, reasons)
-    found.sort(key=lambda r: (r["subject_type"], r["subject_id"], r["occurred_at"],
-                              r["event_id"]))
-    counts = Counter(r["reason"] for r in found)
+        found = status_queries.signal_rows(conn, since, until, reasons)
+    rows = [dict(zip(COLUMNS, row, strict=True)) for row in found]
+    counts = Counter(row["reason"] for row in rows)
     document = report_base.header(view, since=since, until=until, reasons=reasons)
     document |= {"summary": [{"reason": r, "count": counts[r]} for r in reasons],
-                 "rows": [report_base.instants({c: r[c] for c in COLUMNS}) for r in found]}
+                 "rows": rows}
     return document

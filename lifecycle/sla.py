@@ -8,15 +8,18 @@ limit), `open` (still in the stage at T, within the limit so far) or `breaching_
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from collections import Counter
+from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from lifecycle import report_base
 from lifecycle.definitions import Sla
 from lifecycle.facts import PERSON
 from lifecycle.ledger import Ledger, LedgerError, View
-from lifecycle.stats import hours, rounded, share
-from projections import analytics
+from lifecycle.stats import micro_hours, rounded, share
+from projections import status_queries
+from projections.status_queries import MICROSECOND
 
 COLUMNS = ["sla", "subject_type", "subject_id", "stage", "entered_at", "exited_at", "status",
            "hours_in_stage", "hours_over"]
@@ -46,37 +49,28 @@ def sla_in(view: View, as_of: datetime, level: str = PERSON, name: str | None = 
     summary, rows = [], []
     with view.engine.connect() as conn:
         for rule in chosen:
-            intervals = analytics.intervals_in(conn, level, rule.stage, as_of, since)
-            counts, breaches = _judge(rule, intervals, as_of)
+            exited, still_in = status_queries.sla_exits(conn, level, rule.stage, as_of,
+                                                        since)
+            breaches = status_queries.sla_breaches(conn, level, rule.stage, as_of, since,
+                                                   rule.duration)
+            over = Counter(status for *_, status, _spent in breaches)
+            counts = {"in_sla": exited - over["breached"], "breached": over["breached"],
+                      "open": still_in - over["breaching_now"],
+                      "breaching_now": over["breaching_now"]}
             summary.append({"sla": rule.name, "stage": rule.stage, "within": rule.within,
-                            "intervals": len(intervals), **counts,
-                            "breach_rate": share(counts["breached"] + counts["breaching_now"],
-                                                 len(intervals))})
-            rows += breaches
+                            "intervals": exited + still_in, **counts,
+                            "breach_rate": share(len(breaches), exited + still_in)})
+            rows += _breaches(rule, breaches)
     document = report_base.header(view, as_of=as_of, level=level, since=since)
     document |= {"summary": summary, "rows": rows}
     return document
 
 
-def _judge(rule: Sla, intervals: list[dict[str, Any]], as_of: datetime
-           ) -> tuple[dict[str, int], list[dict[str, Any]]]:
-    limit: timedelta = rule.duration
-    counts = {"in_sla": 0, "breached": 0, "open": 0, "breaching_now": 0}
-    breaches = []
-    for interval in sorted(intervals, key=lambda i: (i["subject_type"], i["subject_id"],
-                                                     i["entered_at"])):
-        exited = interval["exited_at"]
-        closed = exited is not None and exited <= as_of
-        spent = (exited if closed else as_of) - interval["entered_at"]
-        over = spent > limit
-        status = ("breached" if over else "in_sla") if closed else \
-            ("breaching_now" if over else "open")
-        counts[status] += 1
-        if over:
-            breaches.append(report_base.instants({
-                "sla": rule.name, "subject_type": interval["subject_type"],
-                "subject_id": interval["subject_id"], "stage": rule.stage,
-                "entered_at": interval["entered_at"], "exited_at": exited if closed else None,
-                "status": status, "hours_in_stage": rounded(hours(spent)),
-                "hours_over": rounded(hours(spent - limit))}))
-    return counts, breaches
+def _breaches(rule: Sla, found: Sequence[Sequence[Any]]) -> list[dict[str, Any]]:
+    """The breach rows (instants printed by the query), durations in hours."""
+    limit = rule.duration // MICROSECOND
+    return [{"sla": rule.name, "subject_type": subject_type, "subject_id": subject_id,
+             "stage": rule.stage, "entered_at": entered, "exited_at": exited,
+             "status": status, "hours_in_stage": rounded(micro_hours(spent)),
+             "hours_over": rounded(micro_hours(spent - limit))}
+            for subject_type, subject_id, entered, exited, status, spent in found]

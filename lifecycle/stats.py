@@ -58,6 +58,12 @@ def hours(delta: timedelta) -> float:
     return delta.total_seconds() / 3_600
 
 
+def micro_hours(microseconds: int) -> float:
+    """`hours(timedelta(microseconds=n))`, to the last bit: total_seconds() is the
+    microseconds over 10**6."""
+    return microseconds / 10**6 / 3_600
+
+
 def rounded(value: float | None, digits: int = 2) -> float | None:
     """Rounded for output (None stays None); -0.0 prints as 0.0."""
     return None if value is None else round(value, digits) + 0.0

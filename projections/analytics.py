@@ -1,5 +1,6 @@
-"""Queries behind the analytics reports (funnel, velocity, SLA, flags, signals, aging,
-timeline, flow). They return plain rows; the arithmetic is in `lifecycle`.
+"""Queries behind the analytics reports (funnel, velocity, aging, timeline, flow; SLA,
+flags and signals: `status_queries`). They return plain rows; the arithmetic is in
+`lifecycle`.
 
 Instants compare as stored (naive UTC), so every bound is inclusive below and exclusive
 above unless a docstring says otherwise.
@@ -8,7 +9,6 @@ above unless a docstring says otherwise.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -20,8 +20,6 @@ from projections import tables
 from projections.counts import EPOCH, day_window
 
 Row = dict[str, Any]
-#: Ids per `IN (...)` list.
-CHUNK = 500
 
 
 def _rows(conn: Connection, query: Any) -> list[Row]:
@@ -197,18 +195,6 @@ def flow(conn: Connection, level: str, since: datetime | None, until: datetime |
                                                               by_month=False)]
 
 
-def intervals_in(conn: Connection, level: str, stage: str, entered_by: datetime,
-                 entered_since: datetime | None = None) -> list[Row]:
-    """Intervals in `stage` entered in [entered_since, entered_by] (inclusive)."""
-    i = tables.intervals
-    conditions = [i.c.subject_type == level, i.c.stage == stage, i.c.entered_at <= entered_by]
-    if entered_since is not None:
-        conditions.append(i.c.entered_at >= entered_since)
-    query = select(i.c.subject_type, i.c.subject_id, i.c.stage, i.c.entered_at,
-                   i.c.exited_at).where(*conditions)
-    return _rows(conn, query)
-
-
 def entered_in(conn: Connection, level: str, stage: str, as_of: datetime) -> list[Any]:
     """When each subject of `level` in `stage` as of `as_of` entered it (SPEC §4.5), as
     stored and in order (text order is time order on SQLite)."""
@@ -236,54 +222,9 @@ def instant(value: Any) -> datetime:
     return value.replace(tzinfo=UTC)
 
 
-def open_at(conn: Connection, level: str, as_of: datetime,
-            subject_ids: Sequence[str] | None = None) -> list[Row]:
-    """The interval each subject of `level` is in as of `as_of` (SPEC §4.5)."""
-    i = tables.intervals
-    conditions = [i.c.subject_type == level, i.c.entered_at <= as_of,
-                  or_(i.c.exited_at.is_(None), i.c.exited_at > as_of)]
-    query = select(i.c.subject_id, i.c.stage, i.c.entered_at)
-    if subject_ids is None:
-        return _rows(conn, query.where(*conditions))
-    ids = sorted(set(subject_ids))
-    return [row for start in range(0, len(ids), CHUNK) for row in _rows(
-        conn, query.where(*conditions, i.c.subject_id.in_(ids[start:start + CHUNK])))]
-
-
 def move_span(conn: Connection, level: str) -> tuple[datetime | None, datetime | None]:
     """The first and last transition of `level` (None, None when there is none)."""
     m = tables.moves
     row = conn.execute(select(func.min(m.c.occurred_at), func.max(m.c.occurred_at))
                        .where(m.c.subject_type == level)).first()
     return (None, None) if row is None else (row[0], row[1])
-
-
-def active_flags(conn: Connection, as_of: datetime, flags: Sequence[str] = ()) -> list[Row]:
-    """Account flags raised at or before `as_of` and not cleared by then."""
-    f = tables.flags
-    conditions = [f.c.raised_at <= as_of, or_(f.c.cleared_at.is_(None), f.c.cleared_at > as_of)]
-    if flags:
-        conditions.append(f.c.flag.in_(list(flags)))
-    return _rows(conn, select(f.c.account_id, f.c.flag, f.c.raised_at).where(*conditions))
-
-
-def members_at(conn: Connection, accounts: Sequence[str], as_of: datetime) -> list[Row]:
-    """The persons linked to `accounts` as of `as_of`, with since when."""
-    m = tables.memberships
-    result: list[Row] = []
-    ids = sorted(set(accounts))
-    for start in range(0, len(ids), CHUNK):
-        query = select(m.c.person_id, m.c.account_id, m.c.start_at).where(
-            m.c.account_id.in_(ids[start:start + CHUNK]), m.c.start_at <= as_of,
-            or_(m.c.end_at.is_(None), m.c.end_at > as_of))
-        result += _rows(conn, query)
-    return result
-
-
-def signals(conn: Connection, since: datetime | None, until: datetime | None,
-            reasons: Sequence[str]) -> list[Row]:
-    """Hand raises that moved nobody, in [since, until), for the given reasons."""
-    s = tables.signals
-    query = select(s).where(s.c.reason.in_(list(reasons)),
-                            *_in_range(s.c.occurred_at, since, until))
-    return _rows(conn, query)

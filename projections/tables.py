@@ -148,6 +148,10 @@ intervals = Table(
     # The intervals exited within part of a day (what `stage_days` does not hold), by
     # stage, without reading the table; `lc_intervals_when` serves the entries.
     Index("lc_intervals_out", "subject_type", "exited_at", "stage"),
+    # Every interval of one stage, by subject, read from the index alone: `report sla`
+    # classifies and lists them without reading the table or sorting.
+    Index("lc_intervals_stage", "stage", "subject_type", "subject_id", "entered_at",
+          "exited_at"),
 )
 
 #: How many intervals were entered and exited per stage and UTC day (days since

@@ -92,6 +92,21 @@ def pg_url(_pg_database: str) -> str:
     return f"postgresql+psycopg://{PG_SERVER}/{_pg_database}"
 
 
+@pytest.fixture(scope="session")
+def pg_session_url(_pg_database: str) -> Iterator[str]:
+    """A PostgreSQL store URL of a database of its own that lasts the whole session (for
+    data built once and only read, like the report tests' ledger; `pg_url` is emptied
+    before every test)."""
+    name = f"{_pg_database}_session"
+    with _admin_connect(PG_ADMIN_DB) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield f"postgresql+psycopg://{PG_SERVER}/{name}"
+    finally:
+        with _admin_connect(PG_ADMIN_DB) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 @pytest.fixture
 def sqlite_url(tmp_path: Path) -> str:
     """A SQLite store URL in a fresh file of the test's own."""

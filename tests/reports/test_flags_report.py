@@ -11,8 +11,8 @@ from report_support import Run, assert_json, ok
 COLUMNS = "account_id,flag,raised_at,subject_type,subject_id,flagged_since,stage\n"
 
 
-def test_flags_json(run: Run, db: str) -> None:
-    out = ok(run("--db", db, "report", "flags", "--as-of", "2024-03-20", "--format", "json"))
+def test_flags_json(run: Run, store_db: str) -> None:
+    out = ok(run("--db", store_db, "report", "flags", "--as-of", "2024-03-20", "--format", "json"))
 
     def r(flag: str, raised: str, kind: str, sid: str, since: str, stage: str | None,
           account: str = "acme") -> dict:
@@ -40,9 +40,9 @@ def test_flags_json(run: Run, db: str) -> None:
     })
 
 
-def test_cleared_at_as_of_is_no_longer_active(run: Run, db: str) -> None:
+def test_cleared_at_as_of_is_no_longer_active(run: Run, store_db: str) -> None:
     """The renewal was cleared at 04-01T00:00Z: as of that moment only at_risk is left."""
-    out = ok(run("--db", db, "report", "flags", "--as-of", "2024-04-01", "--flag", "renewal",
+    out = ok(run("--db", store_db, "report", "flags", "--as-of", "2024-04-01", "--flag", "renewal",
                  "--flag", "at_risk", "--format", "csv"))
     assert out == COLUMNS + (
         "acme,at_risk,2024-03-15T00:00:00Z,account,acme,2024-03-15T00:00:00Z,customer\n"
@@ -50,24 +50,24 @@ def test_cleared_at_as_of_is_no_longer_active(run: Run, db: str) -> None:
         "acme,at_risk,2024-03-15T00:00:00Z,person,f2,2024-03-20T00:00:00Z,\n")
 
 
-def test_a_person_who_left_carries_no_flag(run: Run, db: str) -> None:
-    before = ok(run("--db", db, "report", "flags", "--as-of", "2024-03-09", "--flag",
+def test_a_person_who_left_carries_no_flag(run: Run, store_db: str) -> None:
+    before = ok(run("--db", store_db, "report", "flags", "--as-of", "2024-03-09", "--flag",
                     "upgrade", "--format", "csv"))
     assert before == COLUMNS + (
         "globex,upgrade,2024-02-01T00:00:00Z,account,globex,2024-02-01T00:00:00Z,\n"
         "globex,upgrade,2024-02-01T00:00:00Z,person,f3,2024-02-01T00:00:00Z,\n")
-    after = ok(run("--db", db, "report", "flags", "--as-of", "2024-03-10", "--flag",
+    after = ok(run("--db", store_db, "report", "flags", "--as-of", "2024-03-10", "--flag",
                    "upgrade", "--format", "csv"))
     assert after == COLUMNS + (
         "globex,upgrade,2024-02-01T00:00:00Z,account,globex,2024-02-01T00:00:00Z,\n")
 
 
-def test_flags_table(run: Run, db: str) -> None:
-    out = ok(run("--db", db, "report", "flags", "--as-of", "2024-03-20"))
+def test_flags_table(run: Run, store_db: str) -> None:
+    out = ok(run("--db", store_db, "report", "flags", "--as-of", "2024-03-20"))
     assert "Summary" in out and "at_risk" in out and "f2" in out
     assert "Active flags as of 2024-03-20T00:00:00Z" in out
 
 
-def test_no_flags_yet(run: Run, db: str) -> None:
-    out = ok(run("--db", db, "report", "flags", "--as-of", "2024-01-01", "--format", "json"))
+def test_no_flags_yet(run: Run, store_db: str) -> None:
+    out = ok(run("--db", store_db, "report", "flags", "--as-of", "2024-01-01", "--format", "json"))
     assert json.loads(out)["rows"] == []

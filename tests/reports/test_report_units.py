@@ -3,13 +3,21 @@ derivation keeps for `report signals` (no database)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from sqlalchemy import create_engine, literal, select
+from sqlalchemy.dialects import sqlite
 
 from lifecycle.definitions import load_definitions
 from lifecycle.derivation import derive_subject
 from lifecycle.facts import PERSON, RecordedFact, Subject, parse_fact
 from lifecycle.periods import month_of, period_start, periods
 from lifecycle.starters import starter_text
+from lifecycle.stats import hours, micro_hours
+from projections.status_queries import EpochMicros, epoch_micros
 
 
 def at(text: str) -> datetime:
@@ -55,3 +63,29 @@ def test_hand_raises_that_move_nobody_keep_why_and_the_stage() -> None:
         ("unlisted_kind", "disqualified", "webinar", None)]
     assert details[0] is not None and details[0].cause.campaign == "c1"
     assert details[2] is not None and details[2].cause.actor == "form"
+
+
+@given(st.integers(min_value=-10**15, max_value=10**15))
+def test_micro_hours_is_hours_of_a_timedelta_to_the_last_bit(microseconds: int) -> None:
+    """`report sla` gets durations from SQL as integer microseconds: the hours it prints
+    are those the timedelta arithmetic printed."""
+    assert micro_hours(microseconds) == hours(timedelta(microseconds=microseconds))
+
+
+def test_epoch_micros_is_exact() -> None:
+    assert epoch_micros(datetime(2024, 3, 1, 23, 59, 59, 999_999, tzinfo=UTC)) == \
+        1_709_337_599_999_999
+
+
+@pytest.mark.parametrize("stored", ["1970-01-01 00:00:00.000000", "2024-02-29 12:00:00.500000",
+                                    "2024-03-01 23:59:59.999999"])
+def test_epoch_micros_in_sqlite_with_and_without_unixepoch(stored: str) -> None:
+    """A bare dialect knows no SQLite version (strftime, as before 3.38); an engine's
+    knows its own (unixepoch from 3.38). Both are exact, .999999 included."""
+    engine = create_engine("sqlite://")
+    expected = epoch_micros(datetime.fromisoformat(stored).replace(tzinfo=UTC))
+    with engine.connect() as conn:
+        for dialect in (sqlite.dialect(), engine.dialect):
+            sql = select(EpochMicros(literal(stored))).compile(
+                dialect=dialect, compile_kwargs={"literal_binds": True})
+            assert conn.exec_driver_sql(str(sql)).scalar() == expected, str(sql)

@@ -44,15 +44,15 @@ def signals_document(rows: list[dict], reasons: list[str], counts: list[int],
             "rows": rows}
 
 
-def test_signals_json(run: Run, db: str) -> None:
+def test_signals_json(run: Run, store_db: str) -> None:
     """p1's first hand raise moved it (not listed); p2's of 01-22 was retracted."""
-    out = ok(run("--db", db, "report", "signals", "--format", "json"))
+    out = ok(run("--db", store_db, "report", "signals", "--format", "json"))
     assert_json(out, signals_document([P1, P2, S1], ["engaged", "exit", "low_fit"],
                                       [1, 1, 1]))
 
 
-def test_signals_since_and_reasons_csv(run: Run, db: str) -> None:
-    out = ok(run("--db", db, "report", "signals", "--since", "2024-01-10", "--reason",
+def test_signals_since_and_reasons_csv(run: Run, store_db: str) -> None:
+    out = ok(run("--db", store_db, "report", "signals", "--since", "2024-01-10", "--reason",
                  "unlisted_kind", "--reason", "engaged", "--format", "csv"))
     p3 = signal("p3", "2024-02-01T00:00:00Z", "verified", "webinar", None, "unlisted_kind",
                 "webinar-b")
@@ -63,10 +63,10 @@ def test_signals_since_and_reasons_csv(run: Run, db: str) -> None:
         f"{p3['event_id']}\n")
 
 
-def test_signals_known_before_the_retraction(run: Run, ledger_db: tuple[str, datetime]
-                                             ) -> None:
-    db, between = ledger_db
-    out = ok(run("--db", db, "report", "signals", "--known-at", format_instant(between),
+def test_signals_known_before_the_retraction(
+        run: Run, store_ledger_db: tuple[str, datetime]) -> None:
+    store_db, between = store_ledger_db
+    out = ok(run("--db", store_db, "report", "signals", "--known-at", format_instant(between),
                  "--reason", "engaged", "--format", "json"))
     retracted = signal("p2", "2024-01-22T00:00:00Z", "mql", "contact_sales", "high",
                        "engaged", "retargeting", fact=RETRACTED_HAND)
@@ -74,8 +74,8 @@ def test_signals_known_before_the_retraction(run: Run, ledger_db: tuple[str, dat
                                       known_at=format_instant(between)))
 
 
-def test_signals_table(run: Run, db: str) -> None:
-    out = ok(run("--db", db, "report", "signals"))
+def test_signals_table(run: Run, store_db: str) -> None:
+    out = ok(run("--db", store_db, "report", "signals"))
     assert "3 hand raise(s) that moved nobody" in out and "engaged 1" in out
 
 

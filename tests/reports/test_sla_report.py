@@ -28,9 +28,9 @@ def breach(pid: str, entered: str, exited: str | None, status: str, hours: float
             "hours_in_stage": hours, "hours_over": over}
 
 
-def test_sla_json(run: Run, db: str) -> None:
+def test_sla_json(run: Run, store_db: str) -> None:
     """As of 02-07 06:00: p2 breached (120h, 96h over), p3 still in mql for 54h."""
-    out = ok(run("--db", db, "report", "sla", "--as-of", "2024-02-07T06:00:00Z",
+    out = ok(run("--db", store_db, "report", "sla", "--as-of", "2024-02-07T06:00:00Z",
                  "--format", "json"))
     assert_json(out, {
         "as_of": "2024-02-07T06:00:00Z", "level": "person", "since": None,
@@ -43,16 +43,16 @@ def test_sla_json(run: Run, db: str) -> None:
     })
 
 
-def test_an_interval_exited_after_as_of_is_open(run: Run, db: str) -> None:
+def test_an_interval_exited_after_as_of_is_open(run: Run, store_db: str) -> None:
     """As of 01-22, p2 has been in mql for 48h (it leaves on 01-25): breaching now, no
     exit shown. p3 has not entered yet; p1's 24h exactly is within."""
-    out = ok(run("--db", db, "report", "sla", "--as-of", "2024-01-22", "--format", "csv"))
+    out = ok(run("--db", store_db, "report", "sla", "--as-of", "2024-01-22", "--format", "csv"))
     assert out == COLUMNS + ("mql_follow_up,person,p2,mql,2024-01-20T00:00:00Z,,"
                              "breaching_now,48.0,24.0\n")
 
 
-def test_open_and_within(run: Run, db: str) -> None:
-    out = ok(run("--db", db, "report", "sla", "--as-of", "2024-02-05T12:00:00Z", "--sla",
+def test_open_and_within(run: Run, store_db: str) -> None:
+    out = ok(run("--db", store_db, "report", "sla", "--as-of", "2024-02-05T12:00:00Z", "--sla",
                  "mql_follow_up", "--since", "2024-02-01", "--format", "json"))
     document = json.loads(out)
     assert document["summary"] == [summary("mql_follow_up", "mql", "24h", 1, 0, 0, 1, 0, 0.0)]
@@ -60,21 +60,21 @@ def test_open_and_within(run: Run, db: str) -> None:
     assert document["since"] == "2024-02-01T00:00:00Z"
 
 
-def test_sla_table(run: Run, db: str) -> None:
-    out = ok(run("--db", db, "report", "sla", "--as-of", "2024-02-07T06:00:00Z"))
+def test_sla_table(run: Run, store_db: str) -> None:
+    out = ok(run("--db", store_db, "report", "sla", "--as-of", "2024-02-07T06:00:00Z"))
     assert "SLA summary" in out and "breaching_now" in out and "66.7%" in out
     assert "2 breach(es) of persons as of 2024-02-07T06:00:00Z" in out
 
 
-def test_no_intervals_at_account_level(run: Run, db: str) -> None:
-    out = ok(run("--db", db, "report", "sla", "--as-of", "2024-12-31", "--level", "account",
+def test_no_intervals_at_account_level(run: Run, store_db: str) -> None:
+    out = ok(run("--db", store_db, "report", "sla", "--as-of", "2024-12-31", "--level", "account",
                  "--format", "csv"))
     assert out == COLUMNS
 
 
-def test_unknown_sla(run: Run, db: str) -> None:
-    result = run("--db", db, "report", "sla", "--as-of", "now", "--sla", "nope")
+def test_unknown_sla(run: Run, store_db: str) -> None:
+    result = run("--db", store_db, "report", "sla", "--as-of", "now", "--sla", "nope")
     assert (result.exit_code, result.stderr) == (
         1, "Error: --sla: no SLA 'nope' in definitions b2b-2024 (SLAs: mql_follow_up, "
            "sal_to_meeting)\n")
-    assert run("--db", db, "report", "sla").exit_code == 2  # --as-of is required
+    assert run("--db", store_db, "report", "sla").exit_code == 2  # --as-of is required
