@@ -70,7 +70,7 @@ def build(view: View, start: datetime | None = None, end: datetime | None = None
         "funnel": funnel.funnel_in(view, None, start, end, level) if defs.path_stages
         else {"cohort": 0, "counting": funnel.COUNTING, "rows": []},
         "flow": flow,
-        "sla": sla.sla_in(view, as_of, level, since=start),
+        "sla": sla.sla_in(view, as_of, level, since=start, worst=TOP_BREACHES),
         "velocity": velocity.velocity_in(view, level=level, since=start, until=end)["rows"],
         "aging": aging.aging_in(view, as_of, level)["rows"],
     }

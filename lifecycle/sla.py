@@ -36,7 +36,9 @@ def sla(ledger: Ledger, as_of: datetime, level: str = PERSON, name: str | None =
 
 
 def sla_in(view: View, as_of: datetime, level: str = PERSON, name: str | None = None,
-           since: datetime | None = None) -> dict[str, Any]:
+           since: datetime | None = None, worst: int | None = None) -> dict[str, Any]:
+    """The report on a view; `worst`: list only that many breaches, the longest over
+    their limit first (the summary still counts them all)."""
     defs = view.definitions
     report_base.check_level(level)
     chosen = list(defs.sla)
@@ -52,15 +54,20 @@ def sla_in(view: View, as_of: datetime, level: str = PERSON, name: str | None = 
             exited, still_in = status_queries.sla_exits(conn, level, rule.stage, as_of,
                                                         since)
             breaches = status_queries.sla_breaches(conn, level, rule.stage, as_of, since,
-                                                   rule.duration)
-            over = Counter(status for *_, status, _spent in breaches)
+                                                   rule.duration, worst)
+            over = Counter(status for *_, status, _spent in breaches) if worst is None \
+                else Counter(status_queries.sla_breach_counts(
+                    conn, level, rule.stage, as_of, since, rule.duration))
             counts = {"in_sla": exited - over["breached"], "breached": over["breached"],
                       "open": still_in - over["breaching_now"],
                       "breaching_now": over["breaching_now"]}
             summary.append({"sla": rule.name, "stage": rule.stage, "within": rule.within,
                             "intervals": exited + still_in, **counts,
-                            "breach_rate": share(len(breaches), exited + still_in)})
+                            "breach_rate": share(over["breached"] + over["breaching_now"],
+                                                 exited + still_in)})
             rows += _breaches(rule, breaches)
+    if worst is not None:
+        rows = sorted(rows, key=lambda r: (-r["hours_over"], r["subject_id"]))[:worst]
     document = report_base.header(view, as_of=as_of, level=level, since=since)
     document |= {"summary": summary, "rows": rows}
     return document

@@ -182,15 +182,11 @@ def sla_exits(conn: Connection, level: str, stage: str, as_of: datetime,
     return counts.get(1, 0), counts.get(0, 0)
 
 
-def sla_breaches(conn: Connection, level: str, stage: str, as_of: datetime,
-                 since: datetime | None, limit: timedelta) -> Sequence[Row[Any]]:
-    """The intervals of `_in_stage` over `limit` as of `as_of`, by subject then entry:
-    (subject_type, subject_id, entered_at, exited_at when exited by `as_of`, status
-    `breached` or `breaching_now`, microseconds spent by `as_of`), instants printed.
+def _over(as_of: datetime, limit: timedelta) -> tuple[Any, Any]:
+    """(the interval is over `limit` as of `as_of`, microseconds spent by then).
 
     An interval still open is over when it was entered before `as_of - limit` (instants
-    compared as stored); only one exited needs its length, in exact microseconds.
-    """
+    compared as stored); only one exited needs its length, in exact microseconds."""
     i = tables.intervals
     closed = _closed(as_of)
     entered = EpochMicros(i.c.entered_at)
@@ -198,12 +194,38 @@ def sla_breaches(conn: Connection, level: str, stage: str, as_of: datetime,
     over = or_(and_(closed, lasted > literal(limit // MICROSECOND, BigInteger())),
                and_(~closed, i.c.entered_at < as_of - limit))
     spent = case((closed, lasted), else_=literal(epoch_micros(as_of), BigInteger()) - entered)
+    return over, spent
+
+
+def sla_breaches(conn: Connection, level: str, stage: str, as_of: datetime,
+                 since: datetime | None, limit: timedelta, worst: int | None = None
+                 ) -> Sequence[Row[Any]]:
+    """The intervals of `_in_stage` over `limit` as of `as_of`, by subject then entry
+    (`worst`: only that many, longest first): (subject_type, subject_id, entered_at,
+    exited_at when exited by `as_of`, status `breached` or `breaching_now`, microseconds
+    spent by `as_of`), instants printed."""
+    i = tables.intervals
+    closed = _closed(as_of)
+    over, spent = _over(as_of, limit)
     query = (select(i.c.subject_type, i.c.subject_id, InstantText(i.c.entered_at),
                     case((closed, InstantText(i.c.exited_at))),
                     case((closed, "breached"), else_="breaching_now"), spent)
-             .where(*_in_stage(level, stage, as_of, since), over)
-             .order_by(i.c.subject_type, Bytewise(i.c.subject_id), i.c.entered_at))
+             .where(*_in_stage(level, stage, as_of, since), over))
+    if worst is None:
+        query = query.order_by(i.c.subject_type, Bytewise(i.c.subject_id), i.c.entered_at)
+    else:
+        query = query.order_by(spent.desc(), Bytewise(i.c.subject_id)).limit(worst)
     return conn.execute(query).all()
+
+
+def sla_breach_counts(conn: Connection, level: str, stage: str, as_of: datetime,
+                      since: datetime | None, limit: timedelta) -> dict[str, int]:
+    """How many intervals of `_in_stage` are `breached` and `breaching_now` as of `as_of`."""
+    over, _ = _over(as_of, limit)
+    status = case((_closed(as_of), "breached"), else_="breaching_now").label("status")
+    tally = select(status).where(*_in_stage(level, stage, as_of, since), over).subquery()
+    return {name: int(n) for name, n in conn.execute(
+        select(tally.c.status, func.count()).group_by(tally.c.status)).all()}
 
 
 # --- flags ---------------------------------------------------------------------------------

@@ -78,3 +78,22 @@ def test_unknown_sla(run: Run, store_db: str) -> None:
         1, "Error: --sla: no SLA 'nope' in definitions b2b-2024 (SLAs: mql_follow_up, "
            "sal_to_meeting)\n")
     assert run("--db", store_db, "report", "sla").exit_code == 2  # --as-of is required
+
+
+def test_only_the_worst_breaches_keep_the_whole_summary(store_db: str) -> None:
+    """What `report html` asks for: the summary counts every breach, the rows are the
+    longest over their limit (ties by subject id)."""
+    from datetime import UTC, datetime
+
+    from lifecycle import sla
+    from lifecycle.ledger import Ledger
+
+    as_of = datetime(2024, 6, 1, tzinfo=UTC)
+    with Ledger(store_db) as ledger:
+        full = sla.sla_in(ledger.view(), as_of)
+        assert len(full["rows"]) >= 2
+        ranked = sorted(full["rows"], key=lambda r: (-r["hours_over"], r["subject_id"]))
+        for worst in (1, len(full["rows"]) + 5):
+            some = sla.sla_in(ledger.view(), as_of, worst=worst)
+            assert some["summary"] == full["summary"]
+            assert some["rows"] == ranked[:worst]
