@@ -12,12 +12,11 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, String, case, func, literal, null, or_, select
-from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.sql.functions import FunctionElement
+from sqlalchemy import Connection, case, func, literal, null, or_, select
 
 from projections import tables
 from projections.counts import EPOCH, day_window
+from projections.dialect import Joined, MonthOf
 
 Row = dict[str, Any]
 
@@ -28,7 +27,7 @@ def _rows(conn: Connection, query: Any) -> list[Row]:
     return [dict(zip(keys, row, strict=True)) for row in result.all()]
 
 
-def _in_range(column: Any, start: datetime | None, end: datetime | None) -> list[Any]:
+def in_range(column: Any, start: datetime | None, end: datetime | None) -> list[Any]:
     conditions = []
     if start is not None:
         conditions.append(column >= start)
@@ -56,7 +55,7 @@ def cohort_groups(conn: Connection, level: str, stage: str, start: datetime | No
     query = (select(s.c[by] if by else null(), func.count(),
                     func.sum(case((s.c.inferred, 1), else_=0)))
              .where(s.c.subject_type == level, s.c.stage == stage,
-                    *_in_range(s.c.first_reached_at, start, end)))
+                    *in_range(s.c.first_reached_at, start, end)))
     if by:
         query = query.group_by(s.c[by])
     # Without GROUP BY, an empty cohort is one row with a count of 0: left out.
@@ -84,9 +83,9 @@ def _steps(conn: Connection, level: str, a: str, b: str, when: Any, start: datet
     group: a pair can have hundreds of thousands, and one value a row costs far more."""
     t = tables.steps
     query = (select(null() if group is None else group, func.count(),
-                    func.sum(case((inferred, 1), else_=0)), joined(t.c.elapsed_us))
+                    func.sum(case((inferred, 1), else_=0)), Joined(t.c.elapsed_us))
              .where(t.c.subject_type == level, t.c.from_stage == a, t.c.to_stage == b,
-                    *_in_range(when, start, end)))
+                    *in_range(when, start, end)))
     if group is not None:
         query = query.group_by(group)
     found = []
@@ -97,47 +96,13 @@ def _steps(conn: Connection, level: str, a: str, b: str, when: Any, start: datet
     return found
 
 
-class joined(FunctionElement[str]):
-    """An aggregate: the group's values as text, joined by commas."""
-
-    type = String()
-    inherit_cache = True
-
-
-@compiles(joined, "sqlite")
-def _joined_sqlite(element: joined, compiler: Any, **kw: Any) -> str:
-    return f"group_concat({compiler.process(element.clauses, **kw)}, ',')"
-
-
-@compiles(joined)
-def _joined_default(element: joined, compiler: Any, **kw: Any) -> str:
-    return f"string_agg(CAST({compiler.process(element.clauses, **kw)} AS TEXT), ',')"
-
-
-class month_of(FunctionElement[str]):
-    """The UTC month of a stored instant as text, `2024-03`."""
-
-    type = String()
-    inherit_cache = True
-
-
-@compiles(month_of, "sqlite")
-def _month_sqlite(element: month_of, compiler: Any, **kw: Any) -> str:
-    return f"substr({compiler.process(element.clauses, **kw)}, 1, 7)"
-
-
-@compiles(month_of)
-def _month_default(element: month_of, compiler: Any, **kw: Any) -> str:
-    return f"to_char({compiler.process(element.clauses, **kw)}, 'YYYY-MM')"
-
-
 def pair_steps(conn: Connection, level: str, a: str, b: str, since: datetime | None,
                until: datetime | None, by_month: bool) -> list[Durations]:
     """The durations from `a` to `b` of every subject that first reached `b` at or after
     `a`, `b` in [since, until), per month of `b` (or one group); inferred: either stamp."""
     t = tables.steps
     return _steps(conn, level, a, b, t.c.to_at, since, until,
-                  month_of(t.c.to_at) if by_month else None,
+                  MonthOf(t.c.to_at) if by_month else None,
                   or_(t.c.from_inferred, t.c.to_inferred))
 
 
@@ -165,7 +130,7 @@ def move_totals(conn: Connection, level: str, since: datetime | None,
         totals[before or None, after, direction, month_of_day(day) if by_month else None] \
             += int(n)
     for start, stop in edges:
-        month = month_of(m.c.occurred_at) if by_month else null()
+        month = MonthOf(m.c.occurred_at) if by_month else null()
         grouping = [m.c.from_stage, m.c.to_stage, m.c.direction]
         query = (select(month, *grouping, func.count())
                  .where(m.c.subject_type == level, m.c.occurred_at >= start,

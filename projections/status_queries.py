@@ -1,16 +1,6 @@
 """Queries behind the status reports (SLA, flags, signals): the database filters, joins,
-classifies, counts and orders; the reports only shape the rows that come back.
-
-Dialect-aware expressions keep the answers exactly those of Python arithmetic on the
-stored instants (naive UTC; on SQLite text `YYYY-MM-DD HH:MM:SS.ffffff`):
-
-- `EpochMicros`: an instant as whole microseconds since 1970 (an exact integer, never a
-  float: an interval of exactly an SLA's limit must not look longer than it);
-- `InstantText`: an instant printed as the SPEC prints it (`format_instant`);
-- `Bytewise`: ordering by code point, as Python sorts strings, whatever the collation of a
-  PostgreSQL database;
-- `Unindexed`: a column SQLite's planner (which has no statistics) must not pick an index
-  for, so lookups go by primary key or by `lc_intervals_stage`.
+classifies, counts and orders; the reports only shape the rows that come back. The
+expressions the two databases write differently are in `projections.dialect`.
 """
 
 from __future__ import annotations
@@ -23,7 +13,6 @@ from sqlalchemy import (
     BigInteger,
     Connection,
     Row,
-    String,
     and_,
     case,
     func,
@@ -31,123 +20,19 @@ from sqlalchemy import (
     or_,
     select,
 )
-from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.sql.expression import ColumnElement, FunctionElement
+from sqlalchemy.sql.expression import ColumnElement
 
 from projections import tables
+from projections.analytics import in_range
+from projections.dialect import Bytewise, EpochMicros, InstantText, Unindexed
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 MICROSECOND = timedelta(microseconds=1)
 
 
-class EpochMicros(FunctionElement[int]):
-    """Microseconds since 1970-01-01 of a stored instant, exactly."""
-
-    type = BigInteger()
-    name = "epoch_micros"
-    inherit_cache = True
-
-
-@compiles(EpochMicros, "sqlite")
-def _epoch_micros_sqlite(element: EpochMicros, compiler: Any, **kw: Any) -> str:
-    # Whole seconds from the text without its fraction (SQLite rounds fractions to
-    # milliseconds, which could carry into the next second), then the six digits.
-    # unixepoch() (SQLite 3.38) is strftime('%s') without formatting: a quarter faster.
-    value = compiler.process(element.clauses, **kw)
-    version = getattr(compiler.dialect.dbapi, "sqlite_version_info", (0,))
-    seconds = (f"unixepoch(substr({value}, 1, 19))" if version >= (3, 38)
-               else f"CAST(strftime('%s', substr({value}, 1, 19)) AS INTEGER)")
-    return f"({seconds} * 1000000 + CAST(substr({value}, 21, 6) AS INTEGER))"
-
-
-@compiles(EpochMicros, "postgresql")
-def _epoch_micros_postgresql(element: EpochMicros, compiler: Any, **kw: Any) -> str:
-    # Whole seconds and the microseconds of the second, each exact even where EXTRACT
-    # returns a double (before PostgreSQL 14); mod(), as `%` is the driver's placeholder.
-    value = compiler.process(element.clauses, **kw)
-    return (f"(CAST(EXTRACT(EPOCH FROM date_trunc('second', {value})) AS BIGINT) * 1000000"
-            f" + mod(CAST(EXTRACT(MICROSECONDS FROM {value}) AS BIGINT), 1000000))")
-
-
-class InstantText(FunctionElement[str]):
-    """A stored instant as `YYYY-MM-DDTHH:MM:SS[.ffffff]Z` (NULL stays NULL)."""
-
-    type = String()
-    name = "instant_text"
-    inherit_cache = True
-
-
-@compiles(InstantText, "sqlite")
-def _instant_text_sqlite(element: InstantText, compiler: Any, **kw: Any) -> str:
-    value = compiler.process(element.clauses, **kw)
-    return (f"(replace(CASE WHEN substr({value}, 20) = '.000000' THEN substr({value}, 1, 19) "
-            f"ELSE {value} END, ' ', 'T') || 'Z')")
-
-
-@compiles(InstantText, "postgresql")
-def _instant_text_postgresql(element: InstantText, compiler: Any, **kw: Any) -> str:
-    value = compiler.process(element.clauses, **kw)
-    return (f"(to_char({value}, 'YYYY-MM-DD\"T\"HH24:MI:SS') || "
-            f"CASE WHEN mod(CAST(EXTRACT(MICROSECONDS FROM {value}) AS BIGINT), 1000000) = 0 "
-            f"THEN '' ELSE to_char({value}, '.US') END || 'Z')")
-
-
-class Bytewise(FunctionElement[str]):
-    """A string that orders by code point (Python's order) rather than by collation."""
-
-    type = String()
-    name = "bytewise"
-    inherit_cache = True
-
-
-@compiles(Bytewise, "sqlite")
-def _bytewise_sqlite(element: Bytewise, compiler: Any, **kw: Any) -> str:
-    return str(compiler.process(element.clauses, **kw))  # BINARY, SQLite's default
-
-
-@compiles(Bytewise, "postgresql")
-def _bytewise_postgresql(element: Bytewise, compiler: Any, **kw: Any) -> str:
-    return f'({compiler.process(element.clauses, **kw)} COLLATE "C")'
-
-
-class Unindexed(FunctionElement[Any]):
-    """A column SQLite must not use an index for (`+column`, SQLite's own idiom).
-
-    Without statistics its planner prefers, say, `lc_intervals_when` (type, then a range of
-    entry times: most of the table) to the primary key with two equalities, or walks a
-    whole table by its key to save a sort. PostgreSQL plans from statistics: no change.
-    """
-
-    inherit_cache = True
-    name = "unindexed"
-
-    def __init__(self, column: Any) -> None:
-        super().__init__(column)
-        self.type = column.type
-
-
-@compiles(Unindexed)
-def _unindexed(element: Unindexed, compiler: Any, **kw: Any) -> str:
-    return str(compiler.process(element.clauses, **kw))
-
-
-@compiles(Unindexed, "sqlite")
-def _unindexed_sqlite(element: Unindexed, compiler: Any, **kw: Any) -> str:
-    return f"+{compiler.process(element.clauses, **kw)}"
-
-
 def epoch_micros(moment: datetime) -> int:
     """What `EpochMicros` gives for `moment` once stored."""
     return (moment.astimezone(UTC) - EPOCH) // MICROSECOND
-
-
-def _in_range(column: Any, start: datetime | None, end: datetime | None) -> list[Any]:
-    conditions = []
-    if start is not None:
-        conditions.append(column >= start)
-    if end is not None:
-        conditions.append(column < end)
-    return conditions
 
 
 def _at(start: Any, end: Any, moment: datetime) -> ColumnElement[bool]:
@@ -162,7 +47,7 @@ def _in_stage(level: str, stage: str, as_of: datetime, since: datetime | None
     """The intervals of `level` in `stage` entered in [since, as_of] (SPEC §4.6)."""
     i = tables.intervals
     return [i.c.stage == stage, i.c.subject_type == level,
-            *_in_range(Unindexed(i.c.entered_at), since, None),
+            *in_range(Unindexed(i.c.entered_at), since, None),
             Unindexed(i.c.entered_at) <= as_of]
 
 
@@ -276,7 +161,7 @@ def signal_rows(conn: Connection, since: datetime | None, until: datetime | None
     query = (select(s.c.subject_type, s.c.subject_id, InstantText(s.c.occurred_at), s.c.stage,
                     s.c.kind, s.c.fit, s.c.reason, s.c.campaign, s.c.source, s.c.actor,
                     s.c.event_id)
-             .where(s.c.reason.in_(list(reasons)), *_in_range(s.c.occurred_at, since, until))
+             .where(s.c.reason.in_(list(reasons)), *in_range(s.c.occurred_at, since, until))
              .order_by(Unindexed(s.c.subject_type), Bytewise(s.c.subject_id), s.c.occurred_at,
                        Bytewise(s.c.event_id)))
     return conn.execute(query).all()

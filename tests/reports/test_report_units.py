@@ -17,7 +17,8 @@ from lifecycle.facts import PERSON, RecordedFact, Subject, parse_fact
 from lifecycle.periods import month_of, period_start, periods
 from lifecycle.starters import starter_text
 from lifecycle.stats import hours, micro_hours
-from projections.status_queries import EpochMicros, epoch_micros
+from projections.dialect import EpochMicros
+from projections.status_queries import epoch_micros
 
 
 def at(text: str) -> datetime:
