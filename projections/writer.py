@@ -221,6 +221,7 @@ def _add_summary(conn: Connection, counts: Summary) -> None:
         from sqlalchemy.dialects.postgresql import insert as upsert
     else:
         from sqlalchemy.dialects.sqlite import insert as upsert
+    returning = conn.dialect.insert_executemany_returning
     for table, rows in summary_rows(counts).items():
         keys = [c for c in table.columns if c.primary_key]
         values = [c for c in table.columns if not c.primary_key]
@@ -228,12 +229,19 @@ def _add_summary(conn: Connection, counts: Summary) -> None:
         if not changes:
             continue
         statement = upsert(table)
-        conn.execute(statement.on_conflict_do_update(
-            index_elements=keys,
-            set_={c.name: c + statement.excluded[c.name] for c in values}), changes)
-        conn.execute(delete(table).where(
-            *(c == bindparam(f"k_{c.name}") for c in keys), *(c == 0 for c in values)),
-            [{f"k_{c.name}": row[c.name] for c in keys} for row in changes])
+        statement = statement.on_conflict_do_update(
+            index_elements=keys, set_={c.name: c + statement.excluded[c.name] for c in values})
+        if returning:  # the new counts come back: only rows now at zero need a delete
+            result = conn.execute(statement.returning(*keys, *values), changes)
+            emptied = [dict(row._mapping) for row in result
+                       if not any(row._mapping[c.name] for c in values)]
+        else:
+            conn.execute(statement, changes)
+            emptied = changes
+        if emptied:
+            conn.execute(delete(table).where(
+                *(c == bindparam(f"k_{c.name}") for c in keys), *(c == 0 for c in values)),
+                [{f"k_{c.name}": row[c.name] for c in keys} for row in emptied])
 
 
 def write_all(engine: Engine, histories: Iterable[SubjectHistory], position: int,
