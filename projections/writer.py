@@ -22,10 +22,12 @@ from sqlalchemy import (
     Connection,
     Engine,
     Table,
+    and_,
     bindparam,
     delete,
     insert,
     inspect,
+    or_,
     select,
     text,
     update,
@@ -173,44 +175,50 @@ def _bind(column: Column, dialect: str) -> Callable[[Any], Any] | None:
     return None
 
 
+def _subject_chunks(subjects: Iterable[Subject]) -> Iterator[dict[str, list[str]]]:
+    """`subjects` in chunks of at most ID_CHUNK ids, each as {type: ids}."""
+    ordered = sorted(subjects, key=lambda s: (s.type, s.id))
+    for start in range(0, len(ordered), ID_CHUNK):
+        chunk: dict[str, list[str]] = {}
+        for subject in ordered[start:start + ID_CHUNK]:
+            chunk.setdefault(subject.type, []).append(subject.id)
+        yield chunk
+
+
+def _of(table: Table, chunk: dict[str, list[str]]) -> Any:
+    """The rows of `table` for the subjects of `chunk`: one condition for both types, so
+    a person and its account cost one statement, each branch on the primary key."""
+    return or_(*(and_(table.c.subject_type == kind, table.c.subject_id.in_(ids))
+                 for kind, ids in chunk.items()))
+
+
 def _delete_subjects(conn: Connection, subjects: Iterable[Subject]) -> None:
-    by_type: dict[str, list[str]] = {PERSON: [], ACCOUNT: []}
-    for subject in subjects:
-        by_type[subject.type].append(subject.id)
-    for kind, ids in by_type.items():
-        for start in range(0, len(ids), ID_CHUNK):
-            part = ids[start:start + ID_CHUNK]
-            for table in tables.SUBJECT_TABLES:
-                conn.execute(delete(table).where(table.c.subject_type == kind,
-                                                 table.c.subject_id.in_(part)))
-            if kind == PERSON:
-                conn.execute(delete(tables.memberships)
-                             .where(tables.memberships.c.person_id.in_(part)))
-            else:
-                conn.execute(delete(tables.flags).where(tables.flags.c.account_id.in_(part)))
+    for chunk in _subject_chunks(subjects):
+        for table in tables.SUBJECT_TABLES:
+            conn.execute(delete(table).where(_of(table, chunk)))
+        if chunk.get(PERSON):
+            conn.execute(delete(tables.memberships)
+                         .where(tables.memberships.c.person_id.in_(chunk[PERSON])))
+        if chunk.get(ACCOUNT):
+            conn.execute(delete(tables.flags)
+                         .where(tables.flags.c.account_id.in_(chunk[ACCOUNT])))
 
 
 def _stored_details(conn: Connection, subjects: Iterable[Subject]) -> Rows:
     """The interval and move rows now stored for `subjects` (the columns the summaries
     count)."""
-    by_type: dict[str, list[str]] = {PERSON: [], ACCOUNT: []}
-    for subject in subjects:
-        by_type[subject.type].append(subject.id)
     i, m = tables.intervals, tables.moves
     found: Rows = {i: [], m: []}
-    for kind, ids in by_type.items():
-        for start in range(0, len(ids), ID_CHUNK):
-            part = ids[start:start + ID_CHUNK]
-            result = conn.execute(select(i.c.stage, i.c.entered_at, i.c.exited_at).where(
-                i.c.subject_type == kind, i.c.subject_id.in_(part)))
-            found[i] += [{"subject_type": kind, "stage": stage, "entered_at": entered,
-                          "exited_at": exited} for stage, entered, exited in result]
-            result = conn.execute(select(m.c.occurred_at, m.c.from_stage, m.c.to_stage,
-                                         m.c.direction).where(
-                m.c.subject_type == kind, m.c.subject_id.in_(part)))
-            found[m] += [{"subject_type": kind, "occurred_at": at, "from_stage": before,
-                          "to_stage": after, "direction": direction}
-                         for at, before, after, direction in result]
+    for chunk in _subject_chunks(subjects):
+        result = conn.execute(select(i.c.subject_type, i.c.stage, i.c.entered_at,
+                                     i.c.exited_at).where(_of(i, chunk)))
+        found[i] += [{"subject_type": kind, "stage": stage, "entered_at": entered,
+                      "exited_at": exited} for kind, stage, entered, exited in result]
+        result = conn.execute(select(m.c.subject_type, m.c.occurred_at, m.c.from_stage,
+                                     m.c.to_stage, m.c.direction).where(_of(m, chunk)))
+        found[m] += [{"subject_type": kind, "occurred_at": at, "from_stage": before,
+                      "to_stage": after, "direction": direction}
+                     for kind, at, before, after, direction in result]
     return found
 
 
