@@ -8,7 +8,6 @@ limit), `open` (still in the stage at T, within the limit so far) or `breaching_
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -51,20 +50,15 @@ def sla_in(view: View, as_of: datetime, level: str = PERSON, name: str | None = 
     summary, rows = [], []
     with view.engine.connect() as conn:
         for rule in chosen:
-            exited, still_in = status_queries.sla_exits(conn, level, rule.stage, as_of,
-                                                        since)
+            counts = status_queries.sla_tally(conn, level, rule.stage, as_of, since,
+                                              rule.duration)
             breaches = status_queries.sla_breaches(conn, level, rule.stage, as_of, since,
                                                    rule.duration, worst)
-            over = Counter(status for *_, status, _spent in breaches) if worst is None \
-                else Counter(status_queries.sla_breach_counts(
-                    conn, level, rule.stage, as_of, since, rule.duration))
-            counts = {"in_sla": exited - over["breached"], "breached": over["breached"],
-                      "open": still_in - over["breaching_now"],
-                      "breaching_now": over["breaching_now"]}
+            judged = sum(counts.values())
             summary.append({"sla": rule.name, "stage": rule.stage, "within": rule.within,
-                            "intervals": exited + still_in, **counts,
-                            "breach_rate": share(over["breached"] + over["breaching_now"],
-                                                 exited + still_in)})
+                            "intervals": judged, **counts,
+                            "breach_rate": share(counts["breached"] + counts["breaching_now"],
+                                                 judged)})
             rows += _breaches(rule, breaches)
     if worst is not None:
         rows = sorted(rows, key=lambda r: (-r["hours_over"], r["subject_id"]))[:worst]

@@ -190,6 +190,8 @@ def instant(value: Any) -> datetime:
 def move_span(conn: Connection, level: str) -> tuple[datetime | None, datetime | None]:
     """The first and last transition of `level` (None, None when there is none)."""
     m = tables.moves
-    row = conn.execute(select(func.min(m.c.occurred_at), func.max(m.c.occurred_at))
-                       .where(m.c.subject_type == level)).first()
-    return (None, None) if row is None else (row[0], row[1])
+    # Two queries: SQLite answers a lone min() or max() from the end of an index, but
+    # scans for both in one.
+    first = conn.scalar(select(func.min(m.c.occurred_at)).where(m.c.subject_type == level))
+    last = conn.scalar(select(func.max(m.c.occurred_at)).where(m.c.subject_type == level))
+    return first, last

@@ -57,16 +57,6 @@ def _closed(as_of: datetime) -> ColumnElement[bool]:
     return and_(i.c.exited_at.is_not(None), i.c.exited_at <= as_of)
 
 
-def sla_exits(conn: Connection, level: str, stage: str, as_of: datetime,
-              since: datetime | None) -> tuple[int, int]:
-    """How many intervals of `_in_stage` were exited by `as_of`, and how many were not."""
-    exited = case((_closed(as_of), 1), else_=0).label("exited")
-    tally = select(exited).where(*_in_stage(level, stage, as_of, since)).subquery("tally")
-    counts = dict(conn.execute(select(tally.c.exited, func.count())
-                               .group_by(tally.c.exited)).all())
-    return counts.get(1, 0), counts.get(0, 0)
-
-
 def _over(as_of: datetime, limit: timedelta) -> tuple[Any, Any]:
     """(the interval is over `limit` as of `as_of`, microseconds spent by then).
 
@@ -103,14 +93,18 @@ def sla_breaches(conn: Connection, level: str, stage: str, as_of: datetime,
     return conn.execute(query).all()
 
 
-def sla_breach_counts(conn: Connection, level: str, stage: str, as_of: datetime,
-                      since: datetime | None, limit: timedelta) -> dict[str, int]:
-    """How many intervals of `_in_stage` are `breached` and `breaching_now` as of `as_of`."""
+def sla_tally(conn: Connection, level: str, stage: str, as_of: datetime,
+              since: datetime | None, limit: timedelta) -> dict[str, int]:
+    """How many intervals of `_in_stage` are `in_sla`, `breached`, `open` and
+    `breaching_now` as of `as_of` (SPEC §4.6), in one pass."""
     over, _ = _over(as_of, limit)
-    status = case((_closed(as_of), "breached"), else_="breaching_now").label("status")
-    tally = select(status).where(*_in_stage(level, stage, as_of, since), over).subquery()
-    return {name: int(n) for name, n in conn.execute(
-        select(tally.c.status, func.count()).group_by(tally.c.status)).all()}
+    status = case((and_(_closed(as_of), over), "breached"), (_closed(as_of), "in_sla"),
+                  (over, "breaching_now"), else_="open").label("status")
+    tally = select(status).where(*_in_stage(level, stage, as_of, since)).subquery("tally")
+    found = dict(conn.execute(select(tally.c.status, func.count())
+                              .group_by(tally.c.status)).all())
+    return {name: int(found.get(name, 0))
+            for name in ("in_sla", "breached", "open", "breaching_now")}
 
 
 # --- flags ---------------------------------------------------------------------------------
