@@ -21,18 +21,20 @@ Query = Callable[[str, Sequence[Any]], list[tuple[Any, ...]]]
 Stored = Callable[[datetime], Any]
 
 
-#: Per stage: whole days before T's day, plus entered less exited in T's day up to T.
-COUNT_AT = (
-    "SELECT stage, SUM(n) FROM ("
-    "SELECT stage, SUM(entered - exited) AS n FROM lc_stage_days "
-    "WHERE subject_type = %s AND epoch_day < %s GROUP BY stage "
-    "UNION ALL SELECT stage, COUNT(*) FROM lc_intervals WHERE subject_type = %s "
-    "AND entered_at >= %s AND entered_at <= %s GROUP BY stage "
-    "UNION ALL SELECT stage, -COUNT(*) FROM lc_intervals WHERE subject_type = %s "
-    "AND exited_at >= %s AND exited_at <= %s GROUP BY stage"
-    ") AS counts GROUP BY stage")
-#: The same, without the transitions at T itself.
-COUNT_BEFORE = COUNT_AT.replace("<= %s", "< %s")
+#: Per stage: the intervals entered less those exited, over whole days before a day.
+DAYS_BEFORE = ("SELECT stage, SUM(entered - exited) FROM lc_stage_days "
+               "WHERE subject_type = %s AND epoch_day < %s GROUP BY stage")
+#: The stage of each interval entered, and of each exited (twice: UNION ALL), within part
+#: of a day. No GROUP BY: counted in Python, since grouping tempts SQLite (which plans
+#: without statistics) to scan an index ordered by stage rather than read this short
+#: range of the one ordered by time.
+WITHIN_DAY = (
+    "SELECT stage, 1 FROM lc_intervals WHERE subject_type = %s "
+    "AND entered_at >= %s AND entered_at <= %s "
+    "UNION ALL SELECT stage, -1 FROM lc_intervals WHERE subject_type = %s "
+    "AND exited_at >= %s AND exited_at <= %s")
+#: The same, without the transitions at the moment itself.
+WITHIN_DAY_BEFORE = WITHIN_DAY.replace("<= %s", "< %s")
 
 
 def naive_utc(value: datetime) -> datetime:
@@ -57,9 +59,20 @@ def count_by_stage(query: Query, level: str, moment: datetime, stored: Stored,
     not yet counted); stages with none are left out."""
     day, midnight = _day(moment)
     low, high = stored(midnight), stored(moment)
-    statement = COUNT_BEFORE if before else COUNT_AT
-    rows = query(statement, (level, day, level, low, high, level, low, high))
-    return {stage: int(n) for stage, n in rows if n}
+    counts: Counter[str] = Counter()
+    for stage, n in query(DAYS_BEFORE, (level, day)):
+        counts[stage] += int(n)
+    _add_within(query, counts, level, low, high, before)
+    return {stage: n for stage, n in counts.items() if n}
+
+
+def _add_within(query: Query, counts: Counter[str], level: str, low: Any, high: Any,
+                before: bool) -> None:
+    """Add the intervals entered, less those exited, in [low, high] (`before`: high
+    excluded) to `counts`."""
+    for stage, n in query(WITHIN_DAY_BEFORE if before else WITHIN_DAY,
+                          (level, low, high, level, low, high)):
+        counts[stage] += int(n)
 
 
 def counts_before(query: Query, level: str, ends: Sequence[datetime], stored: Stored
@@ -81,14 +94,7 @@ def counts_before(query: Query, level: str, ends: Sequence[datetime], stored: St
             index += 1
         at_end = Counter(counts)
         if end > midnight:
-            rows = query(
-                "SELECT stage, COUNT(*) FROM lc_intervals WHERE subject_type = %s "
-                "AND entered_at >= %s AND entered_at < %s GROUP BY stage "
-                "UNION ALL SELECT stage, -COUNT(*) FROM lc_intervals WHERE subject_type = %s "
-                "AND exited_at >= %s AND exited_at < %s GROUP BY stage",
-                (level, stored(midnight), stored(end), level, stored(midnight), stored(end)))
-            for stage, n in rows:
-                at_end[stage] += int(n)
+            _add_within(query, at_end, level, stored(midnight), stored(end), before=True)
         result.append({stage: n for stage, n in at_end.items() if n})
     return result
 

@@ -50,3 +50,26 @@ def test_the_writer_reads_and_deletes_a_subjects_rows_by_key(tmp_path: Path,
                 assert steps, statement
                 for step in steps:
                     assert LOOKUP.search(step), f"{statement}\n  planned as: {step}"
+
+
+def test_a_count_reads_only_the_part_of_a_day_it_needs(tmp_path: Path,
+                                                       definitions_yaml: str) -> None:
+    """`report stages` and `timeline` read the intervals of part of a day: a range of an
+    index by time, not a scan of an index by stage (which grouping once tempted SQLite
+    into, 0.1 s at 1M facts instead of 3 ms)."""
+    from projections.counts import WITHIN_DAY, WITHIN_DAY_BEFORE
+
+    url = f"sqlite:///{tmp_path / 'ledger.db'}"
+    with Ledger(url) as ledger:
+        ledger.publish(load_definitions(definitions_yaml))
+        day = ("2024-01-01 00:00:00.000000", "2024-01-01 12:00:00.000000")
+        with ledger.engine.connect() as conn:
+            for statement in (WITHIN_DAY, WITHIN_DAY_BEFORE):
+                parameters = ("person", *day) * 2
+                plan = conn.exec_driver_sql(
+                    "EXPLAIN QUERY PLAN " + statement.replace("%s", "?"), parameters).all()
+                steps = [row[-1] for row in plan if row[-1].startswith(("SCAN", "SEARCH"))]
+                assert steps
+                for step in steps:
+                    assert re.search(r"(entered_at|exited_at)>\?", step), \
+                        f"{statement}\n  planned as: {step}"
