@@ -4,6 +4,10 @@ Percentile rule: linear interpolation between closest ranks, the default of nump
 pandas (`quantile`) and Excel/Sheets `PERCENTILE.INC`: with the n values sorted, the
 p-th percentile sits at position (n - 1) * p / 100 (0-based) and falls between the two
 values around it in proportion. The median of [1, 2, 3, 4] is 2.5, its p90 is 3.7.
+
+`percentile`, `days`, `hours` and `summary_days` state the rules on plain values; the
+reports use `percentile_at`, `days_of` and `micro_hours` on durations in microseconds read
+from the database, which tests pin to give the very same figures.
 """
 
 from __future__ import annotations
@@ -44,10 +48,6 @@ def percentile_at(count: int, p: float, value_at: Callable[[int], int]) -> float
 def days_of(microseconds: int) -> float:
     """Days in a duration of `microseconds`, as `days(timedelta(microseconds=...))`."""
     return microseconds / 1_000_000 / DAY_SECONDS
-
-
-def median(values: Sequence[float]) -> float | None:
-    return percentile(values, 50)
 
 
 def days(delta: timedelta) -> float:
