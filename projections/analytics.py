@@ -175,7 +175,10 @@ def first_in(conn: Connection, level: str, stage: str, as_of: datetime, entered:
     """The smallest id of the subjects of `level` in `stage` as of `as_of` that entered it
     at `entered` (as stored; there is one at least)."""
     i = tables.intervals
-    return min(row[0] for row in raw(conn, select(i.c.subject_id).where(
+    # The ordinal is asked for only so that no index covers the query: SQLite would
+    # otherwise scan all of the stage in `lc_intervals_stage` (which holds the ids) rather
+    # than seek the entry instant in `lc_intervals_in`.
+    return min(row[0] for row in raw(conn, select(i.c.subject_id, i.c.ordinal).where(
         i.c.subject_type == level, i.c.stage == stage, i.c.entered_at == literal(entered),
         or_(i.c.exited_at.is_(None), i.c.exited_at > as_of))))
 

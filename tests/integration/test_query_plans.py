@@ -73,3 +73,34 @@ def test_a_count_reads_only_the_part_of_a_day_it_needs(tmp_path: Path,
                 for step in steps:
                     assert re.search(r"(entered_at|exited_at)>\?", step), \
                         f"{statement}\n  planned as: {step}"
+
+
+def test_aging_seeks_each_stage_by_entry(tmp_path: Path, definitions_yaml: str) -> None:
+    """`report aging` reads a stage's entries as a range and finds the oldest subject by
+    seeking its entry instant, not by scanning the stage in another index."""
+    from datetime import UTC, datetime
+
+    from lifecycle import aging
+
+    url = f"sqlite:///{tmp_path / 'ledger.db'}"
+    statements: list[tuple[str, object]] = []
+    with Ledger(url) as ledger:
+        ledger.publish(load_definitions(definitions_yaml))
+        ledger.record(parse_fact({"type": "status_changed", "person_id": "p1",
+                                  "value": "lead", "occurred_at": "2024-01-01T00:00:00Z"}))
+
+        @event.listens_for(ledger.engine, "before_cursor_execute")
+        def seen(conn, cursor, statement, parameters, context, executemany):
+            if "FROM lc_intervals" in statement:
+                statements.append((statement, parameters))
+
+        aging.aging(ledger, datetime(2024, 6, 1, tzinfo=UTC))
+        event.remove(ledger.engine, "before_cursor_execute", seen)
+        assert statements
+        with ledger.engine.connect() as conn:
+            for statement, parameters in statements:
+                plan = [row[-1] for row in conn.exec_driver_sql(
+                    f"EXPLAIN QUERY PLAN {statement}", parameters).all()]
+                wanted = "entered_at=?" if "entered_at = ?" in statement else "entered_at<?"
+                assert any(wanted in step and "stage=?" in step for step in plan), \
+                    f"{statement}\n  planned as: {plan}"
