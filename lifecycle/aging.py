@@ -7,7 +7,7 @@ has been there longest (ties: the smallest subject_id).
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from lifecycle import report_base
@@ -16,8 +16,8 @@ from lifecycle.ledger import Ledger, View
 from lifecycle.stats import PERCENTILE_RULE, days_of, percentile_at, rounded
 from lifecycle.timeutil import format_instant
 from projections import analytics
+from projections.instants import MICROSECOND, from_stored
 
-MICROSECOND = timedelta(microseconds=1)
 COLUMNS = ["stage", "label", "count", "median_days", "p90_days", "oldest_subject_id",
            "oldest_entered_at", "oldest_days"]
 
@@ -39,7 +39,7 @@ def aging_in(view: View, as_of: datetime, level: str = PERSON) -> dict[str, Any]
 
             def age(i: int, entered: list[Any] = entered, count: int = count) -> int:
                 """The i-th smallest age in microseconds: the i-th latest entry."""
-                return (as_of - analytics.instant(entered[count - 1 - i])) // MICROSECOND
+                return (as_of - from_stored(entered[count - 1 - i])) // MICROSECOND
 
             oldest = analytics.first_in(conn, level, stage.key, as_of,
                                                        entered[0]) if entered \
@@ -49,7 +49,7 @@ def aging_in(view: View, as_of: datetime, level: str = PERSON) -> dict[str, Any]
                 "median_days": rounded(percentile_at(count, 50, age)),
                 "p90_days": rounded(percentile_at(count, 90, age)),
                 "oldest_subject_id": oldest,
-                "oldest_entered_at": format_instant(analytics.instant(entered[0]))
+                "oldest_entered_at": format_instant(from_stored(entered[0]))
                 if entered else None,
                 "oldest_days": rounded(days_of(age(count - 1))) if entered else None,
             })

@@ -18,7 +18,7 @@ from lifecycle.facts import PERSON
 from lifecycle.ledger import Ledger, LedgerError, View
 from lifecycle.stats import micro_hours, rounded, share
 from projections import status_queries
-from projections.status_queries import MICROSECOND
+from projections.instants import MICROSECOND
 
 COLUMNS = ["sla", "subject_type", "subject_id", "stage", "entered_at", "exited_at", "status",
            "hours_in_stage", "hours_over"]

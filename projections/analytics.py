@@ -9,14 +9,15 @@ above unless a docstring says otherwise.
 from __future__ import annotations
 
 from collections import Counter
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, case, func, literal, null, or_, select
 
 from projections import tables
-from projections.counts import EPOCH, day_window
+from projections.counts import day_window
 from projections.dialect import Joined, MonthOf
+from projections.instants import month_of_day
 
 Row = dict[str, Any]
 
@@ -146,12 +147,6 @@ def _total_order(item: tuple[tuple[str | None, str, str, str | None], int]) -> t
     return (before is not None, before or "", after, direction, month or "")
 
 
-def month_of_day(day: int) -> str:
-    """`2024-03`: the month of a UTC day counted from 1970-01-01."""
-    moment = EPOCH + timedelta(days=day)
-    return f"{moment.year:04d}-{moment.month:02d}"
-
-
 def flow(conn: Connection, level: str, since: datetime | None, until: datetime | None
          ) -> list[Row]:
     """How many moves went from each stage to each other, by direction, in [since, until)."""
@@ -181,13 +176,6 @@ def first_in(conn: Connection, level: str, stage: str, as_of: datetime, entered:
     return min(row[0] for row in raw(conn, select(i.c.subject_id, i.c.ordinal).where(
         i.c.subject_type == level, i.c.stage == stage, i.c.entered_at == literal(entered),
         or_(i.c.exited_at.is_(None), i.c.exited_at > as_of))))
-
-
-def instant(value: Any) -> datetime:
-    """An instant as the driver returned it (text on SQLite, naive on PostgreSQL), aware."""
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    return value.replace(tzinfo=UTC)
 
 
 def move_span(conn: Connection, level: str) -> tuple[datetime | None, datetime | None]:

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Sequence
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
-EPOCH = date(1970, 1, 1)
+from projections.instants import day_start
+
 #: Runs SQL with `%s` placeholders and returns the rows.
 Query = Callable[[str, Sequence[Any]], list[tuple[Any, ...]]]
 #: How an instant is written in the store's columns.
@@ -37,27 +38,11 @@ WITHIN_DAY = (
 WITHIN_DAY_BEFORE = WITHIN_DAY.replace("<= %s", "< %s")
 
 
-def naive_utc(value: datetime) -> datetime:
-    """An instant as PostgreSQL's columns hold it (naive UTC)."""
-    return value.astimezone(UTC).replace(tzinfo=None)
-
-
-def sqlite_instant(value: datetime) -> str:
-    """An instant as SQLite's columns hold it (SQLAlchemy's text form of naive UTC)."""
-    return naive_utc(value).isoformat(" ", "microseconds")
-
-
-def _day(moment: datetime) -> tuple[int, datetime]:
-    """`moment`'s UTC day (days since 1970-01-01) and its midnight."""
-    midnight = datetime.combine(moment.astimezone(UTC).date(), time(), UTC)
-    return (midnight.date() - EPOCH).days, midnight
-
-
 def count_by_stage(query: Query, level: str, moment: datetime, stored: Stored,
                    before: bool = False) -> dict[str, int]:
     """Subjects of `level` per stage at `moment` (`before`: the transitions at `moment`
     not yet counted); stages with none are left out."""
-    day, midnight = _day(moment)
+    day, midnight = day_start(moment)
     low, high = stored(midnight), stored(moment)
     counts: Counter[str] = Counter()
     for stage, n in query(DAYS_BEFORE, (level, day)):
@@ -81,14 +66,14 @@ def counts_before(query: Query, level: str, ends: Sequence[datetime], stored: St
     over `lc_stage_days`, plus the part of an end's day when it is not a midnight."""
     if not ends:
         return []
-    last_day, _ = _day(ends[-1])
+    last_day, _ = day_start(ends[-1])
     days = query("SELECT epoch_day, stage, entered - exited FROM lc_stage_days "
                  "WHERE subject_type = %s AND epoch_day < %s ORDER BY epoch_day",
                  (level, last_day))
     counts: Counter[str] = Counter()
     result, index = [], 0
     for end in ends:
-        day, midnight = _day(end)
+        day, midnight = day_start(end)
         while index < len(days) and days[index][0] < day:
             counts[days[index][1]] += int(days[index][2])
             index += 1
@@ -106,12 +91,12 @@ def day_window(since: datetime | None, until: datetime | None
     first = end = None
     left = right = None
     if since is not None:
-        first, midnight = _day(since)
+        first, midnight = day_start(since)
         if since > midnight:
             first += 1
             left = (since, midnight + timedelta(days=1))
     if until is not None:
-        end, midnight = _day(until)
+        end, midnight = day_start(until)
         if until > midnight:
             right = (midnight, until)
     if left and right and right[0] < left[1]:  # both edges in one day

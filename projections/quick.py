@@ -18,7 +18,8 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from lifecycle.streams import DEFINITIONS_STREAM
-from projections.counts import Query, count_by_stage, naive_utc, sqlite_instant
+from projections.counts import Query, count_by_stage
+from projections.instants import naive_utc, sqlite_text
 
 PROJECTION = "lifecycle.stages"  # projections.writer.PROJECTION, without importing it
 
@@ -48,7 +49,7 @@ def _sqlite(path: Path, as_of: datetime, level: str) -> dict[str, Any] | None:
         def query(sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
             return conn.execute(sql.replace("%s", "?"), params).fetchall()
 
-        return _counts(query, "stored_events", "rowid", as_of, level, sqlite_instant,
+        return _counts(query, "stored_events", "rowid", as_of, level, sqlite_text,
                        DEFINITIONS_STREAM.hex)
     finally:
         conn.close()

@@ -11,7 +11,8 @@ from sqlalchemy import Connection, and_, select
 
 from lifecycle.definitions import Definitions
 from projections import tables
-from projections.counts import Query, count_by_stage, naive_utc, sqlite_instant
+from projections.counts import Query, count_by_stage
+from projections.instants import naive_utc, sqlite_text
 
 
 @dataclass(frozen=True)
@@ -40,7 +41,7 @@ def driver_query(conn: Connection) -> Query:
 
 def stored_instant(conn: Connection) -> Callable[[datetime], Any]:
     """How an instant is written in `conn`'s columns, for driver-level SQL."""
-    return sqlite_instant if conn.dialect.name == "sqlite" else naive_utc
+    return sqlite_text if conn.dialect.name == "sqlite" else naive_utc
 
 
 def stamps(conn: Connection, definitions: Definitions, level: str | None,

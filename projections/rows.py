@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Table
@@ -12,12 +11,11 @@ from sqlalchemy import Table
 from lifecycle.derivation import Stamp, SubjectHistory
 from lifecycle.facts import ACCOUNT, PERSON
 from projections import tables
+from projections.instants import MICROSECOND, epoch_day
 
 Rows = dict[Any, list[dict[str, Any]]]
 #: (summary table, its primary key, a count column) -> how many.
 Summary = Counter[tuple[Table, tuple[Any, ...], str]]
-EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
-MICROSECOND = timedelta(microseconds=1)
 
 
 def empty_rows() -> Rows:
@@ -102,16 +100,6 @@ def rows_for(histories: Iterable[SubjectHistory]) -> Rows:
     for history in histories:
         add_history(rows, history)
     return rows
-
-
-def epoch_day(moment: datetime | str) -> int:
-    """The UTC day of `moment` as days since 1970-01-01. A string is an instant as SQLite
-    stores it (naive UTC, `YYYY-MM-DD HH:MM:SS...`); a naive datetime is UTC."""
-    if isinstance(moment, str):
-        return date.fromisoformat(moment[:10]).toordinal() - EPOCH_ORDINAL
-    if moment.utcoffset():
-        moment = moment.astimezone(UTC)
-    return moment.toordinal() - EPOCH_ORDINAL
 
 
 def summarize(rows: Mapping[Any, Iterable[Mapping[str, Any]]]) -> Summary:

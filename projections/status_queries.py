@@ -6,7 +6,7 @@ expressions the two databases write differently are in `projections.dialect`.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
@@ -25,14 +25,7 @@ from sqlalchemy.sql.expression import ColumnElement
 from projections import tables
 from projections.analytics import in_range
 from projections.dialect import Bytewise, EpochMicros, InstantText, Unindexed
-
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-MICROSECOND = timedelta(microseconds=1)
-
-
-def epoch_micros(moment: datetime) -> int:
-    """What `EpochMicros` gives for `moment` once stored."""
-    return (moment.astimezone(UTC) - EPOCH) // MICROSECOND
+from projections.instants import MICROSECOND, epoch_micros
 
 
 def _at(start: Any, end: Any, moment: datetime) -> ColumnElement[bool]:

@@ -23,6 +23,8 @@ from sqlalchemy import (
     TypeDecorator,
 )
 
+from projections.instants import naive_utc
+
 
 class UTCDateTime(TypeDecorator[datetime]):
     impl = DateTime(timezone=False)
@@ -31,7 +33,7 @@ class UTCDateTime(TypeDecorator[datetime]):
     def process_bind_param(self, value: Any, dialect: Any) -> datetime | None:
         if value is None:
             return None
-        return value.astimezone(UTC).replace(tzinfo=None)
+        return naive_utc(value)
 
     def process_result_value(self, value: Any, dialect: Any) -> datetime | None:
         return None if value is None else value.replace(tzinfo=UTC)

@@ -12,7 +12,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from operator import itemgetter
 from typing import Any
 
@@ -40,6 +40,7 @@ from lifecycle.eventlog import EventLog
 from lifecycle.facts import ACCOUNT, PERSON, Subject
 from lifecycle.replay import Replay
 from projections import tables
+from projections.instants import naive_utc, sqlite_text
 from projections.rows import Rows, Summary, rows_for, summarize, summary_rows
 
 try:
@@ -166,10 +167,8 @@ def _bind(column: Column, dialect: str) -> Callable[[Any], Any] | None:
     """How a value of `column` goes to the driver, as SQLAlchemy would send it (None: as
     it is)."""
     if isinstance(column.type, tables.UTCDateTime):
-        if dialect == "sqlite":  # SQLAlchemy's SQLite format, so string order = time order
-            return lambda v: None if v is None else \
-                v.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
-        return lambda v: None if v is None else v.astimezone(UTC).replace(tzinfo=None)
+        stored = sqlite_text if dialect == "sqlite" else naive_utc
+        return lambda v: None if v is None else stored(v)
     if isinstance(column.type, Boolean) and dialect == "sqlite":
         return lambda v: None if v is None else int(v)
     return None

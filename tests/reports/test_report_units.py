@@ -18,7 +18,7 @@ from lifecycle.periods import month_of, period_start, periods
 from lifecycle.starters import starter_text
 from lifecycle.stats import hours, micro_hours
 from projections.dialect import EpochMicros
-from projections.status_queries import epoch_micros
+from projections.instants import epoch_micros
 
 
 def at(text: str) -> datetime:
