@@ -22,12 +22,6 @@ from projections.instants import month_of_day
 Row = dict[str, Any]
 
 
-def _rows(conn: Connection, query: Any) -> list[Row]:
-    result = conn.execute(query)
-    keys = list(result.keys())
-    return [dict(zip(keys, row, strict=True)) for row in result.all()]
-
-
 def in_range(column: Any, start: datetime | None, end: datetime | None) -> list[Any]:
     conditions = []
     if start is not None:
