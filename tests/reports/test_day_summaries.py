@@ -88,3 +88,29 @@ def test_day_window_edges() -> None:
     assert day_window(noon, later) == (
         number + 1, number + 2, [(noon, day + timedelta(days=1)), (day + timedelta(days=2),
                                                                    later)])
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.data(), st.sampled_from(["person", "account"]))
+def test_period_ends_count_what_came_strictly_before(db: str, data: st.DataObject,
+                                                     level: str) -> None:
+    """`report timeline`'s counts at each period end (SPEC: a transition at the end
+    belongs to the next period), for ends at midnight, inside a day, and exactly at a
+    transition."""
+    from projections.counts import counts_before
+
+    engine = create_engine(db)
+    i = tables.intervals
+    with engine.connect() as conn:
+        spans = conn.execute(select(i.c.stage, i.c.entered_at, i.c.exited_at)
+                             .where(i.c.subject_type == level)).all()
+        transitions = sorted({at for _, entered, exited in spans
+                              for at in (entered, exited) if at is not None})
+        ends = sorted(set(data.draw(st.lists(moments | st.sampled_from(transitions),
+                                             min_size=1, max_size=6))))
+        got = counts_before(driver_query(conn), level, ends, stored_instant(conn))
+    engine.dispose()
+    expected = [dict(+Counter(stage for stage, entered, exited in spans
+                              if entered < end and (exited is None or exited >= end)))
+                for end in ends]
+    assert got == expected

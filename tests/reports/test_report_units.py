@@ -90,3 +90,34 @@ def test_epoch_micros_in_sqlite_with_and_without_unixepoch(stored: str) -> None:
             sql = select(EpochMicros(literal(stored))).compile(
                 dialect=dialect, compile_kwargs={"literal_binds": True})
             assert conn.exec_driver_sql(str(sql)).scalar() == expected, str(sql)
+
+
+def test_steps_pair_each_stamp_with_those_reached_at_or_after_it() -> None:
+    """`lc_steps` (what funnel and velocity read) holds a pair (A, B) exactly when B was
+    first reached at or after A (SPEC §4 funnel/velocity): stages skipped on the way up
+    are reached at the same instant, so they pair both ways; the time is exact."""
+    from projections.rows import steps_of
+
+    definitions = load_definitions(starter_text("b2b-2024") or "")
+    raw = [
+        {"type": "status_changed", "person_id": "y", "field": "lifecycle_stage",
+         "value": "lead", "occurred_at": "2024-01-01T00:00:00Z", "campaign": "spring"},
+        # skips mql: it is stamped, inferred, at the same instant as sal
+        {"type": "status_changed", "person_id": "y", "field": "Status",
+         "value": "Working - Contacted", "occurred_at": "2024-01-03T06:00:00.000001Z"},
+    ]
+    recorded = [RecordedFact(f, f.event_id(), at("2025-01-01T00:00:00"), n + 1)
+                for n, f in enumerate(parse_fact(r) for r in raw)]
+    history = derive_subject(definitions, Subject(PERSON, "y"), recorded)
+    steps = {(s["from_stage"], s["to_stage"]): s
+             for s in steps_of({"subject_type": PERSON, "subject_id": "y"}, history.stamps)}
+    reached = {s.stage for s in history.stamps}
+    assert {"verified", "mql", "sal"} <= reached
+    assert ("sal", "verified") not in steps and ("mql", "verified") not in steps
+    assert ("mql", "sal") in steps and ("sal", "mql") in steps  # the same instant
+    assert steps["mql", "sal"]["elapsed_us"] == 0
+    assert steps["verified", "sal"]["elapsed_us"] == (2 * 86_400 + 6 * 3_600) * 10**6 + 1
+    assert steps["verified", "mql"]["to_inferred"] is True
+    assert steps["verified", "mql"]["from_inferred"] is False
+    assert steps["verified", "sal"]["from_campaign"] == "spring"
+    assert all(s["to_at"] >= s["from_at"] for s in steps.values())
