@@ -87,17 +87,21 @@ class LedgerMapper(Mapper):
 
     def fact_to_stored(self, recorded: RecordedFact, canonical: str | None = None
                        ) -> StoredEvent:
-        # The canonical JSON (already made for the identity hash) plus the ledger's fields.
-        canonical = canonical or recorded.fact.canonical_json()
-        state = (f'{{"event_id":"{recorded.event_id}",'
-                 f'"recorded_at":"{format_instant(recorded.recorded_at)}",'
-                 f'"chain":"{recorded.chain}",{canonical[1:]}')
         return StoredEvent(
             originator_id=recorded.subject.stream_id,
             originator_version=recorded.version,
             topic=TOPIC_OF[type(recorded.fact)],
-            state=self._seal(state.encode()),
+            state=self.fact_state(str(recorded.event_id), format_instant(recorded.recorded_at),
+                                  recorded.chain, canonical or recorded.fact.canonical_json()),
         )
+
+    def fact_state(self, event_id: str, recorded_at: str, chain: str, canonical: str
+                   ) -> bytes:
+        """A stored fact's state: the ledger's fields, then the canonical JSON already
+        made for the identity hash (`canonical_of` reads it back from this layout)."""
+        state = (f'{{"event_id":"{event_id}","recorded_at":"{recorded_at}",'
+                 f'"chain":"{chain}",{canonical[1:]}')
+        return self._seal(state.encode())
 
     def definitions_to_stored(self, recorded: RecordedDefinitions) -> StoredEvent:
         body = {

@@ -7,7 +7,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import cached_property
 from typing import Any
 from uuid import UUID
 
@@ -18,6 +17,7 @@ from sqlalchemy.pool import StaticPool
 from lifecycle.codec import (
     DEFINITIONS_STREAM,
     DEFINITIONS_SUBJECT_TYPE,
+    TOPIC_OF,
     LedgerMapper,
     RecordedDefinitions,
     definitions_event_id,
@@ -40,23 +40,23 @@ class LedgerError(Exception):
 
 @dataclass
 class Candidate:
-    """A validated fact waiting to be stored, with where it came from."""
+    """A validated fact waiting to be stored, with where it came from.
+
+    Its canonical JSON, identity and content hash are worked out once, when it is made:
+    the store needs all three for every candidate (duplicate check, chain, stored state).
+    """
 
     fact: AnyFact
     line: int | None = None
     raw: str | None = None
+    canonical_json: str = field(init=False)
+    event_id: UUID = field(init=False)
+    content_hash: str = field(init=False)
 
-    @cached_property
-    def canonical_json(self) -> str:
-        return self.fact.canonical_json()
-
-    @cached_property
-    def event_id(self) -> UUID:
-        return self.fact.event_id(self.canonical_json)
-
-    @cached_property
-    def content_hash(self) -> str:
-        return self.fact.content_hash(self.canonical_json)
+    def __post_init__(self) -> None:
+        self.canonical_json = self.fact.canonical_json()
+        self.event_id = self.fact.event_id(self.canonical_json)
+        self.content_hash = self.fact.content_hash(self.canonical_json)
 
 
 @dataclass(frozen=True)
@@ -219,8 +219,10 @@ class Ledger:
         stamp = format_instant(now)
         rows: list[IndexRow] = []
         events: list[StoredEvent] = []
+        mapper = self.log.mapper
         for candidate in candidates:
-            previous = known.get(candidate.event_id) or seen.get(candidate.event_id)
+            event_id = candidate.event_id
+            previous = known.get(event_id) or seen.get(event_id)
             if previous is not None:
                 if previous.content_hash == candidate.content_hash:
                     result.duplicates.append(candidate)
@@ -236,22 +238,24 @@ class Ledger:
                 result.rejected.append(Rejection(candidate.line, bad.field, bad.reason,
                                                  candidate.raw))
                 continue
-            subject = candidate.fact.subject
+            fact = candidate.fact
+            subject = fact.subject
             stream = subject.stream_id
             version = versions.get(stream, 0) + 1
             versions[stream] = version
-            chains[stream] = chain_hash(chains.get(stream, GENESIS), candidate.event_id, stamp,
-                                        candidate.canonical_json)
-            recorded = RecordedFact(candidate.fact, candidate.event_id, now, version,
-                                    chain=chains[stream])
-            link = candidate.fact.account_id if recorded.type == "person_linked" else None
-            row = IndexRow(candidate.event_id, candidate.content_hash, subject.type,
-                           subject.id, recorded.type, retracts, link)
-            seen[candidate.event_id] = candidate
+            text_id = str(event_id)
+            chain = chains[stream] = chain_hash(chains.get(stream, GENESIS), text_id, stamp,
+                                                candidate.canonical_json)
+            recorded = RecordedFact(fact, event_id, now, version, chain=chain)
+            kind = fact.type  # type: ignore[attr-defined]
+            link = fact.account_id if kind == "person_linked" else None
+            rows.append(IndexRow(event_id, candidate.content_hash, subject.type, subject.id,
+                                 kind, retracts, link))
+            events.append(StoredEvent(stream, version, TOPIC_OF[type(fact)], mapper.fact_state(
+                text_id, stamp, chain, candidate.canonical_json)))
+            seen[event_id] = candidate
             if retracts is not None:
-                already[retracts] = candidate.event_id
-            rows.append(row)
-            events.append(self.log.mapper.fact_to_stored(recorded, candidate.canonical_json))
+                already[retracts] = event_id
             result.stored.append(recorded)
         if rows:
             tx.insert(rows, events)
