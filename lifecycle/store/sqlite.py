@@ -13,6 +13,10 @@ from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteDatastore
 from lifecycle.store.base import AppendTx, IndexRow, LedgerRecorder, StreamEvent, chunks
 from lifecycle.store.settings import sqlite_pragmas
 
+#: A rowid table, so that rows are appended in insertion order and only the primary key's
+#: index takes the random order of event ids: a batch of random keys dirties far fewer
+#: pages than in a WITHOUT ROWID table, which keeps whole rows in key order (a store made
+#: before this keeps its WITHOUT ROWID table, which reads and writes the same).
 INDEX_TABLE = (
     "CREATE TABLE IF NOT EXISTS fact_index ("
     "event_id TEXT PRIMARY KEY, "
@@ -21,7 +25,7 @@ INDEX_TABLE = (
     "subject_id TEXT NOT NULL, "
     "fact_type TEXT NOT NULL, "
     "retracts TEXT UNIQUE, "
-    "link_account TEXT) WITHOUT ROWID"
+    "link_account TEXT)"
 )
 LINK_INDEX = ("CREATE INDEX IF NOT EXISTS fact_index_links ON fact_index "
               "(link_account, subject_id) WHERE link_account IS NOT NULL")
