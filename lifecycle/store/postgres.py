@@ -71,16 +71,22 @@ class _PostgresAppend(AppendTx):
                 for r in self.c.fetchall()}
 
     def insert(self, rows: Sequence[IndexRow], events: Sequence[StoredEvent]) -> None:
-        self.c.executemany(
-            SQL("INSERT INTO {}.fact_index VALUES (%s,%s,%s,%s,%s,%s,%s)").format(
-                Identifier(self.recorder.schema)),
-            [(r.event_id, r.content_hash, r.subject_type, r.subject_id, r.fact_type,
-              r.retracts, r.link_account) for r in rows])
+        # COPY, not executemany: a batch is one stream of rows instead of a statement per
+        # row (3.5 s of 7 s per 100k facts went to the two INSERTs). A duplicate key fails
+        # the COPY as it would an INSERT, so the caller's reclassify-and-retry is unchanged.
+        with self.c.copy(SQL(
+                "COPY {}.fact_index (event_id, content_hash, subject_type, subject_id, "
+                "fact_type, retracts, link_account) FROM STDIN").format(
+                    Identifier(self.recorder.schema))) as copy:
+            for r in rows:
+                copy.write_row((r.event_id, r.content_hash, r.subject_type, r.subject_id,
+                                r.fact_type, r.retracts, r.link_account))
         self.recorder._notify_channel(self.c)
-        self.c.executemany(
-            SQL("INSERT INTO {} (originator_id, originator_version, topic, state) "
-                "VALUES (%s,%s,%s,%s)").format(self.table),
-            [(e.originator_id, e.originator_version, e.topic, e.state) for e in events])
+        with self.c.copy(SQL(
+                "COPY {} (originator_id, originator_version, topic, state) FROM STDIN"
+                ).format(self.table)) as copy:
+            for e in events:
+                copy.write_row((e.originator_id, e.originator_version, e.topic, e.state))
 
 
 class PostgresLedgerRecorder(PostgresApplicationRecorder, LedgerRecorder):
