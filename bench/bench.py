@@ -8,6 +8,9 @@ Every figure is measured in the same run as its baseline (these machines are noi
 - import: facts stored per second, against a raw idempotent loader of the same file (read,
   json.loads, executemany in one transaction into a table with a unique index on the fact
   identity; on PostgreSQL, COPY into such a table);
+- import, storage alone: the rows the import stored, written raw into empty copies of the
+  ledger's own tables (keys, indexes, a commit per batch): the ratio import could reach
+  with no reading, validation or hashing at all;
 - rebuild: every projection replayed from the log, against a raw scan of the stored events
   (fetch + json.loads) plus a raw insert of the same projection rows;
 - report stages --as-of: the `lifecycle` command, process start-up included, against
@@ -39,7 +42,7 @@ sys.path.insert(0, str(ROOT))
 from lifecycle.definitions import Definitions, load_definitions
 from lifecycle.facts import parse_fact
 from lifecycle.importing import ImportSummary, _batches, read_jsonl
-from lifecycle.ledger import Ledger
+from lifecycle.ledger import BATCH, Ledger
 from lifecycle.starters import starter_text
 from projections import tables
 
@@ -130,6 +133,73 @@ def raw_load(store: str, url: str, path: Path) -> float:
     return seconds
 
 
+def storage_floor(store: str, url: str, events: str) -> float:
+    """Seconds to write the rows the import stored into empty copies of the ledger's own
+    tables (events and fact index, their keys and indexes), raw: executemany (SQLite,
+    `synchronous = FULL` as the ledger) or COPY (PostgreSQL), one transaction per import
+    batch. No reading, validation, identity or hashing: what the ledger's storage alone
+    costs, so raw / this is the best import ratio the schema allows."""
+    def sqlite_floor() -> float:
+        source = sqlite3.connect(url.removeprefix("sqlite:///"))
+        schema = [sql for (sql,) in source.execute(
+            "SELECT sql FROM sqlite_master WHERE tbl_name IN (?, 'fact_index') "
+            "AND sql IS NOT NULL ORDER BY type DESC", [events])]
+        index_rows = source.execute("SELECT * FROM fact_index ORDER BY rowid").fetchall()
+        event_rows = source.execute(
+            f"SELECT originator_id, originator_version, topic, state FROM {events} "
+            "ORDER BY rowid").fetchall()
+        source.close()
+        target = sqlite3.connect(Path(tempfile.mkdtemp()) / "floor.db", isolation_level=None)
+        target.execute("PRAGMA journal_mode=WAL")
+        target.execute("PRAGMA synchronous=FULL")
+        for statement in schema:
+            target.execute(statement)
+        width = len(index_rows[0]) if index_rows else 7
+        start = time.perf_counter()
+        for at in range(0, len(event_rows), BATCH):
+            target.execute("BEGIN IMMEDIATE")
+            target.executemany(f"INSERT INTO fact_index VALUES ({','.join('?' * width)})",
+                               index_rows[at:at + BATCH])
+            target.executemany(f"INSERT INTO {events} VALUES (?,?,?,?)",
+                               event_rows[at:at + BATCH])
+            target.execute("COMMIT")
+        seconds = time.perf_counter() - start
+        target.close()
+        return seconds
+
+    def pg_floor() -> float:
+        import psycopg
+
+        dsn = url.replace("postgresql+psycopg://", "postgresql://")
+        with psycopg.connect(dsn) as conn:
+            index_rows = conn.execute("SELECT * FROM fact_index").fetchall()
+            event_rows = conn.execute(
+                f"SELECT originator_id, originator_version, topic, state FROM {events} "
+                "ORDER BY notification_id").fetchall()
+            conn.execute("DROP TABLE IF EXISTS floor_index, floor_events")
+            conn.execute("CREATE TABLE floor_index (LIKE fact_index INCLUDING ALL)")
+            conn.execute("CREATE TABLE floor_events (originator_id uuid NOT NULL, "
+                         "originator_version bigint NOT NULL, topic text, state bytea, "
+                         "notification_id bigserial UNIQUE, "
+                         "PRIMARY KEY (originator_id, originator_version))")
+            conn.commit()
+            start = time.perf_counter()
+            for at in range(0, len(event_rows), BATCH):
+                with conn.cursor().copy("COPY floor_index FROM STDIN") as copy:
+                    for row in index_rows[at:at + BATCH]:
+                        copy.write_row(row)
+                with conn.cursor().copy("COPY floor_events (originator_id, "
+                                        "originator_version, topic, state) FROM STDIN") as copy:
+                    for row in event_rows[at:at + BATCH]:
+                        copy.write_row(row)
+                conn.commit()
+            seconds = time.perf_counter() - start
+            conn.execute("DROP TABLE floor_index, floor_events")
+        return seconds
+
+    return sqlite_floor() if store == "sqlite" else pg_floor()
+
+
 # ---- measures -----------------------------------------------------------------------------
 
 def measure_import(ledger: Ledger, path: Path) -> tuple[float, int]:
@@ -138,7 +208,7 @@ def measure_import(ledger: Ledger, path: Path) -> tuple[float, int]:
 
     def run() -> None:
         nonlocal stored
-        for batch in _batches(read_jsonl(path.open("rb")), summary, 5_000):
+        for batch in _batches(read_jsonl(path.open("rb")), summary, BATCH):
             stored += len(ledger.append(batch).stored)
 
     seconds, _ = timed(run)
@@ -311,6 +381,10 @@ def run(size: int, store: str, folder: Path, definitions: Definitions) -> list[F
         figures.append(Figure(size, store, "import (facts/s)", f"{stored / seconds:,.0f}",
                               f"{stored / raw:,.0f} raw {limit}", raw / seconds, ">= 0.5",
                               raw / seconds >= 0.5))
+        floor = storage_floor(store, url, ledger.log.recorder.events_table_name)  # type: ignore[attr-defined]
+        figures.append(Figure(size, store, "import, storage alone (facts/s)",
+                              f"{stored / floor:,.0f}", f"{stored / raw:,.0f} raw {limit}",
+                              raw / floor, "(the best import can reach)", None))
         rebuild_s, _ = timed(ledger.rebuild)
         raw_s = raw_rebuild(store, url, projection_rows(ledger),
                             ledger.log.recorder.events_table_name)  # type: ignore[attr-defined]
