@@ -130,6 +130,9 @@ def _insert_rows(conn: Connection, rows: Rows) -> None:
     per-row parameter processing (most of a rebuild's write time) is skipped."""
     quote = conn.dialect.identifier_preparer.quote
     mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    # The rows of a history share their instants (a stamp's time is also its steps',
+    # moves' and intervals'): each distinct value is converted once per call.
+    memos: dict[Any, _Memo] = {}
     for table, values in rows.items():
         if not values:
             continue
@@ -138,8 +141,12 @@ def _insert_rows(conn: Connection, rows: Rows) -> None:
                      f"({', '.join(quote(c.name) for c in columns)}) "
                      f"VALUES ({', '.join([mark] * len(columns))})")
         # Only datetime and (on SQLite) boolean columns need converting: find them once.
-        convert = [(i, f) for i, f in enumerate(_bind(c, conn.dialect.name) for c in columns)
-                   if f is not None]
+        convert = []
+        for i, column in enumerate(columns):
+            func = _bind(column, conn.dialect.name)
+            if func is not None:
+                memo = memos.get(func) or memos.setdefault(func, _Memo(func))
+                convert.append((i, memo.__getitem__))
         pick = itemgetter(*(c.name for c in columns))
         if conn.dialect.name == "postgresql" and len(values) >= COPY_FROM:
             # COPY is PostgreSQL's bulk path; it runs on the same connection, so in the
@@ -156,6 +163,18 @@ def _insert_rows(conn: Connection, rows: Rows) -> None:
                                   for row in values[start:start + INSERT_CHUNK]])
 
 
+class _Memo(dict[Any, Any]):
+    """`func` of each value, computed once (None stays None)."""
+
+    def __init__(self, func: Callable[[Any], Any]):
+        super().__init__({None: None})
+        self.func = func
+
+    def __missing__(self, value: Any) -> Any:
+        result = self[value] = self.func(value)
+        return result
+
+
 def _cells(row: dict[str, Any], pick: Callable[[Any], Any],
            convert: list[tuple[int, Callable[[Any], Any]]]) -> tuple[Any, ...]:
     cells = list(pick(row))
@@ -166,12 +185,11 @@ def _cells(row: dict[str, Any], pick: Callable[[Any], Any],
 
 def _bind(column: Column, dialect: str) -> Callable[[Any], Any] | None:
     """How a value of `column` goes to the driver, as SQLAlchemy would send it (None: as
-    it is)."""
+    it is). Never called with None."""
     if isinstance(column.type, tables.UTCDateTime):
-        stored = sqlite_text if dialect == "sqlite" else naive_utc
-        return lambda v: None if v is None else stored(v)
+        return sqlite_text if dialect == "sqlite" else naive_utc
     if isinstance(column.type, Boolean) and dialect == "sqlite":
-        return lambda v: None if v is None else int(v)
+        return int
     return None
 
 
