@@ -148,20 +148,18 @@ def _insert_rows(conn: Connection, rows: Rows) -> None:
             if func is not None:
                 memo = memos.get(func) or memos.setdefault(func, _Memo(func))
                 convert.append((i, memo.__getitem__))
-        pick = itemgetter(*(c.name for c in columns))
+        cells = _cells(values, [c.name for c in columns], convert)
         if conn.dialect.name == "postgresql" and len(values) >= COPY_FROM:
             # COPY is PostgreSQL's bulk path; it runs on the same connection, so in the
             # same transaction as the tracking position.
             names = ", ".join(quote(c.name) for c in columns)
             cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
             with cursor.copy(f"COPY {quote(table.name)} ({names}) FROM STDIN") as copy:
-                for row in values:
-                    copy.write_row(_cells(row, pick, convert))
+                for row in cells:
+                    copy.write_row(row)
             continue
-        for start in range(0, len(values), INSERT_CHUNK):
-            conn.exec_driver_sql(statement,
-                                 [_cells(row, pick, convert)
-                                  for row in values[start:start + INSERT_CHUNK]])
+        for start in range(0, len(cells), INSERT_CHUNK):
+            conn.exec_driver_sql(statement, cells[start:start + INSERT_CHUNK])
 
 
 class _Memo(dict[Any, Any]):
@@ -176,12 +174,20 @@ class _Memo(dict[Any, Any]):
         return result
 
 
-def _cells(row: dict[str, Any], pick: Callable[[Any], Any],
-           convert: list[tuple[int, Callable[[Any], Any]]]) -> tuple[Any, ...]:
-    cells = list(pick(row))
+def _cells(rows: list[dict[str, Any]], names: list[str],
+           convert: list[tuple[int, Callable[[Any], Any]]]) -> list[tuple[Any, ...]]:
+    """`rows` as tuples of the driver's values in the order of `names`, each converted
+    column by column (`convert`: index, function): loops the interpreter runs in C."""
+    if not rows:
+        return []
+    pick = itemgetter(*names)
+    if len(names) == 1:
+        columns: list[Iterable[Any]] = [[pick(row) for row in rows]]
+    else:
+        columns = list(zip(*map(pick, rows), strict=True))
     for index, func in convert:
-        cells[index] = func(cells[index])
-    return tuple(cells)
+        columns[index] = map(func, columns[index])
+    return list(zip(*columns, strict=True))
 
 
 def _bind(column: Column, dialect: str) -> Callable[[Any], Any] | None:
