@@ -141,15 +141,16 @@ def _insert_rows(conn: Connection, rows: Rows) -> None:
         statement = (f"INSERT INTO {quote(table.name)} "  # noqa: S608
                      f"({', '.join(quote(c.name) for c in columns)}) "
                      f"VALUES ({', '.join([mark] * len(columns))})")
+        copying = conn.dialect.name == "postgresql" and len(values) >= COPY_FROM
         # Only datetime and (on SQLite) boolean columns need converting: find them once.
         convert = []
         for i, column in enumerate(columns):
-            func = _bind(column, conn.dialect.name)
+            func = _bind(column, conn.dialect.name, copying)
             if func is not None:
                 memo = memos.get(func) or memos.setdefault(func, _Memo(func))
                 convert.append((i, memo.__getitem__))
         cells = _cells(values, [c.name for c in columns], convert)
-        if conn.dialect.name == "postgresql" and len(values) >= COPY_FROM:
+        if copying:
             # COPY is PostgreSQL's bulk path; it runs on the same connection, so in the
             # same transaction as the tracking position.
             names = ", ".join(quote(c.name) for c in columns)
@@ -190,11 +191,16 @@ def _cells(rows: list[dict[str, Any]], names: list[str],
     return list(zip(*columns, strict=True))
 
 
-def _bind(column: Column, dialect: str) -> Callable[[Any], Any] | None:
+def _bind(column: Column, dialect: str, copying: bool = False
+          ) -> Callable[[Any], Any] | None:
     """How a value of `column` goes to the driver, as SQLAlchemy would send it (None: as
-    it is). Never called with None."""
+    it is). Never called with None.
+
+    COPY (`copying`) sends every value as text anyway: an instant goes as the text of its
+    naive UTC value, made once per distinct value, which PostgreSQL reads back exactly
+    (half the time of psycopg formatting each datetime cell)."""
     if isinstance(column.type, tables.UTCDateTime):
-        return sqlite_text if dialect == "sqlite" else naive_utc
+        return sqlite_text if dialect == "sqlite" or copying else naive_utc
     if isinstance(column.type, Boolean) and dialect == "sqlite":
         return int
     return None
