@@ -11,6 +11,7 @@ import gc
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -66,6 +67,8 @@ ID_CHUNK = 500
 #: Rows from which COPY beats a pipelined INSERT on PostgreSQL (it costs more round trips).
 COPY_FROM = 200
 SUBJECT_CHUNK = 5_000
+#: Connections that build the shadow tables' indexes at once (PostgreSQL).
+FINISH_WORKERS = 2
 
 
 class ProjectionConflict(RuntimeError):
@@ -310,19 +313,18 @@ def _write_all(engine: Engine, histories: Iterable[SubjectHistory], position: in
                 conn.execute(CreateTable(shadow))
         batch: list[SubjectHistory] = []
         summary: Summary = Counter()
+        sizes: Counter[Table] = Counter()
         for history in histories:
             batch.append(history)
             if len(batch) >= SUBJECT_CHUNK:
-                summary += _insert_shadow(engine, shadows, batch)
+                summary += _insert_shadow(engine, shadows, batch, sizes)
                 batch = []
-        summary += _insert_shadow(engine, shadows, batch)
+        summary += _insert_shadow(engine, shadows, batch, sizes)
         with engine.begin() as conn:
             _insert_rows(conn, {shadows[table]: rows
                                 for table, rows in summary_rows(summary).items()})
-        with engine.begin() as conn:
-            for shadow in shadows.values():
-                for index in sorted(shadow.indexes, key=lambda i: str(i.name)):
-                    conn.execute(CreateIndex(index))
+        _finish_shadows(engine, [shadows[table] for table, _ in sizes.most_common()]
+                        + [s for t, s in shadows.items() if t not in sizes])
         with engine.begin() as conn:
             if conn.dialect.name == "sqlite":
                 # pysqlite runs DDL outside any transaction unless one was begun, which
@@ -347,27 +349,52 @@ def _write_all(engine: Engine, histories: Iterable[SubjectHistory], position: in
     except BaseException:
         drop_shadows(engine, token)
         raise
-    _vacuum(engine)
 
 
-def _vacuum(engine: Engine) -> None:
-    """On PostgreSQL, tables filled by COPY have no visibility map or statistics until
-    autovacuum comes by: make them now, so reports get index-only scans at once."""
+def _finish_shadows(engine: Engine, shadows: list[Table]) -> None:
+    """Build the filled shadow tables' secondary indexes (biggest tables first).
+
+    On PostgreSQL each table is then vacuumed and analysed: tables filled by COPY have no
+    visibility map or statistics until autovacuum comes by, and both survive the rename,
+    so reports get index-only scans from the swap on. The server does this work, on two
+    connections at once: a table's indexes and vacuum in one, while another table's are
+    built in the other. SQLite has one writer: there, one transaction builds them all.
+    """
     if engine.dialect.name != "postgresql":
+        with engine.begin() as conn:
+            for shadow in shadows:
+                for index in sorted(shadow.indexes, key=lambda i: str(i.name)):
+                    conn.execute(CreateIndex(index))
         return
-    with engine.connect() as conn:
-        conn = conn.execution_options(isolation_level="AUTOCOMMIT")
-        quote = conn.dialect.identifier_preparer.quote
-        for table in tables.VIEW_TABLES:
-            conn.execute(text(f"VACUUM (ANALYZE) {quote(table.name)}"))
+
+    def finish(shadow: Table) -> None:
+        with engine.begin() as conn:
+            for index in sorted(shadow.indexes, key=lambda i: str(i.name)):
+                conn.execute(CreateIndex(index))
+        with engine.connect() as conn:
+            conn = conn.execution_options(isolation_level="AUTOCOMMIT")
+            quote = conn.dialect.identifier_preparer.quote
+            conn.execute(text(f"VACUUM (ANALYZE) {quote(shadow.name)}"))
+
+    with ThreadPoolExecutor(max_workers=FINISH_WORKERS) as pool:
+        started = [pool.submit(finish, shadow) for shadow in shadows]
+        try:
+            for future in started:
+                future.result()
+        except BaseException:
+            for future in started:  # what has not begun never will; the rest is waited for
+                future.cancel()
+            raise
 
 
 def _insert_shadow(engine: Engine, shadows: dict[Table, Table],
-                   histories: list[SubjectHistory]) -> Summary:
-    """Write the rows of `histories` to the shadow tables; returns their day counts."""
+                   histories: list[SubjectHistory], sizes: Counter[Table]) -> Summary:
+    """Write the rows of `histories` to the shadow tables (counting them in `sizes`);
+    returns their day counts."""
     rows = rows_for(histories)
     with engine.begin() as conn:
         _insert_rows(conn, {shadows[table]: values for table, values in rows.items()})
+    sizes.update({table: len(values) for table, values in rows.items()})
     return summarize(rows)
 
 
