@@ -308,10 +308,14 @@ def _write_all(engine: Engine, histories: Iterable[SubjectHistory], position: in
     shadows = tables.shadow_tables(token)
     try:
         # The secondary indexes come after the rows: one sort each instead of an index
-        # update per row (most of the insert time otherwise).
+        # update per row (most of the insert time otherwise). So does the primary key on
+        # PostgreSQL, which can add it to a filled table (under the name it had).
+        keys: dict[Table, str] = {}
         with engine.begin() as conn:
             for shadow in shadows.values():
                 conn.execute(CreateTable(shadow))
+                if conn.dialect.name == "postgresql":
+                    keys[shadow] = _drop_primary_key(conn, shadow)
         batch: list[SubjectHistory] = []
         summary: Summary = Counter()
         sizes: Counter[Table] = Counter()
@@ -325,7 +329,7 @@ def _write_all(engine: Engine, histories: Iterable[SubjectHistory], position: in
             _insert_rows(conn, {shadows[table]: rows
                                 for table, rows in summary_rows(summary).items()})
         _finish_shadows(engine, [shadows[table] for table, _ in sizes.most_common()]
-                        + [s for t, s in shadows.items() if t not in sizes])
+                        + [s for t, s in shadows.items() if t not in sizes], keys)
         with engine.begin() as conn:
             if conn.dialect.name == "sqlite":
                 # pysqlite runs DDL outside any transaction unless one was begun, which
@@ -352,8 +356,20 @@ def _write_all(engine: Engine, histories: Iterable[SubjectHistory], position: in
         raise
 
 
-def _finish_shadows(engine: Engine, shadows: list[Table]) -> None:
-    """Build the filled shadow tables' secondary indexes (biggest tables first).
+def _drop_primary_key(conn: Connection, table: Table) -> str:
+    """Drop the primary key of the new, empty `table`; returns its name, to add it back."""
+    name = conn.scalar(text("SELECT conname FROM pg_constraint "
+                            "WHERE conrelid = to_regclass(:table) AND contype = 'p'"),
+                       {"table": conn.dialect.identifier_preparer.quote(table.name)})
+    assert name is not None, f"{table.name} has no primary key"
+    quote = conn.dialect.identifier_preparer.quote
+    conn.execute(text(f"ALTER TABLE {quote(table.name)} DROP CONSTRAINT {quote(name)}"))
+    return str(name)
+
+
+def _finish_shadows(engine: Engine, shadows: list[Table], keys: dict[Table, str]) -> None:
+    """Build the filled shadow tables' indexes (biggest tables first): the primary keys
+    dropped before the load (`keys`, on PostgreSQL), then the secondary indexes.
 
     On PostgreSQL each table is then vacuumed and analysed: tables filled by COPY have no
     visibility map or statistics until autovacuum comes by, and both survive the rename,
@@ -376,6 +392,11 @@ def _finish_shadows(engine: Engine, shadows: list[Table]) -> None:
 
     def finish(shadow: Table) -> None:
         with engine.begin() as conn:
+            quote = conn.dialect.identifier_preparer.quote
+            if shadow in keys:
+                columns = ", ".join(quote(c.name) for c in shadow.primary_key.columns)
+                conn.execute(text(f"ALTER TABLE {quote(shadow.name)} ADD CONSTRAINT "
+                                  f"{quote(keys[shadow])} PRIMARY KEY ({columns})"))
             for index in sorted(shadow.indexes, key=lambda i: str(i.name)):
                 conn.execute(CreateIndex(index))
         with engine.connect() as conn:
