@@ -70,6 +70,8 @@ class LedgerMapper(Mapper):
     def __init__(self) -> None:
         super().__init__(transcoder=_NoTranscoder())
         self._definitions: dict[tuple[int, bytes], RecordedDefinitions] = {}
+        #: Recording instants read so far: a batch of facts shares one.
+        self._recorded_at: dict[str, datetime] = {}
 
     def _seal(self, state: bytes) -> bytes:
         if self.compressor:
@@ -122,7 +124,12 @@ class LedgerMapper(Mapper):
     def to_fact(self, stored: StoredEvent, seq: int | None = None) -> RecordedFact:
         body = self._open(stored.state)
         event_id = UUID(body.pop("event_id"))
-        recorded_at = parse_instant(body.pop("recorded_at"))
+        stamp = body.pop("recorded_at")
+        recorded_at = self._recorded_at.get(stamp)
+        if recorded_at is None:
+            if len(self._recorded_at) >= 4096:
+                self._recorded_at.clear()
+            recorded_at = self._recorded_at[stamp] = parse_instant(stamp)
         chain = body.pop("chain", "")
         return RecordedFact(trusted_fact(body), event_id, recorded_at,
                             stored.originator_version, seq, chain)

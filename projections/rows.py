@@ -23,44 +23,54 @@ def empty_rows() -> Rows:
 
 
 def add_history(rows: Rows, history: SubjectHistory) -> None:
-    """Append the rows one subject's history projects to."""
+    """Append the rows one subject's history projects to.
+
+    (Dict displays with every key written out: a rebuild makes half a million of these,
+    and `{**key, ...}` costs twice as much.)"""
     kind, sid = history.subject
-    key = {"subject_type": kind, "subject_id": sid}
     last = history.steps[-1] if history.steps else None
     if last is not None:
         rows[tables.current].append(
-            {**key, "stage": last.stage, "since": last.at})
+            {"subject_type": kind, "subject_id": sid, "stage": last.stage, "since": last.at})
+    append = rows[tables.stamps].append
     for stamp in history.stamps:
-        cause = stamp.snapshot.cause
-        rows[tables.stamps].append({
-            **key, "stage": stamp.stage, "first_reached_at": stamp.first_reached_at,
+        snapshot = stamp.snapshot
+        cause = snapshot.cause
+        append({
+            "subject_type": kind, "subject_id": sid, "stage": stamp.stage,
+            "first_reached_at": stamp.first_reached_at,
             "last_reached_at": stamp.last_reached_at, "times_reached": stamp.times_reached,
             "inferred": stamp.inferred, "event_id": str(cause.event_id),
             "fact_type": cause.type, "source": cause.source, "source_id": cause.source_id,
             "actor": cause.actor, "campaign": cause.campaign, "value": cause.value,
-            "from_stage": stamp.snapshot.from_stage, "account_id": stamp.snapshot.account_id,
+            "from_stage": snapshot.from_stage, "account_id": snapshot.account_id,
         })
-    rows[tables.steps] += steps_of(key, history.stamps)
+    rows[tables.steps] += _steps(kind, sid, history.stamps)
+    append = rows[tables.moves].append
     for ordinal, move in enumerate(history.transitions):
-        rows[tables.moves].append({
-            **key, "ordinal": ordinal, "occurred_at": move.occurred_at,
-            "from_stage": move.from_stage, "to_stage": move.to_stage,
-            "direction": move.direction, "event_id": str(move.cause.event_id),
+        append({
+            "subject_type": kind, "subject_id": sid, "ordinal": ordinal,
+            "occurred_at": move.occurred_at, "from_stage": move.from_stage,
+            "to_stage": move.to_stage, "direction": move.direction,
+            "event_id": str(move.cause.event_id),
         })
+    append = rows[tables.intervals].append
     for ordinal, interval in enumerate(history.intervals):
-        rows[tables.intervals].append({
-            **key, "ordinal": ordinal, "stage": interval.stage,
-            "entered_at": interval.entered_at, "exited_at": interval.exited_at,
+        append({
+            "subject_type": kind, "subject_id": sid, "ordinal": ordinal,
+            "stage": interval.stage, "entered_at": interval.entered_at,
+            "exited_at": interval.exited_at,
         })
     for outcome in history.outcomes.values():
         hand = outcome.hand_raise
         if hand is not None:
             cause = hand.cause
             rows[tables.signals].append({
-                **key, "event_id": str(cause.event_id), "occurred_at": hand.occurred_at,
-                "kind": hand.kind, "fit": hand.fit, "stage": hand.stage,
-                "reason": hand.reason, "source": cause.source, "source_id": cause.source_id,
-                "actor": cause.actor, "campaign": cause.campaign,
+                "subject_type": kind, "subject_id": sid, "event_id": str(cause.event_id),
+                "occurred_at": hand.occurred_at, "kind": hand.kind, "fit": hand.fit,
+                "stage": hand.stage, "reason": hand.reason, "source": cause.source,
+                "source_id": cause.source_id, "actor": cause.actor,
+                "campaign": cause.campaign,
             })
     if kind == PERSON:
         for ordinal, link in enumerate(history.memberships):
@@ -79,17 +89,23 @@ def add_history(rows: Rows, history: SubjectHistory) -> None:
 def steps_of(key: dict[str, str], stamps: Sequence[Stamp]) -> list[dict[str, Any]]:
     """`lc_steps` rows: every ordered pair of `stamps` whose second was first reached at or
     after the first (both ways for stamps of the same instant)."""
+    return _steps(key["subject_type"], key["subject_id"], stamps)
+
+
+def _steps(kind: str, sid: str, stamps: Sequence[Stamp]) -> list[dict[str, Any]]:
     found = []
-    for start in stamps:
-        for end in stamps:
-            if end is start or end.first_reached_at < start.first_reached_at:
+    # Each stamp's fields once, not once per pair.
+    reached = [(stamp, stamp.stage, stamp.first_reached_at, stamp.inferred,
+                stamp.snapshot.cause) for stamp in stamps]
+    for start, from_stage, from_at, from_inferred, cause in reached:
+        for end, to_stage, to_at, to_inferred, _ in reached:
+            if end is start or to_at < from_at:
                 continue
-            cause = start.snapshot.cause
             found.append({
-                **key, "from_stage": start.stage, "to_stage": end.stage,
-                "from_at": start.first_reached_at, "to_at": end.first_reached_at,
-                "elapsed_us": (end.first_reached_at - start.first_reached_at) // MICROSECOND,
-                "from_inferred": start.inferred, "to_inferred": end.inferred,
+                "subject_type": kind, "subject_id": sid, "from_stage": from_stage,
+                "to_stage": to_stage, "from_at": from_at, "to_at": to_at,
+                "elapsed_us": (to_at - from_at) // MICROSECOND,
+                "from_inferred": from_inferred, "to_inferred": to_inferred,
                 "from_source": cause.source, "from_campaign": cause.campaign,
             })
     return found

@@ -151,8 +151,14 @@ class SQLiteLedgerRecorder(SQLiteApplicationRecorder, LedgerRecorder):
             "ORDER BY originator_id, originator_version LIMIT ?")
         with self.datastore.transaction(commit=False) as c:
             c.execute(statement, (*after, size))
-            return [StreamEvent(r[0], StoredEvent(UUID(r[1]), r[2], r[3], r[4]))
-                    for r in c.fetchall()]
+            rows = c.fetchall()
+        # A stream's events come together: one UUID per stream, not per event.
+        page, text, stream = [], None, None
+        for rowid, originator, version, topic, state in rows:
+            if originator != text:
+                text, stream = originator, UUID(originator)
+            page.append(StreamEvent(rowid, StoredEvent(stream, version, topic, state)))
+        return page
 
     def count_events(self) -> int:
         with self.datastore.transaction(commit=False) as c:
