@@ -87,23 +87,21 @@ class LedgerMapper(Mapper):
             state = self.compressor.decompress(state)
         return json.loads(state)  # type: ignore[no-any-return]
 
-    def fact_to_stored(self, recorded: RecordedFact, canonical: str | None = None
-                       ) -> StoredEvent:
+    def fact_to_stored(self, recorded: RecordedFact, canonical: str | None = None,
+                       recorded_at: str | None = None) -> StoredEvent:
+        """The stored event of `recorded`; `canonical` and `recorded_at` (its text) when the
+        caller has them already. The state is the ledger's fields followed by the canonical
+        JSON made for the identity hash (`canonical_of` reads it back from this layout)."""
+        canonical = canonical or recorded.fact.canonical_json()
+        recorded_at = recorded_at or format_instant(recorded.recorded_at)
+        state = (f'{{"event_id":"{recorded.event_id}","recorded_at":"{recorded_at}",'
+                 f'"chain":"{recorded.chain}",{canonical[1:]}')
         return StoredEvent(
             originator_id=recorded.subject.stream_id,
             originator_version=recorded.version,
             topic=TOPIC_OF[type(recorded.fact)],
-            state=self.fact_state(str(recorded.event_id), format_instant(recorded.recorded_at),
-                                  recorded.chain, canonical or recorded.fact.canonical_json()),
+            state=self._seal(state.encode()),
         )
-
-    def fact_state(self, event_id: str, recorded_at: str, chain: str, canonical: str
-                   ) -> bytes:
-        """A stored fact's state: the ledger's fields, then the canonical JSON already
-        made for the identity hash (`canonical_of` reads it back from this layout)."""
-        state = (f'{{"event_id":"{event_id}","recorded_at":"{recorded_at}",'
-                 f'"chain":"{chain}",{canonical[1:]}')
-        return self._seal(state.encode())
 
     def definitions_to_stored(self, recorded: RecordedDefinitions) -> StoredEvent:
         body = {

@@ -20,8 +20,7 @@ if TYPE_CHECKING:
 GENESIS = ""
 
 
-def chain_hash(previous: str, event_id: UUID | str, recorded_at: str, canonical_json: str
-               ) -> str:
+def chain_hash(previous: str, event_id: UUID, recorded_at: str, canonical_json: str) -> str:
     """sha256 over the previous link, the fact's identity, when it was stored and what it
     says."""
     body = "\n".join((previous, str(event_id), recorded_at, canonical_json))

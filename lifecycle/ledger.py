@@ -17,7 +17,6 @@ from sqlalchemy.pool import StaticPool
 from lifecycle.codec import (
     DEFINITIONS_STREAM,
     DEFINITIONS_SUBJECT_TYPE,
-    TOPIC_OF,
     LedgerMapper,
     RecordedDefinitions,
     definitions_event_id,
@@ -44,21 +43,33 @@ class LedgerError(Exception):
 class Candidate:
     """A validated fact waiting to be stored, with where it came from.
 
-    Its canonical JSON, identity and content hash are worked out once, when it is made:
-    the store needs all three for every candidate (duplicate check, chain, stored state).
+    Its canonical JSON, identity and content hash are worked out together, the first time
+    one is asked for (storing needs all three; `--strict`'s checking pass needs none).
     """
 
     fact: AnyFact
     line: int | None = None
     raw: str | None = None
-    canonical_json: str = field(init=False)
-    event_id: UUID = field(init=False)
-    content_hash: str = field(init=False)
+    _identity: tuple[str, UUID, str] | None = field(
+        default=None, init=False, repr=False, compare=False)
 
-    def __post_init__(self) -> None:
-        self.canonical_json = self.fact.canonical_json()
-        self.event_id = self.fact.event_id(self.canonical_json)
-        self.content_hash = self.fact.content_hash(self.canonical_json)
+    def _identify(self) -> tuple[str, UUID, str]:
+        canonical = self.fact.canonical_json()
+        self._identity = (canonical, self.fact.event_id(canonical),
+                          self.fact.content_hash(canonical))
+        return self._identity
+
+    @property
+    def canonical_json(self) -> str:
+        return (self._identity or self._identify())[0]
+
+    @property
+    def event_id(self) -> UUID:
+        return (self._identity or self._identify())[1]
+
+    @property
+    def content_hash(self) -> str:
+        return (self._identity or self._identify())[2]
 
 
 @dataclass(frozen=True)
@@ -245,16 +256,14 @@ class Ledger:
             stream = subject.stream_id
             version = versions.get(stream, 0) + 1
             versions[stream] = version
-            text_id = str(event_id)
-            chain = chains[stream] = chain_hash(chains.get(stream, GENESIS), text_id, stamp,
+            chain = chains[stream] = chain_hash(chains.get(stream, GENESIS), event_id, stamp,
                                                 candidate.canonical_json)
             recorded = RecordedFact(fact, event_id, now, version, chain=chain)
             kind = fact.type  # type: ignore[attr-defined]
             link = fact.account_id if kind == "person_linked" else None
             rows.append(IndexRow(event_id, candidate.content_hash, subject.type, subject.id,
                                  kind, retracts, link))
-            events.append(StoredEvent(stream, version, TOPIC_OF[type(fact)], mapper.fact_state(
-                text_id, stamp, chain, candidate.canonical_json)))
+            events.append(mapper.fact_to_stored(recorded, candidate.canonical_json, stamp))
             seen[event_id] = candidate
             if retracts is not None:
                 already[retracts] = event_id
