@@ -45,7 +45,7 @@ def add_history(rows: Rows, history: SubjectHistory) -> None:
             "actor": cause.actor, "campaign": cause.campaign, "value": cause.value,
             "from_stage": snapshot.from_stage, "account_id": snapshot.account_id,
         })
-    rows[tables.steps] += _steps(kind, sid, history.stamps)
+    rows[tables.steps] += steps_of(kind, sid, history.stamps)
     append = rows[tables.moves].append
     for ordinal, move in enumerate(history.transitions):
         append({
@@ -86,13 +86,10 @@ def add_history(rows: Rows, history: SubjectHistory) -> None:
             })
 
 
-def steps_of(key: dict[str, str], stamps: Sequence[Stamp]) -> list[dict[str, Any]]:
-    """`lc_steps` rows: every ordered pair of `stamps` whose second was first reached at or
-    after the first (both ways for stamps of the same instant)."""
-    return _steps(key["subject_type"], key["subject_id"], stamps)
-
-
-def _steps(kind: str, sid: str, stamps: Sequence[Stamp]) -> list[dict[str, Any]]:
+def steps_of(kind: str, sid: str, stamps: Sequence[Stamp]) -> list[dict[str, Any]]:
+    """`lc_steps` rows of subject (`kind`, `sid`): every ordered pair of `stamps` whose
+    second was first reached at or after the first (both ways for stamps of the same
+    instant)."""
     found = []
     # Each stamp's fields once, not once per pair.
     reached = [(stamp, stamp.stage, stamp.first_reached_at, stamp.inferred,

@@ -384,8 +384,7 @@ def _finish_shadows(engine: Engine, shadows: list[Table], keys: dict[Table, str]
             conn.exec_driver_sql(f"PRAGMA threads = {FINISH_WORKERS}")
             try:
                 for shadow in shadows:
-                    for index in sorted(shadow.indexes, key=lambda i: str(i.name)):
-                        conn.execute(CreateIndex(index))
+                    _create_indexes(conn, shadow)
             finally:
                 conn.exec_driver_sql(f"PRAGMA threads = {int(threads or 0)}")
         return
@@ -397,8 +396,7 @@ def _finish_shadows(engine: Engine, shadows: list[Table], keys: dict[Table, str]
                 columns = ", ".join(quote(c.name) for c in shadow.primary_key.columns)
                 conn.execute(text(f"ALTER TABLE {quote(shadow.name)} ADD CONSTRAINT "
                                   f"{quote(keys[shadow])} PRIMARY KEY ({columns})"))
-            for index in sorted(shadow.indexes, key=lambda i: str(i.name)):
-                conn.execute(CreateIndex(index))
+            _create_indexes(conn, shadow)
         with engine.connect() as conn:
             conn = conn.execution_options(isolation_level="AUTOCOMMIT")
             quote = conn.dialect.identifier_preparer.quote
@@ -413,6 +411,12 @@ def _finish_shadows(engine: Engine, shadows: list[Table], keys: dict[Table, str]
             for future in started:  # what has not begun never will; the rest is waited for
                 future.cancel()
             raise
+
+
+def _create_indexes(conn: Connection, table: Table) -> None:
+    """The secondary indexes `projections/tables.py` declares for `table`, by name."""
+    for index in sorted(table.indexes, key=lambda i: str(i.name)):
+        conn.execute(CreateIndex(index))
 
 
 def _insert_shadow(engine: Engine, shadows: dict[Table, Table],

@@ -110,7 +110,7 @@ def test_steps_pair_each_stamp_with_those_reached_at_or_after_it() -> None:
                 for n, f in enumerate(parse_fact(r) for r in raw)]
     history = derive_subject(definitions, Subject(PERSON, "y"), recorded)
     steps = {(s["from_stage"], s["to_stage"]): s
-             for s in steps_of({"subject_type": PERSON, "subject_id": "y"}, history.stamps)}
+             for s in steps_of(PERSON, "y", history.stamps)}
     reached = {s.stage for s in history.stamps}
     assert {"verified", "mql", "sal"} <= reached
     assert ("sal", "verified") not in steps and ("mql", "verified") not in steps
