@@ -1,0 +1,59 @@
+"""A store written by release 0.1.0 (before the layered layout) opens and reports the same.
+
+`tests/data/store-0.1.0/ledger.db` was made with the 0.1.0 code: `init --definitions
+b2b-2024`, the journeys in JSON Lines, HubSpot and Salesforce shapes, one retraction and a
+backfill to `docs/examples/acme-2025.yaml`. The other files beside it are what 0.1.0 printed
+for the commands below. This release must print the same, and keep appending to the store.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from cli import main
+
+OLD = Path(__file__).resolve().parents[1] / "data" / "store-0.1.0"
+
+REPORTS = {
+    "stages_person.json": ["report", "stages", "--as-of", "2024-12-31T23:59:59Z",
+                           "--format", "json"],
+    "stages_account.json": ["report", "stages", "--as-of", "2024-12-31T23:59:59Z",
+                            "--level", "account", "--format", "json"],
+    "stages_b2b.json": ["report", "stages", "--as-of", "2024-12-31T23:59:59Z",
+                        "--definitions", "b2b-2024", "--format", "json"],
+    "stamps_person.csv": ["report", "stamps", "--level", "person", "--format", "csv"],
+    "stamps_account.csv": ["report", "stamps", "--level", "account", "--format", "csv"],
+    "moves_person.csv": ["report", "moves", "--level", "person", "--format", "csv"],
+    "audit.json": ["audit", "person", "0038c00000PrS001", "--format", "json"],
+}
+
+
+@pytest.fixture
+def old_store(tmp_path: Path) -> str:
+    shutil.copy(OLD / "ledger.db", tmp_path / "ledger.db")
+    return f"sqlite:///{tmp_path / 'ledger.db'}"
+
+
+@pytest.mark.parametrize("expected", sorted(REPORTS))
+def test_an_old_store_reports_what_it_reported(old_store: str, expected: str) -> None:
+    result = CliRunner().invoke(main, ["--db", old_store, *REPORTS[expected]])
+    assert result.exit_code == 0, result.output
+    assert result.output == (OLD / expected).read_text(encoding="utf-8")
+
+
+def test_an_old_store_verifies_and_takes_new_facts(old_store: str, tmp_path: Path) -> None:
+    runner = CliRunner()
+    verified = runner.invoke(main, ["--db", old_store, "verify"])
+    assert verified.exit_code == 0, verified.output
+    assert verified.output == "69 facts in 9 streams, projections at 69: intact\n"
+    new = tmp_path / "new.jsonl"
+    new.write_text('{"type": "status_changed", "person_id": "0038c00000PrS001", '
+                   '"value": "lead", "occurred_at": "2025-02-01T00:00:00Z"}\n', encoding="utf-8")
+    imported = runner.invoke(main, ["--db", old_store, "import", str(new)])
+    assert imported.output == "new.jsonl: read 1, stored 1, duplicate 0, rejected 0\n"
+    assert runner.invoke(main, ["--db", old_store, "verify"]).output == (
+        "70 facts in 9 streams, projections at 70: intact\n")
