@@ -25,12 +25,12 @@ def _user_errors() -> tuple[type[BaseException], ...]:
     from eventsourcing.persistence import PersistenceError
     from sqlalchemy.exc import SQLAlchemyError
 
-    from lifecycle.definitions import DefinitionsError
-    from lifecycle.facts import FactInputError
-    from lifecycle.importing import FileFormatError
-    from lifecycle.ledger import LedgerError
+    from lifecycle.domain.definitions import DefinitionsError
+    from lifecycle.domain.errors import LedgerError
+    from lifecycle.domain.facts import FactInputError
+    from lifecycle.domain.timeutil import TimeError
+    from lifecycle.importers.canonical import FileFormatError
     from lifecycle.store import StoreURLError
-    from lifecycle.timeutil import TimeError
 
     return (LedgerError, DefinitionsError, FactInputError, TimeError, StoreURLError,
             FileFormatError, PersistenceError, SQLAlchemyError, OSError)
@@ -52,7 +52,7 @@ def friendly(func: F) -> F:
 
 
 def _message(exc: BaseException) -> str:
-    from lifecycle.facts import FactInputError
+    from lifecycle.domain.facts import FactInputError
     from lifecycle.store import redact
 
     if isinstance(exc, FactInputError) and exc.field:
@@ -79,7 +79,7 @@ class Instant(click.ParamType):
     def convert(self, value: Any, param: Any, ctx: Any) -> datetime:
         from datetime import UTC, date
 
-        from lifecycle.timeutil import TimeError, parse_instant, utc_now
+        from lifecycle.domain.timeutil import TimeError, parse_instant, utc_now
 
         if isinstance(value, datetime):
             return value
@@ -105,7 +105,7 @@ LEVEL = click.Choice(["person", "account"])
 
 
 def ledger_from(ctx: click.Context) -> Any:
-    from lifecycle.ledger import Ledger
+    from lifecycle.application.ledger import Ledger
 
     root = ctx.find_root()
     if "ledger" not in root.obj:
@@ -124,8 +124,8 @@ def read_text(path: str) -> str:
 
 
 def load_definitions_file(path: str) -> Any:
-    from lifecycle.definitions import DefinitionsError, load_definitions
-    from lifecycle.starters import starter_text
+    from lifecycle.domain.definitions import DefinitionsError, load_definitions
+    from lifecycle.domain.starters import starter_text
 
     text = starter_text(path)
     try:
@@ -176,7 +176,7 @@ def init(ctx: click.Context, definitions_file: str) -> None:
     Example:
         lifecycle init --definitions definitions.yaml
     """
-    from lifecycle.ledger import LedgerError
+    from lifecycle.domain.errors import LedgerError
 
     definitions = load_definitions_file(definitions_file)
     ledger = ledger_from(ctx)
@@ -223,8 +223,8 @@ def record(ctx: click.Context, fact_type: str, assume_tz: str | None, **fields: 
             --at 2024-01-22T08:00:03Z --source hubspot --actor 28604240
         lifecycle record person_linked --person 51 --account acme --at 2024-01-08T15:02:11Z
     """
-    from lifecycle.facts import parse_fact
-    from lifecycle.timeutil import zone
+    from lifecycle.domain.facts import parse_fact
+    from lifecycle.domain.timeutil import zone
 
     data = {"type": fact_type, **{k: v for k, v in fields.items() if v is not None}}
     if "field_name" in data:
@@ -250,8 +250,8 @@ def retract(ctx: click.Context, event_id: UUID, reason: str | None, actor: str |
     Example:
         lifecycle retract 0b7d8c1e-5f0a-5d6b-9c1e-2f3a4b5c6d7e --reason "test lead"
     """
-    from lifecycle.facts import FactRetracted
-    from lifecycle.timeutil import utc_now
+    from lifecycle.domain.facts import FactRetracted
+    from lifecycle.domain.timeutil import utc_now
 
     ledger = ledger_from(ctx)
     subject = ledger.subject_of(event_id)
@@ -302,11 +302,11 @@ def import_(ctx: click.Context, file: str, input_format: str | None, object_type
     import shutil
     import tempfile
 
-    from lifecycle.crm import open_reader
-    from lifecycle.crm.mapped import ColumnsError
-    from lifecycle.importing import detect_format, import_rows
-    from lifecycle.progress import Progress
-    from lifecycle.timeutil import zone
+    from lifecycle.application.importing import import_rows
+    from lifecycle.console.progress import Progress
+    from lifecycle.domain.timeutil import zone
+    from lifecycle.importers.mapped import ColumnsError
+    from lifecycle.importers.registry import detect_format, open_reader
 
     name = Path(file).name
     fmt = input_format or ("csv" if columns else detect_format(Path(file)))
@@ -398,7 +398,7 @@ def definitions_show(ctx: click.Context, fmt: str) -> None:
     if fmt == "table":
         click.echo(recorded.definitions.to_yaml(), nl=False)
     else:
-        from lifecycle.render import emit
+        from lifecycle.console.render import emit
 
         data = recorded.definitions.model_dump(mode="json")
         emit([s for s in data["stages"]], ["key", "label", "kind", "rank"], fmt,
@@ -430,9 +430,9 @@ def definitions_log(ctx: click.Context, fmt: str) -> None:
     Example:
         lifecycle definitions log --format csv
     """
-    from lifecycle.changes import summarise
-    from lifecycle.render import emit
-    from lifecycle.timeutil import format_instant
+    from lifecycle.console.render import emit
+    from lifecycle.domain.changes import summarise
+    from lifecycle.domain.timeutil import format_instant
 
     rows, previous = [], None
     for d in ledger_from(ctx).definitions_log():
@@ -467,8 +467,8 @@ def backfill(ctx: click.Context, file: str, dry_run: bool, examples: int, fmt: s
         lifecycle backfill definitions-2025.yaml --dry-run
         lifecycle backfill definitions-2025.yaml
     """
-    from lifecycle import backfill as backfills
-    from lifecycle.render import print_dry_run, to_json
+    from lifecycle.application import backfill as backfills
+    from lifecycle.console.render import print_dry_run, to_json
 
     new = load_definitions_file(file)
     ledger = ledger_from(ctx)
@@ -534,15 +534,15 @@ def report_stages(ctx: click.Context, as_of: datetime, known_at: datetime | None
     Example:
         lifecycle report stages --as-of 2024-03-31T23:59:59Z --level account --format json
     """
-    from lifecycle.render import emit
-    from projections.quick import stage_counts
+    from lifecycle.console.render import emit
+    from projections.queries.quick import stage_counts
 
     # Most runs of this command are the whole process: a current projection is read
     # straight from SQLite, without loading the ledger (its start-up is the cost).
     data = None if known_at or definitions_version else stage_counts(
         ctx.find_root().obj["db"], as_of, level)
     if data is None:
-        from lifecycle import reports
+        from lifecycle.reports import stages as reports
 
         data = reports.stages(ledger_from(ctx), as_of, level, known_at, definitions_version)
     caption = (f"{level}s as of {data['as_of']}"
@@ -567,8 +567,8 @@ def report_stamps(ctx: click.Context, level: str | None, stage: str | None,
     Example:
         lifecycle report stamps --stage mql --format csv > mql_stamps.csv
     """
-    from lifecycle import reports
-    from lifecycle.render import emit
+    from lifecycle.console.render import emit
+    from lifecycle.reports import stages as reports
 
     rows = reports.stamps(ledger_from(ctx), level, stage, known_at, snapshot,
                           definitions_version)
@@ -594,8 +594,8 @@ def report_moves(ctx: click.Context, level: str | None, direction: tuple[str, ..
     Example:
         lifecycle report moves --direction backward --since 2024-01-01 --until 2024-04-01
     """
-    from lifecycle import reports
-    from lifecycle.render import emit
+    from lifecycle.console.render import emit
+    from lifecycle.reports import stages as reports
 
     rows = reports.moves(ledger_from(ctx), level, direction, since, until, known_at,
                          definitions_version)
@@ -629,8 +629,8 @@ def report_diff(ctx: click.Context, as_of: datetime, level: str,
         lifecycle report diff --as-of 2024-03-31T23:59:59Z \\
             --before-known-at 2024-04-02T09:00:00Z --after-definitions b2b-2025
     """
-    from lifecycle.diff import Side, diff
-    from lifecycle.render import print_diff
+    from lifecycle.application.diff import Side, diff
+    from lifecycle.console.render import print_diff
 
     result = diff(ledger_from(ctx), as_of, Side(before_known_at, before_definitions),
                   Side(after_known_at, after_definitions), level)
@@ -671,8 +671,8 @@ def report_funnel(ctx: click.Context, entry_stage: str | None, start: datetime |
         lifecycle report funnel --entry-stage mql --from 2024-01-01 --to 2024-04-01
         lifecycle report funnel --by source --format csv
     """
-    from lifecycle import funnel
-    from lifecycle.analytics_render import print_funnel
+    from lifecycle.console.analytics_render import print_funnel
+    from lifecycle.reports import funnel
 
     document = funnel.funnel(ledger_from(ctx), entry_stage, start, end, level, by, known_at,
                              definitions_version)
@@ -710,8 +710,8 @@ def report_velocity(ctx: click.Context, from_stage: str | None, to_stage: str | 
         lifecycle report velocity
         lifecycle report velocity --from-stage mql --to-stage sql --by month --format csv
     """
-    from lifecycle import velocity
-    from lifecycle.analytics_render import print_velocity
+    from lifecycle.console.analytics_render import print_velocity
+    from lifecycle.reports import velocity
 
     document = velocity.velocity(ledger_from(ctx), from_stage, to_stage, by, level, since,
                                  until, known_at, definitions_version)
@@ -741,8 +741,8 @@ def report_sla(ctx: click.Context, as_of: datetime, level: str, name: str | None
         lifecycle report sla --as-of 2024-12-31T23:59:59Z
         lifecycle report sla --as-of now --sla mql_follow_up --format csv
     """
-    from lifecycle import sla
-    from lifecycle.analytics_render import print_sla
+    from lifecycle.console.analytics_render import print_sla
+    from lifecycle.reports import sla
 
     document = sla.sla(ledger_from(ctx), as_of, level, name, since, known_at,
                        definitions_version)
@@ -767,8 +767,8 @@ def report_flags(ctx: click.Context, as_of: datetime, flag: tuple[str, ...],
     Example:
         lifecycle report flags --as-of 2024-12-31T23:59:59Z --flag at_risk --format csv
     """
-    from lifecycle import flags_report
-    from lifecycle.analytics_render import print_flags
+    from lifecycle.console.analytics_render import print_flags
+    from lifecycle.reports import flags as flags_report
 
     document = flags_report.flags(ledger_from(ctx), as_of, flag, known_at,
                                   definitions_version)
@@ -796,8 +796,8 @@ def report_signals(ctx: click.Context, since: datetime | None, until: datetime |
     Example:
         lifecycle report signals --since 2024-10-01 --format csv
     """
-    from lifecycle import signals
-    from lifecycle.analytics_render import print_signals
+    from lifecycle.console.analytics_render import print_signals
+    from lifecycle.reports import signals
 
     document = signals.signals(ledger_from(ctx), since, until, reason, known_at,
                                definitions_version)
@@ -820,8 +820,8 @@ def report_aging(ctx: click.Context, as_of: datetime, level: str, known_at: date
     Example:
         lifecycle report aging --as-of now --level account
     """
-    from lifecycle import aging
-    from lifecycle.analytics_render import print_aging
+    from lifecycle.console.analytics_render import print_aging
+    from lifecycle.reports import aging
 
     document = aging.aging(ledger_from(ctx), as_of, level, known_at, definitions_version)
     print_aging(document, aging.COLUMNS, fmt)
@@ -850,8 +850,8 @@ def report_timeline(ctx: click.Context, start: datetime | None, end: datetime | 
     Example:
         lifecycle report timeline --from 2024-01-01 --to 2025-01-01 --every month --format csv
     """
-    from lifecycle import timeline
-    from lifecycle.analytics_render import print_timeline
+    from lifecycle.console.analytics_render import print_timeline
+    from lifecycle.reports import timeline
 
     document = timeline.timeline(ledger_from(ctx), start, end, every, level, known_at,
                                  definitions_version)
@@ -881,7 +881,7 @@ def report_html(ctx: click.Context, output: str, start: datetime | None, end: da
     Example:
         lifecycle report html -o lifecycle.html --from 2024-01-01 --to 2025-01-01
     """
-    from lifecycle.html_report import write_report
+    from lifecycle.reports.html import write_report
 
     summary = write_report(ledger_from(ctx), Path(output), start, end, level, known_at,
                            definitions_version)
@@ -905,9 +905,9 @@ def audit(ctx: click.Context, subject_type: str, subject_id: str, fmt: str) -> N
         lifecycle audit person 00Q8c00001XyZ9aEAF
         lifecycle audit account acme --format json
     """
-    from lifecycle.audit import audit as run_audit
-    from lifecycle.facts import Subject
-    from lifecycle.render import print_audit
+    from lifecycle.application.audit import audit as run_audit
+    from lifecycle.console.render import print_audit
+    from lifecycle.domain.facts import Subject
 
     document = run_audit(ledger_from(ctx), Subject(subject_type, subject_id))
     print_audit(document, fmt)
@@ -925,7 +925,7 @@ def verify(ctx: click.Context) -> None:
     Example:
         lifecycle verify
     """
-    from lifecycle.verify import verify as run_verify
+    from lifecycle.application.verify import verify as run_verify
 
     result = run_verify(ledger_from(ctx))
     for problem in result.problems:
@@ -1049,7 +1049,7 @@ def demo(keep: str | None) -> None:
     Example:
         lifecycle demo
     """
-    from lifecycle.demo import run_demo
+    from lifecycle.sample.journeys import run_demo
 
     run_demo(keep)
 

@@ -39,11 +39,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from lifecycle.definitions import Definitions, load_definitions
-from lifecycle.facts import parse_fact
-from lifecycle.importing import ImportSummary, _batches, read_jsonl
-from lifecycle.ledger import BATCH, Ledger
-from lifecycle.starters import starter_text
+from lifecycle.application.importing import ImportSummary, _batches
+from lifecycle.application.ledger import BATCH, Ledger
+from lifecycle.domain.definitions import Definitions, load_definitions
+from lifecycle.domain.facts import parse_fact
+from lifecycle.domain.starters import starter_text
+from lifecycle.importers.canonical import read_jsonl
 from projections import tables
 
 AS_OF = "2024-12-31T23:59:59Z"
@@ -348,8 +349,8 @@ def _q(text: str) -> str:
 
 def latency(ledger: Ledger, samples: int = 200) -> tuple[float, float]:
     """Record one fact, until its stage is visible in the projections: p50 and p99 (ms)."""
-    from lifecycle.facts import Subject
-    from projections.reports import current_stage
+    from lifecycle.domain.facts import Subject
+    from projections.queries.stages import current_stage
 
     rng = random.Random(5)
     waits = []

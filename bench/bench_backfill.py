@@ -20,11 +20,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from lifecycle.backfill import backfill
-from lifecycle.definitions import load_definitions
-from lifecycle.ledger import Ledger
-from lifecycle.starters import starter_text
-from lifecycle.timeutil import utc_now
+from lifecycle.application.backfill import backfill
+from lifecycle.application.ledger import Ledger
+from lifecycle.domain.definitions import load_definitions
+from lifecycle.domain.starters import starter_text
+from lifecycle.domain.timeutil import utc_now
 
 
 def raw_scan(url: str, table: str) -> tuple[float, int]:

@@ -64,10 +64,11 @@ def generate(facts: int, out: Path) -> None:
 def ledger_import(path: Path, folder: Path, profile: bool = False
                   ) -> tuple[float, float, int, pstats.Stats | None]:
     """Seconds to store, seconds to bring the projections up, facts stored, profile."""
-    from lifecycle.definitions import load_definitions
-    from lifecycle.importing import import_rows, read_jsonl
-    from lifecycle.ledger import Ledger
-    from lifecycle.starters import starter_text
+    from lifecycle.application.importing import import_rows
+    from lifecycle.application.ledger import Ledger
+    from lifecycle.domain.definitions import load_definitions
+    from lifecycle.domain.starters import starter_text
+    from lifecycle.importers.canonical import read_jsonl
 
     url = f"sqlite:///{folder / ('profiled.db' if profile else 'ledger.db')}"
     ledger = Ledger(url)

@@ -23,19 +23,25 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from lifecycle import (
+from lifecycle.application.ledger import Ledger
+from lifecycle.domain.timeutil import format_instant
+from lifecycle.reports import (
     aging,
-    flags_report,
     funnel,
-    html_report,
-    reports,
     signals,
     sla,
     timeline,
     velocity,
 )
-from lifecycle.ledger import Ledger
-from lifecycle.timeutil import format_instant
+from lifecycle.reports import (
+    flags as flags_report,
+)
+from lifecycle.reports import (
+    html as html_report,
+)
+from lifecycle.reports import (
+    stages as reports,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 #: The installed `lifecycle` command beside this interpreter (as users run it).

@@ -102,11 +102,13 @@ def crash(args: argparse.Namespace) -> int:
 
 def sync_measure(args: argparse.Namespace) -> int:
     """Time an import and single-fact appends on SQLite with synchronous FULL and NORMAL."""
-    from lifecycle.definitions import load_definitions
-    from lifecycle.facts import parse_fact
-    from lifecycle.importing import import_rows, read_jsonl
-    from lifecycle.ledger import Candidate, Ledger
-    from lifecycle.starters import DATA
+    from lifecycle.application.importing import import_rows
+    from lifecycle.application.ledger import Ledger
+    from lifecycle.domain.candidates import Candidate
+    from lifecycle.domain.definitions import load_definitions
+    from lifecycle.domain.facts import parse_fact
+    from lifecycle.domain.starters import DATA
+    from lifecycle.importers.canonical import read_jsonl
     from lifecycle.store import settings
 
     definitions = load_definitions((DATA / "b2b-2024.yaml").read_text("utf-8"))

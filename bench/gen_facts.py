@@ -13,7 +13,7 @@ import argparse
 import sys
 import time
 
-from lifecycle.demo import (
+from lifecycle.sample.journeys import (
     DEFAULT_SEED,
     FACTS_PER_PERSON,
     PERSONS_PER_ACCOUNT,

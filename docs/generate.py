@@ -33,8 +33,8 @@ ROOT = DOCS.parent
 if str(ROOT) not in sys.path:  # `python docs/generate.py` from a checkout
     sys.path.insert(0, str(ROOT))
 
-from lifecycle import definitions as model  # noqa: E402
-from lifecycle.starters import DATA, STARTERS  # noqa: E402
+from lifecycle.domain import definitions as model  # noqa: E402
+from lifecycle.domain.starters import DATA, STARTERS  # noqa: E402
 
 # ---- definitions.md ----------------------------------------------------------------------
 

@@ -19,16 +19,17 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from lifecycle import aging as aging_report
-from lifecycle import flags_report, reports
-from lifecycle import funnel as funnel_report
-from lifecycle import signals as signals_report
-from lifecycle import sla as sla_report
-from lifecycle import timeline as timeline_report
-from lifecycle import velocity as velocity_report
-from lifecycle.facts import PERSON, Subject
-from lifecycle.ledger import Ledger
-from lifecycle.timeutil import TimeError, parse_instant, utc_now
+from lifecycle.application.ledger import Ledger
+from lifecycle.domain.facts import PERSON, Subject
+from lifecycle.domain.timeutil import TimeError, parse_instant, utc_now
+from lifecycle.reports import aging as aging_report
+from lifecycle.reports import flags as flags_report
+from lifecycle.reports import funnel as funnel_report
+from lifecycle.reports import signals as signals_report
+from lifecycle.reports import sla as sla_report
+from lifecycle.reports import stages as reports
+from lifecycle.reports import timeline as timeline_report
+from lifecycle.reports import velocity as velocity_report
 
 DEFAULT_URL = "sqlite:///lifecycle.db"
 When = datetime | date | str | None
@@ -183,7 +184,7 @@ class Lifecycle:
 
     def audit(self, subject_type: str, subject_id: str) -> Rows:
         """The subject's facts and what each derived; transitions, stamps... in `.meta`."""
-        from lifecycle.audit import audit
+        from lifecycle.application.audit import audit
 
         document = audit(self.ledger, Subject(subject_type, subject_id))
         return _rows(document, ["seq", "event_id", "type", "occurred_at", "recorded_at",
@@ -194,7 +195,7 @@ class Lifecycle:
              level: str = PERSON, known_at: When = None,
              definitions: str | None = None) -> Path:
         """Write the self-contained HTML report; returns its path."""
-        from lifecycle.html_report import write_report
+        from lifecycle.reports.html import write_report
 
         path = Path(output)
         write_report(self.ledger, path, instant(from_), instant(to), level, instant(known_at),

@@ -37,11 +37,11 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 from sqlalchemy.schema import CreateIndex, CreateTable
 
-from lifecycle.definitions import Definitions
-from lifecycle.derivation import SubjectHistory
-from lifecycle.eventlog import EventLog
-from lifecycle.facts import ACCOUNT, PERSON, Subject
-from lifecycle.replay import Replay
+from lifecycle.domain.definitions import Definitions
+from lifecycle.domain.derivation import SubjectHistory
+from lifecycle.domain.facts import ACCOUNT, PERSON, Subject
+from lifecycle.domain.replay import Replay
+from lifecycle.store.eventlog import EventLog
 from projections import tables
 from projections.instants import naive_utc, sqlite_text
 from projections.rows import Rows, Summary, rows_for, summarize, summary_rows

@@ -123,6 +123,6 @@ def store_url(request: pytest.FixtureRequest) -> str:
 @pytest.fixture(scope="session")
 def definitions_yaml() -> str:
     """The bundled b2b-2024 definitions, as YAML text."""
-    from lifecycle.starters import DATA
+    from lifecycle.domain.starters import DATA
 
     return (DATA / "b2b-2024.yaml").read_text("utf-8")

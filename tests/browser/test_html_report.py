@@ -14,8 +14,8 @@ import pytest
 from click.testing import CliRunner, Result
 
 from cli import main
-from lifecycle.demo import DATA_FILE
-from lifecycle.starters import DATA
+from lifecycle.domain.starters import DATA
+from lifecycle.sample.journeys import DATA_FILE
 
 CHARTS = ["chart-timeline", "chart-funnel", "chart-sla", "chart-flow"]
 HOSTILE_ID = "<script>alert('id')</script>"

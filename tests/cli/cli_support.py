@@ -9,7 +9,7 @@ from typing import Any
 
 from click.testing import Result
 
-from lifecycle.facts import parse_fact
+from lifecycle.domain.facts import parse_fact
 
 #: `run(*args, input=None)`, the `run` fixture.
 Run = Callable[..., Result]

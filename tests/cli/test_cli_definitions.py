@@ -11,8 +11,8 @@ from pathlib import Path
 import yaml
 from cli_support import Run
 
-from lifecycle.codec import definitions_event_id
-from lifecycle.definitions import load_definitions
+from lifecycle.domain.definitions import load_definitions
+from lifecycle.store.codec import definitions_event_id
 
 STAGES_CSV = """key,label,kind,rank
 new,New/Unverified,path,1

@@ -8,8 +8,8 @@ import time
 import pytest
 from cli_support import FACTS, IDS, Run, status, write_jsonl
 
-from lifecycle.starters import DATA
-from lifecycle.timeutil import format_instant, utc_now
+from lifecycle.domain.starters import DATA
+from lifecycle.domain.timeutil import format_instant, utc_now
 
 STAMPS_HEADER = ("subject_type,subject_id,stage,first_reached_at,last_reached_at,"
                  "times_reached,inferred\n")

@@ -6,10 +6,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from itertools import count
 
-from lifecycle.definitions import load_definitions
-from lifecycle.derivation import cascade_flags, derive_subject, flag_intervals
-from lifecycle.facts import RecordedFact, Subject, parse_fact
-from lifecycle.starters import starter_text
+from lifecycle.domain.definitions import load_definitions
+from lifecycle.domain.derivation import cascade_flags, derive_subject, flag_intervals
+from lifecycle.domain.facts import RecordedFact, Subject, parse_fact
+from lifecycle.domain.starters import starter_text
 
 HUBSPOT = load_definitions(starter_text("hubspot-default") or "")
 LATE = datetime(2025, 1, 1, tzinfo=UTC)

@@ -8,7 +8,7 @@ import importlib.util
 import pytest
 from docs_console import ROOT
 
-from lifecycle.definitions import load_definitions
+from lifecycle.domain.definitions import load_definitions
 
 EXAMPLES = ROOT / "docs" / "examples"
 

@@ -58,7 +58,7 @@ def test_every_model_nested_in_definitions_has_a_section() -> None:
             found |= nested(arg)
         return found
 
-    from lifecycle.definitions import Definitions
+    from lifecycle.domain.definitions import Definitions
 
     missing = {cls.__name__ for cls in nested(Definitions)} - {c.__name__ for c in covered}
     assert not missing, f"no section in docs/generate.py SECTIONS for {sorted(missing)}"

@@ -9,8 +9,8 @@ import pytest
 from click.testing import CliRunner
 
 from cli import main
-from lifecycle.definitions import load_definitions, normalise
-from lifecycle.starters import DATA, STARTERS, starter_text
+from lifecycle.domain.definitions import load_definitions, normalise
+from lifecycle.domain.starters import DATA, STARTERS, starter_text
 
 HUBSPOT_STAGES = ["subscriber", "lead", "marketingqualifiedlead", "salesqualifiedlead",
                   "opportunity", "customer", "evangelist", "other"]

@@ -7,11 +7,12 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from lifecycle.backfill import backfill, dry_run
-from lifecycle.definitions import Definitions, load_definitions
-from lifecycle.importing import import_rows, read_jsonl
-from lifecycle.ledger import Ledger
-from lifecycle.starters import DATA
+from lifecycle.application.backfill import backfill, dry_run
+from lifecycle.application.importing import import_rows
+from lifecycle.application.ledger import Ledger
+from lifecycle.domain.definitions import Definitions, load_definitions
+from lifecycle.domain.starters import DATA
+from lifecycle.importers.canonical import read_jsonl
 from projections import tables
 
 DEMO = DATA / "demo_facts.jsonl"
@@ -97,7 +98,7 @@ def test_backfilling_an_old_version_label_again_is_refused(sqlite_url: str,
                                                           definitions_yaml: str) -> None:
     import pytest
 
-    from lifecycle.ledger import LedgerError
+    from lifecycle.domain.errors import LedgerError
 
     with Ledger(sqlite_url) as ledger:
         ledger.publish(load_definitions(definitions_yaml))

@@ -17,9 +17,9 @@ from pathlib import Path
 
 import pytest
 
-from lifecycle.demo import generate
-from lifecycle.ledger import Ledger
-from lifecycle.verify import verify
+from lifecycle.application.ledger import Ledger
+from lifecycle.application.verify import verify
+from lifecycle.sample.journeys import generate
 
 ROOT = Path(__file__).resolve().parents[2]
 START = "2023-01-01T00:00:00Z"
@@ -52,7 +52,7 @@ def _fact_count(url: str) -> int:
 
 
 def _unique(lines: list[str]) -> int:
-    from lifecycle.facts import parse_fact
+    from lifecycle.domain.facts import parse_fact
 
     return len({parse_fact(json.loads(line)).event_id() for line in lines})
 

@@ -13,13 +13,14 @@ import pytest
 from click.testing import CliRunner
 
 from cli import main
-from lifecycle import demo
-from lifecycle.definitions import load_definitions
-from lifecycle.facts import parse_fact
-from lifecycle.importing import Row, import_rows, read_jsonl
-from lifecycle.ledger import Ledger
-from lifecycle.reports import moves, stages, stamps
-from lifecycle.starters import starter_text
+from lifecycle.application.importing import import_rows
+from lifecycle.application.ledger import Ledger
+from lifecycle.domain.definitions import load_definitions
+from lifecycle.domain.facts import parse_fact
+from lifecycle.domain.starters import starter_text
+from lifecycle.importers.canonical import Row, read_jsonl
+from lifecycle.reports.stages import moves, stages, stamps
+from lifecycle.sample import journeys as demo
 
 SMALL = {"persons": 80, "accounts": 10, "start": "2023-01-01T00:00:00Z", "years": 2,
          "seed": 7}

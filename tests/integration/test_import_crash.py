@@ -23,8 +23,8 @@ from pathlib import Path
 
 import pytest
 
-from lifecycle.facts import parse_fact
-from lifecycle.ledger import Ledger
+from lifecycle.application.ledger import Ledger
+from lifecycle.domain.facts import parse_fact
 
 DATA = Path(__file__).parent.parent / "data"
 DEFINITIONS = DATA / "importers_definitions.yaml"

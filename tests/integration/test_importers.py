@@ -18,12 +18,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cli import main
-from lifecycle.crm.hubspot import read_hubspot
-from lifecycle.crm.mapped import ColumnMap, read_mapped
-from lifecycle.crm.salesforce import read_salesforce
-from lifecycle.importing import FileFormatError, read_csv, read_jsonl
-from lifecycle.ledger import Ledger
-from lifecycle.records import MAX_LINE
+from lifecycle.application.ledger import Ledger
+from lifecycle.importers.canonical import FileFormatError, read_csv, read_jsonl
+from lifecycle.importers.hubspot import read_hubspot
+from lifecycle.importers.mapped import ColumnMap, read_mapped
+from lifecycle.importers.records import MAX_LINE
+from lifecycle.importers.salesforce import read_salesforce
 
 SAMPLES = Path(__file__).parent.parent / "data" / "samples"  # ../shared/samples, verbatim
 DATA = Path(__file__).parent.parent / "data"

@@ -15,14 +15,16 @@ from typing import Any
 
 import pytest
 
-from lifecycle import reports
-from lifecycle.definitions import Definitions, load_definitions
-from lifecycle.facts import FactRetracted, parse_fact
-from lifecycle.importing import ImportSummary, import_rows, read_csv, read_jsonl
-from lifecycle.ledger import Ledger, LedgerError
-from lifecycle.timeutil import utc_now
-from lifecycle.verify import verify
-from projections.reports import table_rows
+from lifecycle.application.importing import ImportSummary, import_rows
+from lifecycle.application.ledger import Ledger
+from lifecycle.application.verify import verify
+from lifecycle.domain.definitions import Definitions, load_definitions
+from lifecycle.domain.errors import LedgerError
+from lifecycle.domain.facts import FactRetracted, parse_fact
+from lifecycle.domain.timeutil import utc_now
+from lifecycle.importers.canonical import read_csv, read_jsonl
+from lifecycle.reports import stages as reports
+from projections.queries.stages import table_rows
 
 
 def at(text: str) -> datetime:

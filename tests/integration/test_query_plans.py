@@ -14,9 +14,9 @@ from pathlib import Path
 
 from sqlalchemy import event
 
-from lifecycle.definitions import load_definitions
-from lifecycle.facts import parse_fact
-from lifecycle.ledger import Ledger
+from lifecycle.application.ledger import Ledger
+from lifecycle.domain.definitions import load_definitions
+from lifecycle.domain.facts import parse_fact
 
 BY_SUBJECT = re.compile(r"\b(subject_id|person_id|account_id) IN \(")
 LOOKUP = re.compile(r"\b(subject_id|person_id|account_id)=\?")
@@ -57,7 +57,7 @@ def test_a_count_reads_only_the_part_of_a_day_it_needs(tmp_path: Path,
     """`report stages` and `timeline` read the intervals of part of a day: a range of an
     index by time, not a scan of an index by stage (which grouping once tempted SQLite
     into, 0.1 s at 1M facts instead of 3 ms)."""
-    from projections.counts import WITHIN_DAY, WITHIN_DAY_BEFORE
+    from projections.queries.counts import WITHIN_DAY, WITHIN_DAY_BEFORE
 
     url = f"sqlite:///{tmp_path / 'ledger.db'}"
     with Ledger(url) as ledger:
@@ -80,7 +80,7 @@ def test_aging_seeks_each_stage_by_entry(tmp_path: Path, definitions_yaml: str) 
     seeking its entry instant, not by scanning the stage in another index."""
     from datetime import UTC, datetime
 
-    from lifecycle import aging
+    from lifecycle.reports import aging
 
     url = f"sqlite:///{tmp_path / 'ledger.db'}"
     statements: list[tuple[str, object]] = []

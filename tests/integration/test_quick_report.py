@@ -8,13 +8,15 @@ from pathlib import Path
 
 import pytest
 
-from lifecycle import reports
-from lifecycle.definitions import load_definitions
-from lifecycle.facts import parse_fact
-from lifecycle.importing import import_rows, read_jsonl
-from lifecycle.ledger import Candidate, Ledger
-from lifecycle.starters import DATA
-from projections.quick import stage_counts
+from lifecycle.application.importing import import_rows
+from lifecycle.application.ledger import Ledger
+from lifecycle.domain.candidates import Candidate
+from lifecycle.domain.definitions import load_definitions
+from lifecycle.domain.facts import parse_fact
+from lifecycle.domain.starters import DATA
+from lifecycle.importers.canonical import read_jsonl
+from lifecycle.reports import stages as reports
+from projections.queries.quick import stage_counts
 
 MOMENTS = [datetime(2023, 6, 30, 23, 59, 59, tzinfo=UTC), datetime(2024, 3, 31, tzinfo=UTC),
            datetime(2024, 12, 31, 23, 59, 59, tzinfo=UTC)]

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from lifecycle.definitions import load_definitions
-from lifecycle.facts import parse_fact
-from lifecycle.ledger import Ledger
-from lifecycle.verify import verify
+from lifecycle.application.ledger import Ledger
+from lifecycle.application.verify import verify
+from lifecycle.domain.definitions import load_definitions
+from lifecycle.domain.facts import parse_fact
 from projections import tables
 
 

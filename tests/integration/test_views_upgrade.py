@@ -6,11 +6,12 @@ from pathlib import Path
 
 from sqlalchemy import func, select, text
 
-from lifecycle.definitions import load_definitions
-from lifecycle.importing import import_rows, read_jsonl
-from lifecycle.ledger import Ledger
-from lifecycle.starters import DATA
-from lifecycle.verify import verify
+from lifecycle.application.importing import import_rows
+from lifecycle.application.ledger import Ledger
+from lifecycle.application.verify import verify
+from lifecycle.domain.definitions import load_definitions
+from lifecycle.domain.starters import DATA
+from lifecycle.importers.canonical import read_jsonl
 from projections import tables
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from lifecycle.demo import generate_lines
+from lifecycle.sample.journeys import generate_lines
 
 DEMO_START = "2023-01-01"
 
@@ -28,10 +28,11 @@ def demo_lines(persons: int = 40, accounts: int = 5, seed: int = 3) -> list[str]
 
 def load(url: str, folder: Path, lines: list[str] | None = None) -> str:
     """Publish the starter definitions and import `lines` (default: a small demo set)."""
-    from lifecycle.definitions import load_definitions
-    from lifecycle.importing import import_rows, read_jsonl
-    from lifecycle.ledger import Ledger
-    from lifecycle.starters import DATA
+    from lifecycle.application.importing import import_rows
+    from lifecycle.application.ledger import Ledger
+    from lifecycle.domain.definitions import load_definitions
+    from lifecycle.domain.starters import DATA
+    from lifecycle.importers.canonical import read_jsonl
 
     path = folder / "seed-facts.jsonl"
     path.write_text("\n".join(lines if lines is not None else demo_lines()) + "\n", "utf-8")

@@ -160,8 +160,8 @@ class Data:
 
 def make_data(folder: Path, facts: int, seed: int) -> Data:
     """About `facts` facts from the demo generator, and alternative definitions."""
-    from lifecycle.demo import generate_lines
-    from lifecycle.facts import parse_fact
+    from lifecycle.domain.facts import parse_fact
+    from lifecycle.sample.journeys import generate_lines
 
     persons = max(10, round(facts / FACTS_PER_PERSON))
     lines = list(generate_lines(persons, max(2, persons // 10), "2023-01-01", seed=seed))
@@ -175,8 +175,8 @@ def make_data(folder: Path, facts: int, seed: int) -> Data:
 
 def alt_definitions_yaml() -> str:
     """The starter definitions with another label and other rules (a real backfill)."""
-    from lifecycle.definitions import load_definitions
-    from lifecycle.starters import DATA
+    from lifecycle.domain.definitions import load_definitions
+    from lifecycle.domain.starters import DATA
 
     data = yaml.safe_load((DATA / f"{BASE_VERSION}.yaml").read_text("utf-8"))
     data["version"] = ALT_VERSION
@@ -253,17 +253,18 @@ def verify_cli(url: str) -> tuple[int, str]:
 # ---- preparing and inspecting stores -------------------------------------------------------
 
 def _ledger(url: str) -> Any:
-    from lifecycle.ledger import Ledger
+    from lifecycle.application.ledger import Ledger
 
     return Ledger(url)
 
 
 def prepare(command: str, url: str, data: Data, rng: random.Random) -> dict[str, Any]:
     """Bring a fresh store to where `command` starts from; returns what it needs."""
-    from lifecycle.definitions import load_definitions
-    from lifecycle.importing import import_rows, read_jsonl
-    from lifecycle.ledger import BATCH
-    from lifecycle.starters import DATA
+    from lifecycle.application.importing import import_rows
+    from lifecycle.application.ledger import BATCH
+    from lifecycle.domain.definitions import load_definitions
+    from lifecycle.domain.starters import DATA
+    from lifecycle.importers.canonical import read_jsonl
 
     info: dict[str, Any] = {}
     with _ledger(url) as ledger:
@@ -317,7 +318,7 @@ def snapshot(url: str, views: bool = False) -> Snapshot:
     from sqlalchemy import inspect
 
     from projections import writer
-    from projections.reports import table_rows
+    from projections.queries.stages import table_rows
 
     with _ledger(url) as ledger:
         ids: Counter[uuid.UUID] = Counter()

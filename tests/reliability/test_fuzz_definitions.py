@@ -12,8 +12,8 @@ import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 
-from lifecycle.definitions import Definitions, DefinitionsError, load_definitions
-from lifecycle.starters import DATA
+from lifecycle.domain.definitions import Definitions, DefinitionsError, load_definitions
+from lifecycle.domain.starters import DATA
 
 from .strategies import fuzz_settings, invoke, json_values, odd_text
 

@@ -136,7 +136,7 @@ def command_lines(draw: Any, folder: Path, event_ids: list[str]) -> list[str]:
 
 def test_every_command_with_random_options(options_store: tuple[str, Path]) -> None:
     url, folder = options_store
-    from lifecycle.ledger import Ledger
+    from lifecycle.application.ledger import Ledger
 
     with Ledger(url) as ledger:
         event_ids = [str(f.event_id) for _, facts in ledger.iter_subjects() for f in facts][:5]

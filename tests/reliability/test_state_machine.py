@@ -39,14 +39,17 @@ from hypothesis.stateful import (
 )
 from sqlalchemy import select
 
-from lifecycle.backfill import backfill
-from lifecycle.definitions import definitions_from_data
-from lifecycle.facts import FactRetracted, parse_fact
-from lifecycle.importing import import_rows, read_jsonl
-from lifecycle.ledger import Candidate, Ledger, LedgerError
-from lifecycle.starters import DATA
-from lifecycle.timeutil import utc_now
-from lifecycle.verify import verify
+from lifecycle.application.backfill import backfill
+from lifecycle.application.importing import import_rows
+from lifecycle.application.ledger import Ledger
+from lifecycle.application.verify import verify
+from lifecycle.domain.candidates import Candidate
+from lifecycle.domain.definitions import definitions_from_data
+from lifecycle.domain.errors import LedgerError
+from lifecycle.domain.facts import FactRetracted, parse_fact
+from lifecycle.domain.starters import DATA
+from lifecycle.domain.timeutil import utc_now
+from lifecycle.importers.canonical import read_jsonl
 from projections import tables
 
 from .strategies import EXAMPLES, RANDOM

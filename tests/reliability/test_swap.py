@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import event, inspect
 
-from lifecycle.ledger import Ledger
+from lifecycle.application.ledger import Ledger
 from projections import tables, writer
-from projections.reports import table_rows
+from projections.queries.stages import table_rows
 
 from .conftest import load
 

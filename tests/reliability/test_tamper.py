@@ -22,10 +22,10 @@ from typing import Any
 import pytest
 from sqlalchemy.engine import make_url
 
-from lifecycle.facts import RecordedFact, parse_fact
-from lifecycle.integrity import chain_hash
-from lifecycle.ledger import Ledger
-from lifecycle.timeutil import format_instant, utc_now
+from lifecycle.application.ledger import Ledger
+from lifecycle.domain.facts import RecordedFact, parse_fact
+from lifecycle.domain.timeutil import format_instant, utc_now
+from lifecycle.store.integrity import chain_hash
 
 from .conftest import load
 from .strategies import invoke

@@ -27,7 +27,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from lifecycle.facts import parse_fact
+from lifecycle.domain.facts import parse_fact
 
 
 def status(pid: str, value: str, when: str, field: str = "lifecycle_stage",

@@ -12,7 +12,7 @@ from click.testing import CliRunner, Result
 from report_facts import FACTS, RETRACTION, write_jsonl
 
 from cli import main
-from lifecycle.timeutil import utc_now
+from lifecycle.domain.timeutil import utc_now
 
 Run = Callable[..., Result]
 

@@ -14,9 +14,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import create_engine, select
 
-from projections import analytics, tables
-from projections.counts import count_by_stage, day_window
-from projections.reports import driver_query, stored_instant
+from projections import tables
+from projections.queries import analytics
+from projections.queries.counts import count_by_stage, day_window
+from projections.queries.stages import driver_query, stored_instant
 
 START = datetime(2023, 12, 30, tzinfo=UTC)
 moments = st.integers(min_value=0, max_value=120 * 24 * 4).map(
@@ -97,7 +98,7 @@ def test_period_ends_count_what_came_strictly_before(db: str, data: st.DataObjec
     """`report timeline`'s counts at each period end (SPEC: a transition at the end
     belongs to the next period), for ends at midnight, inside a day, and exactly at a
     transition."""
-    from projections.counts import counts_before
+    from projections.queries.counts import counts_before
 
     engine = create_engine(db)
     i = tables.intervals

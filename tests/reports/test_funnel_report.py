@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from report_support import Run, assert_json, ok
 
-from lifecycle.funnel import COUNTING
+from lifecycle.reports.funnel import COUNTING
 
 LABELS = {"new": "New/Unverified", "verified": "Verified", "mql": "Marketing Qualified",
           "sal": "Sales Accepted/Working", "meeting_set": "Meeting Set",

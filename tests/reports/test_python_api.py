@@ -13,7 +13,7 @@ from report_support import load
 import lifecycle
 from cli import main
 from lifecycle.api import Rows, instant
-from lifecycle.timeutil import TimeError
+from lifecycle.domain.timeutil import TimeError
 
 REPORTS = ["aging", "flags", "funnel", "signals", "sla", "stages", "stamps", "moves",
            "timeline", "velocity"]

@@ -11,14 +11,14 @@ from hypothesis import strategies as st
 from sqlalchemy import create_engine, literal, select
 from sqlalchemy.dialects import sqlite
 
-from lifecycle.definitions import load_definitions
-from lifecycle.derivation import derive_subject
-from lifecycle.facts import PERSON, RecordedFact, Subject, parse_fact
-from lifecycle.periods import month_of, period_start, periods
-from lifecycle.starters import starter_text
-from lifecycle.stats import hours, micro_hours
-from projections.dialect import EpochMicros
+from lifecycle.domain.definitions import load_definitions
+from lifecycle.domain.derivation import derive_subject
+from lifecycle.domain.facts import PERSON, RecordedFact, Subject, parse_fact
+from lifecycle.domain.periods import month_of, period_start, periods
+from lifecycle.domain.starters import starter_text
+from lifecycle.reports.stats import hours, micro_hours
 from projections.instants import epoch_micros
+from projections.queries.dialect import EpochMicros
 
 
 def at(text: str) -> datetime:

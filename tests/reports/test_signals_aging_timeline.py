@@ -10,8 +10,8 @@ from pathlib import Path
 from report_facts import FACTS, RETRACTED_HAND, event_id, status, write_jsonl
 from report_support import Run, assert_json, ok
 
-from lifecycle.stats import PERCENTILE_RULE
-from lifecycle.timeutil import format_instant
+from lifecycle.domain.timeutil import format_instant
+from lifecycle.reports.stats import PERCENTILE_RULE
 
 SIGNAL_COLUMNS = ("subject_type,subject_id,occurred_at,stage,kind,fit,reason,campaign,"
                   "source,actor,event_id\n")

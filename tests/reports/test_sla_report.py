@@ -85,8 +85,8 @@ def test_only_the_worst_breaches_keep_the_whole_summary(store_db: str) -> None:
     longest over their limit (ties by subject id)."""
     from datetime import UTC, datetime
 
-    from lifecycle import sla
-    from lifecycle.ledger import Ledger
+    from lifecycle.application.ledger import Ledger
+    from lifecycle.reports import sla
 
     as_of = datetime(2024, 6, 1, tzinfo=UTC)
     with Ledger(store_db) as ledger:

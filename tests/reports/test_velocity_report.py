@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from report_support import Run, assert_json, invoke, ok
 
-from lifecycle.stats import PERCENTILE_RULE, percentile
+from lifecycle.reports.stats import PERCENTILE_RULE, percentile
 
 HEADER = ("from_stage,to_stage,count,inferred,median_days,p75_days,p90_days,entries,"
           "backward_moves,recycle_rate\n")

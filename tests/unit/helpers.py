@@ -16,18 +16,11 @@ from typing import Any
 
 import yaml
 
-import lifecycle.definitions as definitions_module
-from lifecycle.definitions import Definitions, definitions_from_data, load_definitions
-from lifecycle.derivation import SubjectHistory, derive_subject
-from lifecycle.facts import (
-    ACCOUNT,
-    PERSON,
-    AnyFact,
-    RecordedFact,
-    Subject,
-    parse_fact,
-)
-from lifecycle.replay import Replay
+import lifecycle.domain.definitions as definitions_module
+from lifecycle.domain.definitions import Definitions, definitions_from_data, load_definitions
+from lifecycle.domain.derivation import SubjectHistory, derive_subject
+from lifecycle.domain.facts import ACCOUNT, PERSON, AnyFact, RecordedFact, Subject, parse_fact
+from lifecycle.domain.replay import Replay
 
 T0 = datetime(2024, 1, 1, tzinfo=UTC)
 #: When the ledger starts recording (well after every occurred_at used in tests).

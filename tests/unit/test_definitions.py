@@ -6,8 +6,8 @@ from datetime import timedelta
 
 import pytest
 
-from lifecycle.definitions import DefinitionsError, definitions_from_data, load_definitions
-from lifecycle.timeutil import parse_duration
+from lifecycle.domain.definitions import DefinitionsError, definitions_from_data, load_definitions
+from lifecycle.domain.timeutil import parse_duration
 
 from .helpers import b2b, b2b_data
 

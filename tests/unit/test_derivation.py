@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import random
 
-from lifecycle.derivation import (
+from lifecycle.domain.derivation import (
     BACKWARD,
     ENTRY,
     EXIT,

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from lifecycle.facts import (
+from lifecycle.domain.facts import (
     FACT_TYPES,
     FactInputError,
     PersonLinked,
@@ -16,7 +16,7 @@ from lifecycle.facts import (
     Subject,
     parse_fact,
 )
-from lifecycle.timeutil import TimeError, format_instant, parse_instant
+from lifecycle.domain.timeutil import TimeError, format_instant, parse_instant
 
 BASE = {"type": "status_changed", "person_id": "00Q1", "occurred_at": "2024-03-01T08:00:00Z",
         "value": "lead"}

@@ -11,8 +11,8 @@ from datetime import timedelta
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from lifecycle.derivation import DIRECTIONS, derive_subject, direction
-from lifecycle.facts import ACCOUNT, PERSON
+from lifecycle.domain.derivation import DIRECTIONS, derive_subject, direction
+from lifecycle.domain.facts import ACCOUNT, PERSON
 
 from .helpers import (
     T0,

@@ -8,7 +8,14 @@ from datetime import timedelta
 from hypothesis import given
 from hypothesis import strategies as st
 
-from lifecycle.stats import days, days_of, percentile, percentile_at, summary_days, summary_sorted
+from lifecycle.reports.stats import (
+    days,
+    days_of,
+    percentile,
+    percentile_at,
+    summary_days,
+    summary_sorted,
+)
 from projections.instants import epoch_day
 
 durations = st.lists(st.integers(min_value=0, max_value=10**15), max_size=60)

@@ -1,0 +1,87 @@
+"""Import: a reader's rows stored in batches (or all at once, strict), then the read models
+brought up to date."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+from lifecycle.application.ledger import BATCH, Ledger
+from lifecycle.domain.candidates import Candidate, Rejection
+from lifecycle.importers.canonical import Row
+
+
+@dataclass
+class ImportSummary:
+    read: int = 0
+    stored: int = 0
+    duplicate: int = 0
+    rejections: list[Rejection] | None = None
+    committed: bool = True
+    #: Rows read but deliberately not imported (e.g. deleted Salesforce history rows).
+    skipped: int = 0
+    #: Warnings about the input: message -> what it concerns (e.g. subjects), in file order.
+    warnings: dict[str, list[str]] = field(default_factory=dict)
+
+    @property
+    def rejected(self) -> int:
+        return len(self.rejections or [])
+
+
+def _batches(rows: Iterator[Row], summary: ImportSummary, size: int
+             ) -> Iterator[list[Candidate]]:
+    """Candidates in batches; rejected rows are counted into `summary` on the way."""
+    batch: list[Candidate] = []
+    for row in rows:
+        summary.read += 1
+        if row.notice is not None:
+            summary.warnings.setdefault(row.notice.message, []).append(row.notice.item)
+        if row.skipped:
+            summary.skipped += 1
+        elif row.rejection is not None:
+            summary.rejections.append(row.rejection)  # type: ignore[union-attr]
+        else:
+            assert row.candidate is not None
+            batch.append(row.candidate)
+            if len(batch) >= size:
+                yield batch
+                batch = []
+    if batch:
+        yield batch
+
+
+def import_rows(ledger: Ledger, rows: Callable[[], Iterator[Row]], *, strict: bool = False,
+                progress: Callable[[int], None] | None = None, batch_size: int = BATCH
+                ) -> ImportSummary:
+    """Store the rows' facts idempotently, then bring the read models up to date.
+
+    Not strict: each batch commits on its own; bad rows are reported and skipped.
+    Strict: the file is checked whole first, then stored in one transaction, or not at all.
+    """
+    summary = ImportSummary(rejections=[])
+    if strict:
+        for _ in _batches(rows(), summary, batch_size):
+            pass
+        if summary.rejections:
+            summary.committed = False
+            return summary
+        summary = ImportSummary(rejections=[])
+        result, committed = ledger.append_all(_batches(rows(), summary, batch_size))
+        summary.committed = committed
+        summary.rejections = result.rejected
+        summary.duplicate = len(result.duplicates)
+        summary.stored = len(result.stored) if committed else 0
+        if progress:
+            progress(summary.read)
+    else:
+        for batch in _batches(rows(), summary, batch_size):
+            result = ledger.append(batch)
+            summary.stored += len(result.stored)
+            summary.duplicate += len(result.duplicates)
+            summary.rejections += result.rejected  # type: ignore[operator]
+            if progress:
+                progress(summary.read)
+    summary.rejections.sort(key=lambda r: r.line or 0)  # type: ignore[union-attr]
+    if summary.committed:  # also when all were duplicates: a killed run may not have
+        ledger.catch_up()  # caught up; with nothing to apply this is one position read
+    return summary

@@ -1,0 +1,364 @@
+"""The ledger application: records facts and definitions, keeps the read models current,
+and answers reports and audits. The CLI and the Python API both go through here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.persistence import IntegrityError, StoredEvent
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.pool import StaticPool
+
+from lifecycle.domain.candidates import Candidate, Rejection
+from lifecycle.domain.definitions import Definitions
+from lifecycle.domain.errors import LedgerError
+from lifecycle.domain.facts import AnyFact, FactRetracted, RecordedFact, Subject
+from lifecycle.domain.timeutil import format_instant, utc_now
+from lifecycle.store import AppendTx, IndexRow, open_recorder, redact
+from lifecycle.store.codec import (
+    DEFINITIONS_STREAM,
+    DEFINITIONS_SUBJECT_TYPE,
+    LedgerMapper,
+    RecordedDefinitions,
+    definitions_event_id,
+)
+from lifecycle.store.eventlog import EventLog
+from lifecycle.store.integrity import GENESIS, chain_hash
+from lifecycle.store.settings import sqlalchemy_url, sqlite_pragmas
+from projections import writer
+from projections.view import View
+
+#: Facts per import transaction: fewer commits (each syncs the WAL and rewrites the index
+#: pages it dirtied) against less to redo after a crash and a coarser progress bar.
+BATCH = 5_000
+
+
+@dataclass
+class AppendResult:
+    stored: list[RecordedFact] = field(default_factory=list)
+    duplicates: list[Candidate] = field(default_factory=list)
+    rejected: list[Rejection] = field(default_factory=list)
+
+    def add(self, other: AppendResult) -> None:
+        self.stored += other.stored
+        self.duplicates += other.duplicates
+        self.rejected += other.rejected
+
+
+class _Rejected(Exception):
+    def __init__(self, field: str | None, reason: str):
+        self.field, self.reason = field, reason
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA busy_timeout = 30000")
+    sqlite_pragmas(cursor)  # durability: the same settings as the event store's
+    cursor.close()
+
+
+class Ledger:
+    """One ledger, on the store named by a database URL."""
+
+    def __init__(self, url: str, read_only: bool = False):
+        """`read_only`: never write (a read replica): no tables are created, and reports
+        read the projections as they stand instead of catching up first."""
+        self.url = url
+        self.read_only = read_only
+        recorder, self._factory = open_recorder(url, create_tables=not read_only)
+        self.log = EventLog(recorder, LedgerMapper())
+        self.engine = self._engine(url)
+        if not read_only:
+            writer.create_tables(self.engine)
+
+    @staticmethod
+    def _engine(url: str) -> Engine:
+        sa_url = sqlalchemy_url(url)
+        if sa_url.get_backend_name() == "sqlite":
+            engine = create_engine(sa_url, connect_args={"timeout": 30})
+            event.listen(engine, "connect", _sqlite_pragmas)
+            return engine
+        return create_engine(sa_url, pool_size=2, max_overflow=2)
+
+    def close(self) -> None:
+        self.engine.dispose()
+        self._factory.close()
+
+    def __enter__(self) -> Ledger:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def display_url(self) -> str:
+        return redact(self.url)
+
+    # ---- definitions ---------------------------------------------------------------
+
+    def definitions_log(self) -> list[RecordedDefinitions]:
+        return self.log.definitions_history()
+
+    def active_definitions(self, known_at: datetime | None = None) -> RecordedDefinitions:
+        """The definitions in force now, or at `known_at`."""
+        history = [d for d in self.definitions_log()
+                   if known_at is None or d.recorded_at <= known_at]
+        if not history:
+            if known_at is not None and self.definitions_log():
+                raise LedgerError("no definitions had been published by the --known-at time")
+            raise LedgerError(
+                "this ledger has no definitions yet: run `lifecycle init --definitions FILE`")
+        return history[-1]
+
+    def publish(self, definitions: Definitions) -> tuple[RecordedDefinitions, bool]:
+        """Publish a version; returns it and whether it is new. A label names one content."""
+        event_id = definitions_event_id(definitions.version)
+        content_hash = definitions.content_hash()
+        with self.log.recorder.append_transaction() as tx:
+            known = tx.lookup([event_id]).get(event_id)
+            if known is not None:
+                if known.content_hash != content_hash:
+                    raise LedgerError(
+                        f"definitions version {definitions.version!r} is already published "
+                        "with other content; give the new definitions a new version label")
+            else:
+                last = tx.last_events([DEFINITIONS_STREAM]).get(DEFINITIONS_STREAM)
+                recorded = RecordedDefinitions(
+                    definitions, event_id, utc_now(),
+                    (last.originator_version if last else 0) + 1)
+                tx.insert(
+                    [IndexRow(event_id, content_hash, DEFINITIONS_SUBJECT_TYPE,
+                              definitions.version, "definitions_published")],
+                    [self.log.mapper.definitions_to_stored(recorded)])
+        for published in reversed(self.definitions_log()):
+            if published.event_id == event_id:
+                if known is None:
+                    self.catch_up()
+                return published, known is None
+        raise AssertionError("published definitions not found")  # pragma: no cover
+
+    # ---- facts ---------------------------------------------------------------------
+
+    def append(self, candidates: list[Candidate]) -> AppendResult:
+        """Store a batch in one transaction: new facts stored, repeats counted, bad ones
+        (conflicting content, impossible retractions) rejected with the reason."""
+        for attempt in (1, 2):
+            try:
+                with self.log.recorder.append_transaction() as tx:
+                    return self._append_in(tx, candidates)
+            except IntegrityError:
+                # A concurrent writer stored a conflicting row first: reclassify once.
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def append_all(self, batches: Iterable[list[Candidate]]) -> tuple[AppendResult, bool]:
+        """Store every batch in one transaction, or nothing if any row is rejected.
+
+        Returns what happened and whether it was committed."""
+        total = AppendResult()
+        try:
+            with self.log.recorder.append_transaction() as tx:
+                seen: dict[UUID, Candidate] = {}
+                for batch in batches:
+                    total.add(self._append_in(tx, batch, seen))
+                    if total.rejected:
+                        raise _AbortStrict
+        except _AbortStrict:
+            total.stored = []
+            return total, False
+        return total, True
+
+    def _append_in(self, tx: AppendTx, candidates: list[Candidate],
+                   seen: dict[UUID, Candidate] | None = None) -> AppendResult:
+        result = AppendResult()
+        seen = {} if seen is None else seen
+        known = tx.lookup([c.event_id for c in candidates])
+        targets = [c.fact.target_event_id for c in candidates
+                   if isinstance(c.fact, FactRetracted)]
+        target_rows = tx.lookup(targets) if targets else {}
+        already = tx.retracted(targets) if targets else {}
+        last = tx.last_events(list({c.fact.subject.stream_id for c in candidates}))
+        versions = {stream: event.originator_version for stream, event in last.items()}
+        chains = {stream: self.log.mapper.chain_of(event) for stream, event in last.items()}
+        now = utc_now()
+        stamp = format_instant(now)
+        rows: list[IndexRow] = []
+        events: list[StoredEvent] = []
+        mapper = self.log.mapper
+        for candidate in candidates:
+            event_id = candidate.event_id
+            previous = known.get(event_id) or seen.get(event_id)
+            if previous is not None:
+                if previous.content_hash == candidate.content_hash:
+                    result.duplicates.append(candidate)
+                else:
+                    result.rejected.append(Rejection(
+                        candidate.line, "source_id",
+                        "a fact with this source and source_id is already recorded with "
+                        "other content", candidate.raw))
+                continue
+            try:
+                retracts = self._check_retraction(candidate, target_rows, already, seen)
+            except _Rejected as bad:
+                result.rejected.append(Rejection(candidate.line, bad.field, bad.reason,
+                                                 candidate.raw))
+                continue
+            fact = candidate.fact
+            subject = fact.subject
+            stream = subject.stream_id
+            version = versions.get(stream, 0) + 1
+            versions[stream] = version
+            chain = chains[stream] = chain_hash(chains.get(stream, GENESIS), event_id, stamp,
+                                                candidate.canonical_json)
+            recorded = RecordedFact(fact, event_id, now, version, chain=chain)
+            kind = fact.type  # type: ignore[attr-defined]
+            link = fact.account_id if kind == "person_linked" else None
+            rows.append(IndexRow(event_id, candidate.content_hash, subject.type, subject.id,
+                                 kind, retracts, link))
+            events.append(mapper.fact_to_stored(recorded, candidate.canonical_json, stamp))
+            seen[event_id] = candidate
+            if retracts is not None:
+                already[retracts] = event_id
+            result.stored.append(recorded)
+        if rows:
+            tx.insert(rows, events)
+        return result
+
+    @staticmethod
+    def _check_retraction(candidate: Candidate, target_rows: dict[UUID, IndexRow],
+                          already: dict[UUID, UUID], seen: dict[UUID, Candidate]
+                          ) -> UUID | None:
+        fact = candidate.fact
+        if not isinstance(fact, FactRetracted):
+            return None
+        target = fact.target_event_id
+        row = target_rows.get(target)
+        if row is not None:
+            kind, subject = row.fact_type, Subject(row.subject_type, row.subject_id)
+        elif target in seen:
+            kind, subject = seen[target].fact.type, seen[target].fact.subject  # type: ignore[attr-defined]
+        else:
+            raise _Rejected("target_event_id", f"no fact {target} is recorded")
+        if kind == "retracted":
+            raise _Rejected("target_event_id", "a retraction cannot be retracted")
+        if kind == "definitions_published":
+            raise _Rejected("target_event_id", "published definitions cannot be retracted")
+        if target in already:
+            raise _Rejected("target_event_id",
+                            f"fact {target} is already retracted (by {already[target]})")
+        if subject != fact.subject:
+            raise _Rejected(
+                f"{fact.subject.type}_id",
+                f"fact {target} is about {subject.type} {subject.id!r}, "
+                f"not {fact.subject.type} {fact.subject.id!r}")
+        return target
+
+    def record(self, fact: AnyFact) -> tuple[RecordedFact | None, AppendResult]:
+        """Record one fact and bring the read models up to date."""
+        result = self.append([Candidate(fact)])
+        if result.rejected:
+            raise LedgerError(result.rejected[0].reason)
+        self.catch_up()
+        return (result.stored[0] if result.stored else None), result
+
+    def subject_of(self, event_id: UUID) -> Subject:
+        with self.log.recorder.append_transaction() as tx:
+            row = tx.lookup([event_id]).get(event_id)
+        if row is None or row.subject_type == DEFINITIONS_SUBJECT_TYPE:
+            raise LedgerError(f"no fact {event_id} is recorded")
+        return Subject(row.subject_type, row.subject_id)
+
+    # ---- read models -----------------------------------------------------------------
+
+    def catch_up(self) -> int:
+        """Apply what the log holds beyond the projections' position (every partition's,
+        when workers keep them: their positions make it safe to help)."""
+        if self.read_only:
+            return 0
+        with writer.reading(self.engine) as conn:
+            positions = writer.read_positions(conn)
+        parts = writer.partitions_of(positions)
+        if not parts:
+            return self.project(None, positions.get(writer.PROJECTION, writer.Position(0, None)))
+        return sum(self.project(part, positions.get(part.name)) for part in parts)
+
+    def project(self, partition: writer.Partition | None,
+                at: writer.Position | None = None) -> int:
+        """Catch up the whole projection, or one partition of it (registering it)."""
+        try:
+            definitions = self.active_definitions().definitions
+        except LedgerError:
+            return 0
+        if partition is not None and at is None:
+            try:
+                writer.register(self.engine, partition)
+            except writer.PartitionMismatch as exc:
+                raise LedgerError(f"{exc}: start every worker with the same n, or stop them "
+                                  "all and run `lifecycle project --inline` first") from None
+        for attempt in range(1, 6):
+            try:
+                return writer.catch_up(self.engine, self.log, definitions, partition, at)
+            except writer.ProjectionConflict:
+                # Another writer moved first: start again from where it left off.
+                at = None
+                if attempt == 5:
+                    raise
+        return 0  # pragma: no cover
+
+    def rebuild(self) -> int:
+        definitions = self.active_definitions().definitions
+        return writer.rebuild(self.engine, self.log, definitions)
+
+    def stop_workers(self) -> None:
+        """Give the projections back to inline catch-up (after stopping the workers)."""
+        writer.unregister(self.engine)
+        self.catch_up()
+
+    def position(self, partition: writer.Partition | None = None) -> int:
+        """How far the projections are (the least advanced partition), or one partition."""
+        with self.engine.connect() as conn:
+            if partition is not None:
+                return writer.read_position(conn, partition.name).position
+            parts = writer.partitions(conn)
+            names = [p.name for p in parts] or [writer.PROJECTION]
+            return min(writer.read_position(conn, name).position for name in names)
+
+    def scratch(self, definitions: Definitions, known_at: datetime | None = None,
+                upto: int | None = None) -> Engine:
+        """A throw-away in-memory copy of the read models, replayed from the log."""
+        engine = create_engine("sqlite://", poolclass=StaticPool,
+                               connect_args={"check_same_thread": False})
+        writer.create_tables(engine)
+        writer.rebuild(engine, self.log, definitions, upto=upto, known_at=known_at)
+        return engine
+
+    def view(self, known_at: datetime | None = None, definitions: str | None = None) -> View:
+        """The read models to report from: the live ones, or a replay as known at a time
+        and/or under another published version of the definitions."""
+        if known_at is None and definitions is None:
+            self.catch_up()
+            return View(self.engine, self.active_definitions(), None)
+        recorded = (self.published(definitions) if definitions is not None
+                    else self.active_definitions(known_at))
+        return View(self.scratch(recorded.definitions, known_at), recorded, known_at)
+
+    def published(self, version: str) -> RecordedDefinitions:
+        """A published version of the definitions, by its label."""
+        for recorded in self.definitions_log():
+            if recorded.definitions.version == version:
+                return recorded
+        known = ", ".join(d.definitions.version for d in self.definitions_log()) or "none"
+        raise LedgerError(f"no definitions {version!r} were published (published: {known})")
+
+    def iter_subjects(self) -> Iterator[tuple[Subject, list[RecordedFact]]]:
+        return self.log.all_subject_facts()
+
+
+class _AbortStrict(Exception):
+    """Roll the strict import back: a row was rejected."""

@@ -1,0 +1,48 @@
+"""Every import format in one place: `--format` choices and `detect_format` come from here.
+
+A new importer is one entry in `READERS` (and, when it takes options, in `open_reader`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from functools import partial
+from pathlib import Path
+
+from lifecycle.importers.canonical import FileFormatError, Row, read_csv, read_jsonl
+from lifecycle.importers.common import read_header
+from lifecycle.importers.hubspot import read_hubspot
+from lifecycle.importers.mapped import ColumnMap, read_mapped
+from lifecycle.importers.records import csv_records
+from lifecycle.importers.salesforce import read_salesforce
+
+Reader = Callable[..., Iterator[Row]]
+
+READERS: dict[str, Reader] = {"jsonl": read_jsonl, "csv": read_csv,
+                              "hubspot": read_hubspot, "salesforce": read_salesforce}
+
+
+def detect_format(path: Path) -> str:
+    suffix = path.suffix.lower()
+    if suffix in (".jsonl", ".ndjson", ".json"):
+        return "jsonl"
+    if suffix == ".csv":
+        return "csv"
+    raise FileFormatError(
+        f"cannot tell the format of {path.name} from its name: pass --format jsonl or csv")
+
+
+
+def open_reader(fmt: str, path: Path, *, object_type: str | None = None,
+                columns: str | None = None) -> tuple[Reader, list[str]]:
+    """The reader for `--format`/`--object`/`--columns`, and lines to show the user first
+    (the resolved column mapping). Raises FileFormatError for a file that cannot work."""
+    if columns is not None:
+        spec = ColumnMap.parse(columns)
+        with path.open("rb") as stream:
+            header = read_header(csv_records(stream))
+        notes = spec.resolve(header).describe() if header is not None else []
+        return partial(read_mapped, mapping=spec), notes
+    if fmt == "hubspot":
+        return partial(READERS[fmt], object_type=object_type or "contacts"), []
+    return READERS[fmt], []

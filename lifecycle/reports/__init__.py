@@ -1,0 +1,1 @@
+"""Reports: the arithmetic of each report over a read view; `registry` names them all."""

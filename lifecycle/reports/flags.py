@@ -1,0 +1,54 @@
+"""`report flags`: accounts with active renewal, upgrade or at-risk flags as of a moment,
+and the persons the flags cascade to (a person has its account's flags while it is linked
+to it, SPEC §4 Accounts)."""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from datetime import datetime
+from typing import Any
+
+from lifecycle.application.ledger import Ledger
+from lifecycle.domain.facts import ACCOUNT, PERSON
+from lifecycle.reports import base as report_base
+from projections.queries import status as status_queries
+from projections.view import View
+
+FLAGS = ("renewal", "upgrade", "at_risk")
+COLUMNS = ["account_id", "flag", "raised_at", "subject_type", "subject_id", "flagged_since",
+           "stage"]
+SUMMARY_COLUMNS = ["flag", "accounts", "persons"]
+
+
+def flags(ledger: Ledger, as_of: datetime, flag: tuple[str, ...] | list[str] = (),
+          known_at: datetime | None = None, definitions: str | None = None
+          ) -> dict[str, Any]:
+    """Active flags as of `as_of`: one row per flagged account, then one per person."""
+    return flags_in(ledger.view(known_at, definitions), as_of, flag)
+
+
+def flags_in(view: View, as_of: datetime, flag: tuple[str, ...] | list[str] = ()
+             ) -> dict[str, Any]:
+    report_base.check_choices(flag, FLAGS, "flag")
+    with view.engine.connect() as conn:
+        found = status_queries.flag_rows(conn, as_of, flag, FLAGS)
+    rows = []
+    accounts: Counter[str] = Counter()
+    cascaded: dict[str, set[str]] = defaultdict(set)
+    flagged = None
+    for account, ordinal, name, raised, stage, person, since, person_stage in found:
+        common = {"account_id": account, "flag": name, "raised_at": raised}
+        if (account, ordinal) != flagged:
+            flagged = (account, ordinal)
+            accounts[name] += 1
+            rows.append({**common, "subject_type": ACCOUNT, "subject_id": account,
+                         "flagged_since": raised, "stage": stage})
+        if person is not None:
+            cascaded[name].add(person)
+            rows.append({**common, "subject_type": PERSON, "subject_id": person,
+                         "flagged_since": since, "stage": person_stage})
+    summary = [{"flag": name, "accounts": accounts[name], "persons": len(cascaded[name])}
+               for name in FLAGS if not flag or name in flag]
+    document = report_base.header(view, as_of=as_of)
+    document |= {"summary": summary, "rows": rows}
+    return document

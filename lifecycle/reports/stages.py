@@ -1,0 +1,80 @@
+"""Reports as plain data: what the CLI renders and the Python API returns (SPEC §5).
+
+Every report reads a `View`: the live read models, or a replay as known at a moment.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from lifecycle.application.ledger import Ledger
+from lifecycle.domain.derivation import DIRECTIONS
+from lifecycle.domain.errors import LedgerError
+from lifecycle.domain.facts import ACCOUNT, PERSON
+from lifecycle.domain.timeutil import format_instant
+from projections.queries import stages as queries
+
+LEVELS = (PERSON, ACCOUNT)
+STAMP_COLUMNS = ["subject_type", "subject_id", "stage", "first_reached_at",
+                 "last_reached_at", "times_reached", "inferred"]
+SNAPSHOT_COLUMNS = ["event_id", "fact_type", "source", "source_id", "actor", "campaign",
+                    "value", "from_stage", "account_id"]
+MOVE_COLUMNS = ["subject_type", "subject_id", "occurred_at", "from_stage", "to_stage",
+                "direction", "event_id"]
+
+
+def _check_stage(ledger_view_defs: Any, stage: str | None) -> None:
+    if stage is not None and stage not in ledger_view_defs.stage_by_key:
+        known = ", ".join(ledger_view_defs.stage_by_key)
+        raise LedgerError(f"unknown stage {stage!r} (stages: {known})")
+
+
+def stages(ledger: Ledger, as_of: datetime, level: str = PERSON,
+           known_at: datetime | None = None, definitions: str | None = None
+           ) -> dict[str, Any]:
+    """Stage counts as of a moment: every defined stage, zero counts included."""
+    view = ledger.view(known_at, definitions)
+    with view.engine.connect() as conn:
+        counts = queries.stage_counts(conn, view.definitions, level, as_of)
+    return {
+        "as_of": format_instant(as_of),
+        "known_at": format_instant(known_at),
+        "definitions_version": view.definitions.version,
+        "level": level,
+        "total": sum(c.count for c in counts),
+        "stages": [{"stage": c.stage, "label": c.label, "count": c.count} for c in counts],
+    }
+
+
+def stamps(ledger: Ledger, level: str | None = None, stage: str | None = None,
+           known_at: datetime | None = None, snapshot: bool = False,
+           definitions: str | None = None) -> list[dict[str, Any]]:
+    """One row per subject and stage reached; with `snapshot`, what caused it first."""
+    view = ledger.view(known_at, definitions)
+    _check_stage(view.definitions, stage)
+    columns = STAMP_COLUMNS + (SNAPSHOT_COLUMNS if snapshot else [])
+    with view.engine.connect() as conn:
+        rows = queries.stamps(conn, view.definitions, level, stage)
+    return [_out(row, columns) for row in rows]
+
+
+def moves(ledger: Ledger, level: str | None = None, directions: Sequence[str] = (),
+          since: datetime | None = None, until: datetime | None = None,
+          known_at: datetime | None = None, definitions: str | None = None
+          ) -> list[dict[str, Any]]:
+    """Transitions between stages, by subject then time."""
+    for direction in directions:
+        if direction not in DIRECTIONS:
+            raise LedgerError(
+                f"unknown direction {direction!r} (directions: {', '.join(DIRECTIONS)})")
+    view = ledger.view(known_at, definitions)
+    with view.engine.connect() as conn:
+        rows = queries.moves(conn, level, directions, since, until)
+    return [_out(row, MOVE_COLUMNS) for row in rows]
+
+
+def _out(row: dict[str, Any], columns: Sequence[str]) -> dict[str, Any]:
+    return {name: format_instant(value) if isinstance(value, datetime) else value
+            for name, value in ((c, row[c]) for c in columns)}

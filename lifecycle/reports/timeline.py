@@ -1,0 +1,79 @@
+"""`report timeline`: stage counts at the end of each week or month (a stacked chart's
+series).
+
+Periods are calendar weeks (Monday 00:00 UTC) or months that overlap [start, end), cut to
+it. A period's counts are the stages as at its end: every transition before `end` counts,
+one at `end` belongs to the next period. Without a window, it spans the months or weeks from
+the first transition to the last.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from lifecycle.application.ledger import Ledger
+from lifecycle.domain.facts import PERSON
+from lifecycle.domain.periods import EVERY, Period, next_start, period_start, periods
+from lifecycle.domain.timeutil import format_instant
+from lifecycle.reports import base as report_base
+from projections.queries import analytics
+from projections.queries.counts import counts_before
+from projections.queries.stages import driver_query, stored_instant
+from projections.view import View
+
+FIXED_COLUMNS = ["period", "start", "end", "total"]
+
+
+def columns(stages: list[str]) -> list[str]:
+    return FIXED_COLUMNS + stages
+
+
+def timeline(ledger: Ledger, start: datetime | None = None, end: datetime | None = None,
+             every: str = "month", level: str = PERSON, known_at: datetime | None = None,
+             definitions: str | None = None) -> dict[str, Any]:
+    """Stage counts at the end of each period of [start, end)."""
+    return timeline_in(ledger.view(known_at, definitions), start, end, every, level)
+
+
+def timeline_in(view: View, start: datetime | None = None, end: datetime | None = None,
+                every: str = "month", level: str = PERSON) -> dict[str, Any]:
+    report_base.check_level(level)
+    report_base.check_choices([every], EVERY, "period")
+    report_base.check_window(start, end)
+    keys = [s.key for s in view.definitions.stages]
+    rows = []
+    with view.engine.connect() as conn:
+        start, end = _window(conn, level, start, end, every)
+        if start is not None and end is not None:
+            cuts = periods(start, end, every)
+            counts = counts_before(driver_query(conn), level, [p.end for p in cuts],
+                                   stored_instant(conn))
+            rows = [_row(period, count, keys)
+                    for period, count in zip(cuts, counts, strict=True)]
+    document = report_base.header(view, **{"from": start}, to=end, every=every, level=level)
+    document |= {"stages": keys, "rows": rows}
+    return document
+
+
+def _window(conn: Any, level: str, start: datetime | None, end: datetime | None,
+            every: str) -> tuple[datetime | None, datetime | None]:
+    """The window asked for; a missing end is filled from the first or last transition."""
+    if start is not None and end is not None:
+        return start, end
+    first, last = analytics.move_span(conn, level)
+    if first is None or last is None:
+        return start, end  # nothing has happened: no periods
+    if start is None:
+        start = period_start(first, every)
+        if end is not None and start >= end:
+            start = period_start(end - timedelta(microseconds=1), every)
+    if end is None:
+        end = next_start(period_start(max(last, start), every), every)
+    return start, end
+
+
+def _row(period: Period, counts: dict[str, int], keys: list[str]) -> dict[str, Any]:
+    return {"period": period.label, "start": format_instant(period.start),
+            "end": format_instant(period.end), "total": sum(counts.values()),
+            "counts": {key: counts.get(key, 0) for key in keys}}

@@ -1,0 +1,1 @@
+"""The synthetic journey generator behind the demo, the benchmarks and the tests."""

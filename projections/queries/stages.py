@@ -1,0 +1,96 @@
+"""Report queries over the read models. They return plain rows; rendering is elsewhere."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, and_, select
+
+from lifecycle.domain.definitions import Definitions
+from projections import tables
+from projections.instants import naive_utc, sqlite_text
+from projections.queries.counts import Query, count_by_stage
+
+
+@dataclass(frozen=True)
+class StageCount:
+    stage: str
+    label: str
+    count: int
+
+
+def stage_counts(conn: Connection, definitions: Definitions, level: str, as_of: datetime
+                 ) -> list[StageCount]:
+    """How many subjects of `level` were in each stage as of `as_of`, definitions order."""
+    counts = count_by_stage(driver_query(conn), level, as_of, stored_instant(conn))
+    return [StageCount(s.key, s.label, counts.get(s.key, 0)) for s in definitions.stages]
+
+
+def driver_query(conn: Connection) -> Query:
+    """Run SQL with `%s` placeholders on `conn`'s driver (for `projections.counts`)."""
+    qmark = conn.dialect.paramstyle == "qmark"
+
+    def query(sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+        return [tuple(row) for row in conn.exec_driver_sql(
+            sql.replace("%s", "?") if qmark else sql, tuple(params))]
+    return query
+
+
+def stored_instant(conn: Connection) -> Callable[[datetime], Any]:
+    """How an instant is written in `conn`'s columns, for driver-level SQL."""
+    return sqlite_text if conn.dialect.name == "sqlite" else naive_utc
+
+
+def stamps(conn: Connection, definitions: Definitions, level: str | None,
+           stage: str | None) -> list[dict[str, Any]]:
+    """One row per subject and stage reached, by subject then definitions order."""
+    s = tables.stamps
+    query = select(s)
+    if level:
+        query = query.where(s.c.subject_type == level)
+    if stage:
+        query = query.where(s.c.stage == stage)
+    rows = [dict(r._mapping) for r in conn.execute(query)]
+    rows.sort(key=lambda r: (r["subject_type"], r["subject_id"],
+                             definitions.order.get(r["stage"], len(definitions.order))))
+    return rows
+
+
+def moves(conn: Connection, level: str | None, directions: Sequence[str] = (),
+          since: datetime | None = None, until: datetime | None = None
+          ) -> list[dict[str, Any]]:
+    """Transitions, by subject then time; `since` inclusive, `until` exclusive."""
+    m = tables.moves
+    conditions = []
+    if level:
+        conditions.append(m.c.subject_type == level)
+    if directions:
+        conditions.append(m.c.direction.in_(list(directions)))
+    if since is not None:
+        conditions.append(m.c.occurred_at >= since)
+    if until is not None:
+        conditions.append(m.c.occurred_at < until)
+    query = select(m).where(and_(True, *conditions))
+    rows = [dict(r._mapping) for r in conn.execute(query)]
+    rows.sort(key=lambda r: (r["subject_type"], r["subject_id"], r["occurred_at"],
+                             r["ordinal"]))
+    return rows
+
+
+def current_stage(conn: Connection, subject_type: str, subject_id: str) -> str | None:
+    c = tables.current
+    return conn.scalar(select(c.c.stage).where(c.c.subject_type == subject_type,
+                                               c.c.subject_id == subject_id))
+
+
+def table_rows(conn: Connection) -> dict[str, list[tuple[Any, ...]]]:
+    """Every view row, sorted: what `verify` compares."""
+    result = {}
+    for table in tables.VIEW_TABLES:
+        rows = [tuple(r) for r in conn.execute(select(table))]
+        rows.sort(key=lambda r: tuple((v is None, str(v)) for v in r))
+        result[table.name] = rows
+    return result
