@@ -956,7 +956,7 @@ class PartitionType(click.ParamType):
     name = "I/N"
 
     def convert(self, value: Any, param: Any, ctx: Any) -> Any:
-        from projections.writer import Partition
+        from projections.positions import Partition
 
         try:
             index, count = (int(part) for part in str(value).split("/"))

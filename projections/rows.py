@@ -8,8 +8,8 @@ from typing import Any
 
 from sqlalchemy import Table
 
-from lifecycle.domain.derivation import Stamp, SubjectHistory
 from lifecycle.domain.facts import ACCOUNT, PERSON
+from lifecycle.domain.history import Stamp, SubjectHistory
 from projections import tables
 from projections.instants import MICROSECOND, epoch_day
 

@@ -5,21 +5,21 @@ and answers reports and audits. The CLI and the Python API both go through here.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.persistence import IntegrityError, StoredEvent
+from eventsourcing.persistence import IntegrityError
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.pool import StaticPool
 
-from lifecycle.domain.candidates import Candidate, Rejection
+from lifecycle.application.append import AppendResult, append_batch
+from lifecycle.domain.candidates import Candidate
 from lifecycle.domain.definitions import Definitions
 from lifecycle.domain.errors import LedgerError
-from lifecycle.domain.facts import AnyFact, FactRetracted, RecordedFact, Subject
-from lifecycle.domain.timeutil import format_instant, utc_now
-from lifecycle.store import AppendTx, IndexRow, open_recorder, redact
+from lifecycle.domain.facts import AnyFact, RecordedFact, Subject
+from lifecycle.domain.timeutil import utc_now
+from lifecycle.store import IndexRow, open_recorder, redact
 from lifecycle.store.codec import (
     DEFINITIONS_STREAM,
     DEFINITIONS_SUBJECT_TYPE,
@@ -28,31 +28,13 @@ from lifecycle.store.codec import (
     definitions_event_id,
 )
 from lifecycle.store.eventlog import EventLog
-from lifecycle.store.integrity import GENESIS, chain_hash
 from lifecycle.store.settings import sqlalchemy_url, sqlite_pragmas
-from projections import writer
+from projections import catchup, positions, rebuild, schema
 from projections.view import View
 
 #: Facts per import transaction: fewer commits (each syncs the WAL and rewrites the index
 #: pages it dirtied) against less to redo after a crash and a coarser progress bar.
 BATCH = 5_000
-
-
-@dataclass
-class AppendResult:
-    stored: list[RecordedFact] = field(default_factory=list)
-    duplicates: list[Candidate] = field(default_factory=list)
-    rejected: list[Rejection] = field(default_factory=list)
-
-    def add(self, other: AppendResult) -> None:
-        self.stored += other.stored
-        self.duplicates += other.duplicates
-        self.rejected += other.rejected
-
-
-class _Rejected(Exception):
-    def __init__(self, field: str | None, reason: str):
-        self.field, self.reason = field, reason
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -74,7 +56,7 @@ class Ledger:
         self.log = EventLog(recorder, LedgerMapper())
         self.engine = self._engine(url)
         if not read_only:
-            writer.create_tables(self.engine)
+            schema.create_tables(self.engine)
 
     @staticmethod
     def _engine(url: str) -> Engine:
@@ -150,7 +132,7 @@ class Ledger:
         for attempt in (1, 2):
             try:
                 with self.log.recorder.append_transaction() as tx:
-                    return self._append_in(tx, candidates)
+                    return append_batch(tx, self.log.mapper, candidates)
             except IntegrityError:
                 # A concurrent writer stored a conflicting row first: reclassify once.
                 if attempt == 2:
@@ -166,98 +148,13 @@ class Ledger:
             with self.log.recorder.append_transaction() as tx:
                 seen: dict[UUID, Candidate] = {}
                 for batch in batches:
-                    total.add(self._append_in(tx, batch, seen))
+                    total.add(append_batch(tx, self.log.mapper, batch, seen))
                     if total.rejected:
                         raise _AbortStrict
         except _AbortStrict:
             total.stored = []
             return total, False
         return total, True
-
-    def _append_in(self, tx: AppendTx, candidates: list[Candidate],
-                   seen: dict[UUID, Candidate] | None = None) -> AppendResult:
-        result = AppendResult()
-        seen = {} if seen is None else seen
-        known = tx.lookup([c.event_id for c in candidates])
-        targets = [c.fact.target_event_id for c in candidates
-                   if isinstance(c.fact, FactRetracted)]
-        target_rows = tx.lookup(targets) if targets else {}
-        already = tx.retracted(targets) if targets else {}
-        last = tx.last_events(list({c.fact.subject.stream_id for c in candidates}))
-        versions = {stream: event.originator_version for stream, event in last.items()}
-        chains = {stream: self.log.mapper.chain_of(event) for stream, event in last.items()}
-        now = utc_now()
-        stamp = format_instant(now)
-        rows: list[IndexRow] = []
-        events: list[StoredEvent] = []
-        mapper = self.log.mapper
-        for candidate in candidates:
-            event_id = candidate.event_id
-            previous = known.get(event_id) or seen.get(event_id)
-            if previous is not None:
-                if previous.content_hash == candidate.content_hash:
-                    result.duplicates.append(candidate)
-                else:
-                    result.rejected.append(Rejection(
-                        candidate.line, "source_id",
-                        "a fact with this source and source_id is already recorded with "
-                        "other content", candidate.raw))
-                continue
-            try:
-                retracts = self._check_retraction(candidate, target_rows, already, seen)
-            except _Rejected as bad:
-                result.rejected.append(Rejection(candidate.line, bad.field, bad.reason,
-                                                 candidate.raw))
-                continue
-            fact = candidate.fact
-            subject = fact.subject
-            stream = subject.stream_id
-            version = versions.get(stream, 0) + 1
-            versions[stream] = version
-            chain = chains[stream] = chain_hash(chains.get(stream, GENESIS), event_id, stamp,
-                                                candidate.canonical_json)
-            recorded = RecordedFact(fact, event_id, now, version, chain=chain)
-            kind = fact.type  # type: ignore[attr-defined]
-            link = fact.account_id if kind == "person_linked" else None
-            rows.append(IndexRow(event_id, candidate.content_hash, subject.type, subject.id,
-                                 kind, retracts, link))
-            events.append(mapper.fact_to_stored(recorded, candidate.canonical_json, stamp))
-            seen[event_id] = candidate
-            if retracts is not None:
-                already[retracts] = event_id
-            result.stored.append(recorded)
-        if rows:
-            tx.insert(rows, events)
-        return result
-
-    @staticmethod
-    def _check_retraction(candidate: Candidate, target_rows: dict[UUID, IndexRow],
-                          already: dict[UUID, UUID], seen: dict[UUID, Candidate]
-                          ) -> UUID | None:
-        fact = candidate.fact
-        if not isinstance(fact, FactRetracted):
-            return None
-        target = fact.target_event_id
-        row = target_rows.get(target)
-        if row is not None:
-            kind, subject = row.fact_type, Subject(row.subject_type, row.subject_id)
-        elif target in seen:
-            kind, subject = seen[target].fact.type, seen[target].fact.subject  # type: ignore[attr-defined]
-        else:
-            raise _Rejected("target_event_id", f"no fact {target} is recorded")
-        if kind == "retracted":
-            raise _Rejected("target_event_id", "a retraction cannot be retracted")
-        if kind == "definitions_published":
-            raise _Rejected("target_event_id", "published definitions cannot be retracted")
-        if target in already:
-            raise _Rejected("target_event_id",
-                            f"fact {target} is already retracted (by {already[target]})")
-        if subject != fact.subject:
-            raise _Rejected(
-                f"{fact.subject.type}_id",
-                f"fact {target} is about {subject.type} {subject.id!r}, "
-                f"not {fact.subject.type} {fact.subject.id!r}")
-        return target
 
     def record(self, fact: AnyFact) -> tuple[RecordedFact | None, AppendResult]:
         """Record one fact and bring the read models up to date."""
@@ -281,15 +178,16 @@ class Ledger:
         when workers keep them: their positions make it safe to help)."""
         if self.read_only:
             return 0
-        with writer.reading(self.engine) as conn:
-            positions = writer.read_positions(conn)
-        parts = writer.partitions_of(positions)
+        with schema.reading(self.engine) as conn:
+            tracked = positions.read_positions(conn)
+        parts = positions.partitions_of(tracked)
         if not parts:
-            return self.project(None, positions.get(writer.PROJECTION, writer.Position(0, None)))
-        return sum(self.project(part, positions.get(part.name)) for part in parts)
+            return self.project(None, tracked.get(positions.PROJECTION,
+                                                  positions.Position(0, None)))
+        return sum(self.project(part, tracked.get(part.name)) for part in parts)
 
-    def project(self, partition: writer.Partition | None,
-                at: writer.Position | None = None) -> int:
+    def project(self, partition: positions.Partition | None,
+                at: positions.Position | None = None) -> int:
         """Catch up the whole projection, or one partition of it (registering it)."""
         try:
             definitions = self.active_definitions().definitions
@@ -297,14 +195,14 @@ class Ledger:
             return 0
         if partition is not None and at is None:
             try:
-                writer.register(self.engine, partition)
-            except writer.PartitionMismatch as exc:
+                positions.register(self.engine, partition)
+            except positions.PartitionMismatch as exc:
                 raise LedgerError(f"{exc}: start every worker with the same n, or stop them "
                                   "all and run `lifecycle project --inline` first") from None
         for attempt in range(1, 6):
             try:
-                return writer.catch_up(self.engine, self.log, definitions, partition, at)
-            except writer.ProjectionConflict:
+                return catchup.catch_up(self.engine, self.log, definitions, partition, at)
+            except positions.ProjectionConflict:
                 # Another writer moved first: start again from where it left off.
                 at = None
                 if attempt == 5:
@@ -313,29 +211,29 @@ class Ledger:
 
     def rebuild(self) -> int:
         definitions = self.active_definitions().definitions
-        return writer.rebuild(self.engine, self.log, definitions)
+        return rebuild.rebuild(self.engine, self.log, definitions)
 
     def stop_workers(self) -> None:
         """Give the projections back to inline catch-up (after stopping the workers)."""
-        writer.unregister(self.engine)
+        positions.unregister(self.engine)
         self.catch_up()
 
-    def position(self, partition: writer.Partition | None = None) -> int:
+    def position(self, partition: positions.Partition | None = None) -> int:
         """How far the projections are (the least advanced partition), or one partition."""
         with self.engine.connect() as conn:
             if partition is not None:
-                return writer.read_position(conn, partition.name).position
-            parts = writer.partitions(conn)
-            names = [p.name for p in parts] or [writer.PROJECTION]
-            return min(writer.read_position(conn, name).position for name in names)
+                return positions.read_position(conn, partition.name).position
+            parts = positions.partitions(conn)
+            names = [p.name for p in parts] or [positions.PROJECTION]
+            return min(positions.read_position(conn, name).position for name in names)
 
     def scratch(self, definitions: Definitions, known_at: datetime | None = None,
                 upto: int | None = None) -> Engine:
         """A throw-away in-memory copy of the read models, replayed from the log."""
         engine = create_engine("sqlite://", poolclass=StaticPool,
                                connect_args={"check_same_thread": False})
-        writer.create_tables(engine)
-        writer.rebuild(engine, self.log, definitions, upto=upto, known_at=known_at)
+        schema.create_tables(engine)
+        rebuild.rebuild(engine, self.log, definitions, upto=upto, known_at=known_at)
         return engine
 
     def view(self, known_at: datetime | None = None, definitions: str | None = None) -> View:

@@ -2,179 +2,37 @@
 
 `derive_subject(definitions, facts)` walks one subject's facts and returns its `steps`
 (changes of stage over time) with what each fact derived. `history_from_steps` turns steps
-into transitions, intervals and stamps; account roll-up (`lifecycle.rollup`) produces steps
+into transitions, intervals and stamps; account roll-up (`rollup`) produces steps
 of its own and reuses it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
 from datetime import datetime
 from uuid import UUID
 
 from lifecycle.domain.definitions import FIT_ORDER, Definitions, normalise
 from lifecycle.domain.facts import ACCOUNT, RecordedFact, Subject
-
-ENTRY, EXIT, REENTRY, FORWARD, BACKWARD, LATERAL = (
-    "entry", "exit", "reentry", "forward", "backward", "lateral")
-DIRECTIONS = (ENTRY, EXIT, REENTRY, FORWARD, BACKWARD, LATERAL)
-
-
-@dataclass(frozen=True, slots=True)
-class Cause:
-    """The fact behind a derived change, as the first-reached snapshot keeps it."""
-
-    event_id: UUID
-    type: str
-    source: str | None = None
-    source_id: str | None = None
-    actor: str | None = None
-    campaign: str | None = None
-    value: str | None = None
-    subject: Subject | None = None
-
-    @classmethod
-    def of(cls, recorded: RecordedFact) -> Cause:
-        fact = recorded.fact
-        return cls(
-            event_id=recorded.event_id,
-            type=recorded.type,
-            source=fact.source,
-            source_id=fact.source_id,
-            actor=fact.actor,
-            campaign=fact.campaign,
-            value=getattr(fact, "value", None),
-            subject=fact.subject,
-        )
-
-
-@dataclass(frozen=True, slots=True)
-class Step:
-    """The subject's stage became `stage` (None: no stage) at `at`."""
-
-    at: datetime
-    stage: str | None
-    cause: Cause
-
-
-@dataclass(frozen=True, slots=True)
-class Transition:
-    subject: Subject
-    occurred_at: datetime
-    from_stage: str | None
-    to_stage: str
-    direction: str
-    cause: Cause
-
-
-@dataclass(frozen=True, slots=True)
-class Interval:
-    """Time in one stage: [entered_at, exited_at); an open interval has no exit."""
-
-    subject: Subject
-    stage: str
-    entered_at: datetime
-    exited_at: datetime | None
-
-
-@dataclass(frozen=True, slots=True)
-class Snapshot:
-    """What was true when a stage was first reached."""
-
-    cause: Cause
-    from_stage: str | None
-    account_id: str | None
-
-
-@dataclass(slots=True)
-class Stamp:
-    subject: Subject
-    stage: str
-    first_reached_at: datetime
-    last_reached_at: datetime | None
-    times_reached: int
-    snapshot: Snapshot
-
-    @property
-    def inferred(self) -> bool:
-        return self.times_reached == 0
-
-
-@dataclass(frozen=True, slots=True)
-class Membership:
-    """The person belonged to `account_id` over [start, end)."""
-
-    person_id: str
-    account_id: str
-    start: datetime
-    end: datetime | None
-    cause: Cause
-    #: The fact that ended it (person_left, or a link to another account).
-    end_cause: Cause | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class FlagInterval:
-    account_id: str
-    flag: str
-    raised_at: datetime
-    cleared_at: datetime | None
-    person_id: str | None = None  # set when cascaded to a person
-
-
-@dataclass(frozen=True, slots=True)
-class HandRaise:
-    """A hand raise that moved nobody: why, and the stage the subject was in when it came.
-
-    `reason`: `engaged` (already at or past the target), `exit` (in an exit stage),
-    `low_fit` (fit missing or below `min_fit`) or `unlisted_kind`.
-    """
-
-    occurred_at: datetime
-    kind: str
-    fit: str | None
-    stage: str | None
-    reason: str
-    cause: Cause
-
-
-@dataclass(frozen=True, slots=True)
-class Outcome:
-    """What one fact derived, for the audit: `kind` and a human-readable `detail`."""
-
-    kind: str  # transition, no_change, signal, unmapped, retracted, recorded
-    detail: str
-    retracted_by: UUID | None = None
-    #: Set for a hand raise that moved nobody (a signal, or unmapped by kind or fit).
-    hand_raise: HandRaise | None = None
-
-
-@dataclass
-class SubjectHistory:
-    subject: Subject
-    steps: list[Step]
-    transitions: list[Transition]
-    intervals: list[Interval]
-    stamps: list[Stamp]
-    outcomes: dict[UUID, Outcome] = field(default_factory=dict)
-    memberships: list[Membership] = field(default_factory=list)
-    flags: list[FlagInterval] = field(default_factory=list)
-    #: The subject's own steps, before any account roll-up.
-    own_steps: list[Step] = field(default_factory=list)
-
-    def stage_at(self, at: datetime) -> str | None:
-        return stage_at(self.steps, at)
-
-
-def stage_at(steps: Sequence[Step], at: datetime) -> str | None:
-    """The stage as of `at`: that of the last step with `at` on or before it."""
-    stage = None
-    for step in steps:
-        if step.at > at:
-            break
-        stage = step.stage
-    return stage
+from lifecycle.domain.history import (
+    BACKWARD,
+    ENTRY,
+    EXIT,
+    FORWARD,
+    LATERAL,
+    REENTRY,
+    Cause,
+    HandRaise,
+    Interval,
+    Membership,
+    Outcome,
+    Snapshot,
+    Stamp,
+    Step,
+    SubjectHistory,
+    Transition,
+)
+from lifecycle.domain.links import account_at, flag_intervals, memberships
 
 
 def effective_facts(
@@ -290,71 +148,6 @@ def _describe(recorded: RecordedFact) -> str:
     if recorded.type == "renewal_flagged":
         return f"{fact.flag} {fact.state}"  # type: ignore[attr-defined]
     return "derives no stage"
-
-
-def memberships(facts: Sequence[RecordedFact]) -> list[Membership]:
-    """A person's accounts over time, from `person_linked` and `person_left`."""
-    result: list[Membership] = []
-    open_: Membership | None = None
-    for recorded in facts:
-        if recorded.type not in ("person_linked", "person_left"):
-            continue
-        fact = recorded.fact
-        at = recorded.occurred_at
-        if recorded.type == "person_linked" and open_ is not None \
-                and open_.account_id == fact.account_id:
-            continue
-        if open_ is not None:
-            result.append(Membership(open_.person_id, open_.account_id, open_.start, at,
-                                     open_.cause, Cause.of(recorded)))
-            open_ = None
-        if recorded.type == "person_linked":
-            assert fact.person_id is not None and fact.account_id is not None
-            open_ = Membership(fact.person_id, fact.account_id, at, None, Cause.of(recorded))
-    if open_ is not None:
-        result.append(open_)
-    return result
-
-
-def account_at(links: Sequence[Membership], at: datetime) -> str | None:
-    for link in links:
-        if link.start <= at and (link.end is None or at < link.end):
-            return link.account_id
-    return None
-
-
-def flag_intervals(account_id: str, facts: Sequence[RecordedFact]) -> list[FlagInterval]:
-    """Renewal, upgrade and at-risk flags: raised to cleared."""
-    raised: dict[str, datetime] = {}
-    result: list[FlagInterval] = []
-    for recorded in facts:
-        if recorded.type != "renewal_flagged":
-            continue
-        fact = recorded.fact
-        flag, state = fact.flag, fact.state  # type: ignore[attr-defined]
-        if state == "raised" and flag not in raised:
-            raised[flag] = recorded.occurred_at
-        elif state == "cleared" and flag in raised:
-            result.append(FlagInterval(account_id, flag, raised.pop(flag), recorded.occurred_at))
-    result += [FlagInterval(account_id, flag, at, None) for flag, at in raised.items()]
-    result.sort(key=lambda f: (f.raised_at, f.flag))
-    return result
-
-
-def cascade_flags(links: Sequence[Membership], flags_by_account: dict[str, list[FlagInterval]]
-                  ) -> list[FlagInterval]:
-    """A person has the flags its account has, while it belongs to the account."""
-    result = []
-    for link in links:
-        for flag in flags_by_account.get(link.account_id, []):
-            start = max(link.start, flag.raised_at)
-            ends = [e for e in (link.end, flag.cleared_at) if e is not None]
-            end = min(ends) if ends else None
-            if end is None or start < end:
-                result.append(FlagInterval(link.account_id, flag.flag, start, end,
-                                           person_id=link.person_id))
-    result.sort(key=lambda f: (f.raised_at, f.flag))
-    return result
 
 
 def history_from_steps(definitions: Definitions, subject: Subject, steps: Sequence[Step],

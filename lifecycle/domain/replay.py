@@ -7,8 +7,9 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 
 from lifecycle.domain.definitions import Definitions
-from lifecycle.domain.derivation import SubjectHistory, derive_subject
+from lifecycle.domain.derivation import derive_subject
 from lifecycle.domain.facts import ACCOUNT, PERSON, RecordedFact, Subject
+from lifecycle.domain.history import SubjectHistory
 from lifecycle.domain.rollup import Member, rollup_account
 
 

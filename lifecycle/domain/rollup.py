@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from lifecycle.domain.definitions import Definitions
-from lifecycle.domain.derivation import Cause, Membership, Step, SubjectHistory, history_from_steps
+from lifecycle.domain.derivation import history_from_steps
+from lifecycle.domain.history import Cause, Membership, Step, SubjectHistory
 
 OWN = "\x00own"  # the account's own contribution, never a person id
 

@@ -10,9 +10,9 @@ from datetime import datetime
 from typing import Any
 
 from lifecycle.application.ledger import Ledger
-from lifecycle.domain.derivation import DIRECTIONS
 from lifecycle.domain.errors import LedgerError
 from lifecycle.domain.facts import ACCOUNT, PERSON
+from lifecycle.domain.history import DIRECTIONS
 from lifecycle.domain.timeutil import format_instant
 from projections.queries import stages as queries
 

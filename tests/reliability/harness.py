@@ -317,7 +317,7 @@ class Snapshot:
 def snapshot(url: str, views: bool = False) -> Snapshot:
     from sqlalchemy import inspect
 
-    from projections import writer
+    from projections import positions
     from projections.queries.stages import table_rows
 
     with _ledger(url) as ledger:
@@ -326,9 +326,9 @@ def snapshot(url: str, views: bool = False) -> Snapshot:
             ids.update(f.event_id for f in facts)
         definitions = [d.definitions.version for d in ledger.definitions_log()]
         with ledger.engine.connect() as conn:
-            parts = writer.partitions(conn)
-            names = [p.name for p in parts] or [writer.PROJECTION]
-            positions = [writer.read_position(conn, name) for name in names]
+            parts = positions.partitions(conn)
+            names = [p.name for p in parts] or [positions.PROJECTION]
+            positions = [positions.read_position(conn, name) for name in names]
             shadows = sorted(n for n in inspect(conn).get_table_names()
                              if n.startswith("lc_next_"))
             rows = table_rows(conn) if views else None

@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import event, inspect
 
 from lifecycle.application.ledger import Ledger
-from projections import tables, writer
+from projections import rebuild, tables
 from projections.queries.stages import table_rows
 
 from .conftest import load
@@ -81,7 +81,7 @@ def test_builds_hold_a_lock_that_a_second_build_waits_for(sqlite_url: str,
     from .harness import ROOT
 
     with Ledger(load(sqlite_url, tmp_path)) as ledger:
-        with writer.build_lock(ledger.engine):
+        with rebuild.build_lock(ledger.engine):
             other = subprocess.Popen(
                 [sys.executable, "-c", "from cli import main; main()", "--db", sqlite_url,
                  "rebuild"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,

@@ -18,8 +18,9 @@ import yaml
 
 import lifecycle.domain.definitions as definitions_module
 from lifecycle.domain.definitions import Definitions, definitions_from_data, load_definitions
-from lifecycle.domain.derivation import SubjectHistory, derive_subject
+from lifecycle.domain.derivation import derive_subject
 from lifecycle.domain.facts import ACCOUNT, PERSON, AnyFact, RecordedFact, Subject, parse_fact
+from lifecycle.domain.history import SubjectHistory
 from lifecycle.domain.replay import Replay
 
 T0 = datetime(2024, 1, 1, tzinfo=UTC)

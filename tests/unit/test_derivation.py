@@ -15,17 +15,8 @@ from __future__ import annotations
 
 import random
 
-from lifecycle.domain.derivation import (
-    BACKWARD,
-    ENTRY,
-    EXIT,
-    FORWARD,
-    LATERAL,
-    REENTRY,
-    direction,
-    effective_facts,
-    stage_at,
-)
+from lifecycle.domain.derivation import direction, effective_facts
+from lifecycle.domain.history import BACKWARD, ENTRY, EXIT, FORWARD, LATERAL, REENTRY, stage_at
 
 from .helpers import (
     A,

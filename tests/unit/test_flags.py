@@ -3,7 +3,8 @@ persons linked to it (only while linked)."""
 
 from __future__ import annotations
 
-from lifecycle.domain.derivation import FlagInterval, cascade_flags, flag_intervals
+from lifecycle.domain.history import FlagInterval
+from lifecycle.domain.links import cascade_flags, flag_intervals
 
 from .helpers import A, Log, P, day, derive, flag, left, link, replay
 

@@ -11,8 +11,9 @@ from datetime import timedelta
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from lifecycle.domain.derivation import DIRECTIONS, derive_subject, direction
+from lifecycle.domain.derivation import derive_subject, direction
 from lifecycle.domain.facts import ACCOUNT, PERSON
+from lifecycle.domain.history import DIRECTIONS
 
 from .helpers import (
     T0,

@@ -6,7 +6,7 @@ Definitions: `b2b_plus` (see test_derivation.py for its stages and status values
 
 from __future__ import annotations
 
-from lifecycle.domain.derivation import BACKWARD, ENTRY, EXIT, FORWARD, LATERAL, REENTRY
+from lifecycle.domain.history import BACKWARD, ENTRY, EXIT, FORWARD, LATERAL, REENTRY
 from lifecycle.domain.rollup import rollup_account
 
 from .helpers import (

@@ -1,0 +1,122 @@
+"""The ledger's write rules for a batch of candidate facts: identity and duplicates, stream
+versions, the hash chain, and which retractions are allowed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from uuid import UUID
+
+from eventsourcing.persistence import StoredEvent
+
+from lifecycle.domain.candidates import Candidate, Rejection
+from lifecycle.domain.facts import FactRetracted, RecordedFact, Subject
+from lifecycle.domain.timeutil import format_instant, utc_now
+from lifecycle.store import AppendTx, IndexRow
+from lifecycle.store.codec import LedgerMapper
+from lifecycle.store.integrity import GENESIS, chain_hash
+
+
+@dataclass
+class AppendResult:
+    stored: list[RecordedFact] = field(default_factory=list)
+    duplicates: list[Candidate] = field(default_factory=list)
+    rejected: list[Rejection] = field(default_factory=list)
+
+    def add(self, other: AppendResult) -> None:
+        self.stored += other.stored
+        self.duplicates += other.duplicates
+        self.rejected += other.rejected
+
+
+class _Rejected(Exception):
+    def __init__(self, field: str | None, reason: str):
+        self.field, self.reason = field, reason
+
+
+
+def append_batch(tx: AppendTx, mapper: LedgerMapper, candidates: list[Candidate],
+                 seen: dict[UUID, Candidate] | None = None) -> AppendResult:
+    """Store a batch inside `tx`: new facts get the next version of their stream and the
+    next link of its hash chain; repeats are counted; conflicting content and impossible
+    retractions are rejected with the reason. `seen`: what earlier batches of the same
+    transaction stored."""
+    result = AppendResult()
+    seen = {} if seen is None else seen
+    known = tx.lookup([c.event_id for c in candidates])
+    targets = [c.fact.target_event_id for c in candidates
+               if isinstance(c.fact, FactRetracted)]
+    target_rows = tx.lookup(targets) if targets else {}
+    already = tx.retracted(targets) if targets else {}
+    last = tx.last_events(list({c.fact.subject.stream_id for c in candidates}))
+    versions = {stream: event.originator_version for stream, event in last.items()}
+    chains = {stream: mapper.chain_of(event) for stream, event in last.items()}
+    now = utc_now()
+    stamp = format_instant(now)
+    rows: list[IndexRow] = []
+    events: list[StoredEvent] = []
+    for candidate in candidates:
+        event_id = candidate.event_id
+        previous = known.get(event_id) or seen.get(event_id)
+        if previous is not None:
+            if previous.content_hash == candidate.content_hash:
+                result.duplicates.append(candidate)
+            else:
+                result.rejected.append(Rejection(
+                    candidate.line, "source_id",
+                    "a fact with this source and source_id is already recorded with "
+                    "other content", candidate.raw))
+            continue
+        try:
+            retracts = _check_retraction(candidate, target_rows, already, seen)
+        except _Rejected as bad:
+            result.rejected.append(Rejection(candidate.line, bad.field, bad.reason,
+                                             candidate.raw))
+            continue
+        fact = candidate.fact
+        subject = fact.subject
+        stream = subject.stream_id
+        version = versions.get(stream, 0) + 1
+        versions[stream] = version
+        chain = chains[stream] = chain_hash(chains.get(stream, GENESIS), event_id, stamp,
+                                            candidate.canonical_json)
+        recorded = RecordedFact(fact, event_id, now, version, chain=chain)
+        kind = fact.type  # type: ignore[attr-defined]
+        link = fact.account_id if kind == "person_linked" else None
+        rows.append(IndexRow(event_id, candidate.content_hash, subject.type, subject.id,
+                             kind, retracts, link))
+        events.append(mapper.fact_to_stored(recorded, candidate.canonical_json, stamp))
+        seen[event_id] = candidate
+        if retracts is not None:
+            already[retracts] = event_id
+        result.stored.append(recorded)
+    if rows:
+        tx.insert(rows, events)
+    return result
+
+def _check_retraction(candidate: Candidate, target_rows: dict[UUID, IndexRow],
+                      already: dict[UUID, UUID], seen: dict[UUID, Candidate]
+                      ) -> UUID | None:
+    fact = candidate.fact
+    if not isinstance(fact, FactRetracted):
+        return None
+    target = fact.target_event_id
+    row = target_rows.get(target)
+    if row is not None:
+        kind, subject = row.fact_type, Subject(row.subject_type, row.subject_id)
+    elif target in seen:
+        kind, subject = seen[target].fact.type, seen[target].fact.subject  # type: ignore[attr-defined]
+    else:
+        raise _Rejected("target_event_id", f"no fact {target} is recorded")
+    if kind == "retracted":
+        raise _Rejected("target_event_id", "a retraction cannot be retracted")
+    if kind == "definitions_published":
+        raise _Rejected("target_event_id", "published definitions cannot be retracted")
+    if target in already:
+        raise _Rejected("target_event_id",
+                        f"fact {target} is already retracted (by {already[target]})")
+    if subject != fact.subject:
+        raise _Rejected(
+            f"{fact.subject.type}_id",
+            f"fact {target} is about {subject.type} {subject.id!r}, "
+            f"not {fact.subject.type} {fact.subject.id!r}")
+    return target

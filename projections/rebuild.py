@@ -1,0 +1,237 @@
+"""A rebuild: the whole log replayed into shadow tables beside the live views, indexed after
+the load, then swapped in by one transaction (readers see the old views or the new ones)."""
+
+from __future__ import annotations
+
+import gc
+import uuid
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from datetime import datetime
+
+from sqlalchemy import Connection, Engine, Table, delete, insert, inspect, select, text
+from sqlalchemy.schema import CreateIndex, CreateTable
+
+from lifecycle.domain.definitions import Definitions
+from lifecycle.domain.history import SubjectHistory
+from lifecycle.domain.replay import Replay
+from lifecycle.store.eventlog import EventLog
+from projections import tables
+from projections.bulk import insert_rows
+from projections.positions import PROJECTION
+from projections.rows import Summary, rows_for, summarize, summary_rows
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - not POSIX: builds are not serialised
+    fcntl = None  # type: ignore[assignment]
+
+
+#: PostgreSQL advisory lock held by a build (rebuild or backfill) from start to swap.
+BUILD_LOCK_KEY = 0x6C635F6275696C64  # "lc_build"
+
+SUBJECT_CHUNK = 5_000
+
+#: Connections that build the shadow tables' indexes at once (PostgreSQL), or threads
+#: that sort for one index build (SQLite).
+FINISH_WORKERS = 2
+
+def write_all(engine: Engine, histories: Iterable[SubjectHistory], position: int,
+              definitions: Definitions) -> None:
+    """Replace every view row and reset the position (a rebuild).
+
+    The new rows are written to shadow tables beside the live ones, a chunk per
+    transaction, and swapped in by one transaction: readers see the old views or the new
+    ones, never a mix; if the process dies first, the live views are untouched.
+    """
+    with build_lock(engine):
+        # Builds hold the lock from their first shadow table to the swap, and it dies with
+        # its holder: shadow tables seen now were left by a build that was killed.
+        drop_shadows(engine)
+        _write_all(engine, histories, position, definitions)
+
+def _write_all(engine: Engine, histories: Iterable[SubjectHistory], position: int,
+               definitions: Definitions) -> None:
+    token = uuid.uuid4().hex[:8]
+    shadows = tables.shadow_tables(token)
+    try:
+        # The secondary indexes come after the rows: one sort each instead of an index
+        # update per row (most of the insert time otherwise). So does the primary key on
+        # PostgreSQL, which can add it to a filled table (under the name it had).
+        keys: dict[Table, str] = {}
+        with engine.begin() as conn:
+            for shadow in shadows.values():
+                conn.execute(CreateTable(shadow))
+                if conn.dialect.name == "postgresql":
+                    keys[shadow] = _drop_primary_key(conn, shadow)
+        batch: list[SubjectHistory] = []
+        summary: Summary = Counter()
+        sizes: Counter[Table] = Counter()
+        for history in histories:
+            batch.append(history)
+            if len(batch) >= SUBJECT_CHUNK:
+                summary += _insert_shadow(engine, shadows, batch, sizes)
+                batch = []
+        summary += _insert_shadow(engine, shadows, batch, sizes)
+        with engine.begin() as conn:
+            insert_rows(conn, {shadows[table]: rows
+                                for table, rows in summary_rows(summary).items()})
+        _finish_shadows(engine, [shadows[table] for table, _ in sizes.most_common()]
+                        + [s for t, s in shadows.items() if t not in sizes], keys)
+        with engine.begin() as conn:
+            if conn.dialect.name == "sqlite":
+                # pysqlite runs DDL outside any transaction unless one was begun, which
+                # would commit each DROP and RENAME on its own: begin it, so the swap
+                # commits whole or not at all.
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
+            # Lock the tracking rows first, as catch-up does (its compare-and-set is its
+            # first statement): the two then queue instead of deadlocking on PostgreSQL.
+            conn.execute(select(tables.positions.c.name).with_for_update())
+            quote = conn.dialect.identifier_preparer.quote
+            for live, shadow in shadows.items():
+                conn.execute(text(f"DROP TABLE {quote(live.name)}"))
+                conn.execute(text(
+                    f"ALTER TABLE {quote(shadow.name)} RENAME TO {quote(live.name)}"))
+            # Every subject is now derived up to `position`: the whole projection and any
+            # partition workers resume from there.
+            names = set(conn.scalars(select(tables.positions.c.name))) or {PROJECTION}
+            conn.execute(delete(tables.positions))
+            conn.execute(insert(tables.positions), [
+                {"name": name, "position": position,
+                 "definitions_version": definitions.version} for name in sorted(names)])
+    except BaseException:
+        drop_shadows(engine, token)
+        raise
+
+def _drop_primary_key(conn: Connection, table: Table) -> str:
+    """Drop the primary key of the new, empty `table`; returns its name, to add it back."""
+    name = conn.scalar(text("SELECT conname FROM pg_constraint "
+                            "WHERE conrelid = to_regclass(:table) AND contype = 'p'"),
+                       {"table": conn.dialect.identifier_preparer.quote(table.name)})
+    assert name is not None, f"{table.name} has no primary key"
+    quote = conn.dialect.identifier_preparer.quote
+    conn.execute(text(f"ALTER TABLE {quote(table.name)} DROP CONSTRAINT {quote(name)}"))
+    return str(name)
+
+def _finish_shadows(engine: Engine, shadows: list[Table], keys: dict[Table, str]) -> None:
+    """Build the filled shadow tables' indexes (biggest tables first): the primary keys
+    dropped before the load (`keys`, on PostgreSQL), then the secondary indexes.
+
+    On PostgreSQL each table is then vacuumed and analysed: tables filled by COPY have no
+    visibility map or statistics until autovacuum comes by, and both survive the rename,
+    so reports get index-only scans from the swap on. The server does this work, on two
+    connections at once: a table's indexes and vacuum in one, while another table's are
+    built in the other. SQLite has one writer: there, one transaction builds them all,
+    each index's sort allowed a helper thread (`PRAGMA threads`, as it was after).
+    """
+    if engine.dialect.name != "postgresql":
+        with engine.begin() as conn:
+            threads = conn.exec_driver_sql("PRAGMA threads").scalar()
+            conn.exec_driver_sql(f"PRAGMA threads = {FINISH_WORKERS}")
+            try:
+                for shadow in shadows:
+                    _create_indexes(conn, shadow)
+            finally:
+                conn.exec_driver_sql(f"PRAGMA threads = {int(threads or 0)}")
+        return
+
+    def finish(shadow: Table) -> None:
+        with engine.begin() as conn:
+            quote = conn.dialect.identifier_preparer.quote
+            if shadow in keys:
+                columns = ", ".join(quote(c.name) for c in shadow.primary_key.columns)
+                conn.execute(text(f"ALTER TABLE {quote(shadow.name)} ADD CONSTRAINT "
+                                  f"{quote(keys[shadow])} PRIMARY KEY ({columns})"))
+            _create_indexes(conn, shadow)
+        with engine.connect() as conn:
+            conn = conn.execution_options(isolation_level="AUTOCOMMIT")
+            quote = conn.dialect.identifier_preparer.quote
+            conn.execute(text(f"VACUUM (ANALYZE) {quote(shadow.name)}"))
+
+    with ThreadPoolExecutor(max_workers=FINISH_WORKERS) as pool:
+        started = [pool.submit(finish, shadow) for shadow in shadows]
+        try:
+            for future in started:
+                future.result()
+        except BaseException:
+            for future in started:  # what has not begun never will; the rest is waited for
+                future.cancel()
+            raise
+
+def _create_indexes(conn: Connection, table: Table) -> None:
+    """The secondary indexes `projections/tables.py` declares for `table`, by name."""
+    for index in sorted(table.indexes, key=lambda i: str(i.name)):
+        conn.execute(CreateIndex(index))
+
+def _insert_shadow(engine: Engine, shadows: dict[Table, Table],
+                   histories: list[SubjectHistory], sizes: Counter[Table]) -> Summary:
+    """Write the rows of `histories` to the shadow tables (counting them in `sizes`);
+    returns their day counts."""
+    rows = rows_for(histories)
+    with engine.begin() as conn:
+        insert_rows(conn, {shadows[table]: values for table, values in rows.items()})
+    sizes.update({table: len(values) for table, values in rows.items()})
+    return summarize(rows)
+
+@contextmanager
+def build_lock(engine: Engine) -> Iterator[None]:
+    """One build at a time per store, held by a lock the system releases when its holder
+    dies (SIGKILL included): a PostgreSQL session advisory lock, or an flock on a file
+    beside the SQLite database (in-memory scratch databases are private: no lock)."""
+    if engine.dialect.name == "postgresql":
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(text("SELECT pg_advisory_lock(:key)"), {"key": BUILD_LOCK_KEY})
+            try:
+                yield
+            finally:
+                conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": BUILD_LOCK_KEY})
+        return
+    database = engine.url.database
+    if fcntl is None or not database or database == ":memory:" or database.startswith(
+            "file:"):
+        yield
+        return
+    with open(f"{database}-build.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+def drop_shadows(engine: Engine, token: str | None = None) -> None:
+    """Drop shadow tables left by a build (all of them when no token is given)."""
+    prefix = f"lc_next_{token}_" if token else "lc_next_"
+    with engine.begin() as conn:
+        quote = conn.dialect.identifier_preparer.quote
+        for name in inspect(conn).get_table_names():
+            if name.startswith(prefix):
+                conn.execute(text(f"DROP TABLE IF EXISTS {quote(name)}"))
+
+def rebuild(engine: Engine, log: EventLog, definitions: Definitions, upto: int | None = None,
+            known_at: datetime | None = None) -> int:
+    """Replay the log up to `upto` (default: all of it) into fresh views, then swap."""
+    upto = log.position() if upto is None else upto
+    with _collector_paused():
+        replay = Replay(definitions, known_at)
+        for subject, facts in log.all_subject_facts(upto):
+            replay.add(subject, facts)
+        write_all(engine, replay.finish().values(), upto, definitions)
+    return upto
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Python's cyclic garbage collector off for the duration (as it was, after).
+
+    A replay keeps every history until the write: millions of objects, none of them in
+    reference cycles, which the collector's full passes walk again and again as the heap
+    grows (about a quarter of a rebuild's time). Reference counting still frees what is
+    dropped; cycles made meanwhile are collected once it is back on."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()

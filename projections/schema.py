@@ -1,0 +1,48 @@
+"""The read models' schema: created once, safely from several processes at once."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy import Connection, Engine, inspect, text, update
+from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
+
+from projections import tables
+
+#: Advisory lock key held while creating the schema (the event store uses the same).
+SCHEMA_LOCK = 0x6C6966656379
+
+#: The definitions version a projection is marked with when it must be replayed.
+STALE = "(views changed: replay)"
+
+def create_tables(engine: Engine) -> None:
+    """Create the view tables if they are missing, safely from several processes at once."""
+    for attempt in (1, 2, 3):
+        try:
+            with engine.begin() as conn:
+                if conn.dialect.name == "postgresql":
+                    conn.execute(text("SELECT pg_advisory_xact_lock(:key)"),
+                                 {"key": SCHEMA_LOCK})
+                existing = set(inspect(conn).get_table_names())
+                tables.metadata.create_all(conn)
+                if tables.positions.name in existing and any(
+                        t.name not in existing for t in tables.VIEW_TABLES):
+                    # A view this version added is empty in a store projected before it:
+                    # mark the projection stale, so the next catch-up replays the log.
+                    conn.execute(update(tables.positions).values(definitions_version=STALE))
+            return
+        except (OperationalError, ProgrammingError, IntegrityError):
+            # Another process created a table between the check and the create: the
+            # next check sees it.
+            if attempt == 3:
+                raise
+
+@contextmanager
+def reading(engine: Engine) -> Iterator[Connection]:
+    """A connection for reads. On PostgreSQL it runs in autocommit, which spares the
+    BEGIN and ROLLBACK round trips of a transaction that only reads."""
+    with engine.connect() as conn:
+        if conn.dialect.name == "postgresql":
+            conn = conn.execution_options(isolation_level="AUTOCOMMIT")
+        yield conn
