@@ -1049,7 +1049,7 @@ def demo(keep: str | None) -> None:
     Example:
         lifecycle demo
     """
-    from lifecycle.sample.journeys import run_demo
+    from lifecycle.console.demo import run_demo
 
     run_demo(keep)
 

@@ -13,13 +13,8 @@ import argparse
 import sys
 import time
 
-from lifecycle.sample.journeys import (
-    DEFAULT_SEED,
-    FACTS_PER_PERSON,
-    PERSONS_PER_ACCOUNT,
-    generate_lines,
-    write_jsonl,
-)
+from lifecycle.sample.journey import DEFAULT_SEED, FACTS_PER_PERSON, PERSONS_PER_ACCOUNT
+from lifecycle.sample.journeys import generate_lines, write_jsonl
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -15,7 +15,7 @@ from click.testing import CliRunner, Result
 
 from cli import main
 from lifecycle.domain.starters import DATA
-from lifecycle.sample.journeys import DATA_FILE
+from lifecycle.sample.journey import DATA_FILE
 
 CHARTS = ["chart-timeline", "chart-funnel", "chart-sla", "chart-flow"]
 HOSTILE_ID = "<script>alert('id')</script>"

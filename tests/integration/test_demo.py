@@ -20,7 +20,9 @@ from lifecycle.domain.facts import parse_fact
 from lifecycle.domain.starters import starter_text
 from lifecycle.importers.canonical import Row, read_jsonl
 from lifecycle.reports.stages import moves, stages, stamps
-from lifecycle.sample import journeys as demo
+from lifecycle.sample import journeys
+from lifecycle.sample.journey import DATA_FILE, DEMO_PARAMS, person_id
+from lifecycle.sample.journeys import demo_lines, generate, generate_lines
 
 SMALL = {"persons": 80, "accounts": 10, "start": "2023-01-01T00:00:00Z", "years": 2,
          "seed": 7}
@@ -29,11 +31,11 @@ SMALL = {"persons": 80, "accounts": 10, "start": "2023-01-01T00:00:00Z", "years"
 # ---- (a) the generator ----------------------------------------------------------------------
 
 def test_generator_is_deterministic_and_every_fact_is_valid() -> None:
-    first = list(demo.generate(**SMALL))
-    again = list(demo.generate(**SMALL))
+    first = list(generate(**SMALL))
+    again = list(generate(**SMALL))
     assert first == again
     assert len(first) > 300
-    assert list(demo.generate(**{**SMALL, "seed": 8})) != first
+    assert list(generate(**{**SMALL, "seed": 8})) != first
 
     times = [f["occurred_at"] for f in first]
     assert times == sorted(times)
@@ -44,7 +46,7 @@ def test_generator_is_deterministic_and_every_fact_is_valid() -> None:
 
 
 def test_generator_covers_the_funnel() -> None:
-    facts = list(demo.generate(**demo.DEMO_PARAMS))
+    facts = list(generate(**DEMO_PARAMS))
     types = {f["type"] for f in facts}
     assert types == {"status_changed", "hand_raised", "disqualified", "renewal_flagged",
                      "person_linked", "person_left"}
@@ -74,29 +76,29 @@ def test_generator_covers_the_funnel() -> None:
 
 def test_chunked_generation_merges_to_the_same_stream(monkeypatch: pytest.MonkeyPatch
                                                       ) -> None:
-    whole = list(demo.generate_lines(**SMALL))
-    monkeypatch.setattr(demo, "CHUNK", 7)  # many spilled runs, merged
-    assert list(demo.generate_lines(**SMALL)) == whole
+    whole = list(generate_lines(**SMALL))
+    monkeypatch.setattr(journeys, "CHUNK", 7)  # many spilled runs, merged
+    assert list(generate_lines(**SMALL)) == whole
 
 
 def test_a_subject_does_not_depend_on_how_many_others_are_generated() -> None:
     def person(facts: Iterator[dict], pid: str) -> list[dict]:
         return [f for f in facts if f.get("person_id") == pid]
 
-    pid = demo.person_id(3)
-    assert person(demo.generate(**SMALL), pid) == \
-        person(demo.generate(**{**SMALL, "persons": 20}), pid)
+    pid = person_id(3)
+    assert person(generate(**SMALL), pid) == \
+        person(generate(**{**SMALL, "persons": 20}), pid)
 
 
 # ---- (b) the bundled file -------------------------------------------------------------------
 
 def test_bundled_file_is_the_generator_output_for_its_parameters() -> None:
-    assert demo.DEMO_PARAMS == {"persons": 300, "accounts": 40,
+    assert DEMO_PARAMS == {"persons": 300, "accounts": 40,
                                 "start": "2023-01-01T00:00:00Z", "years": 2, "seed": 2024}
-    bundled = demo.DATA_FILE.read_text("utf-8").splitlines()
-    assert bundled == list(demo.demo_lines())
+    bundled = DATA_FILE.read_text("utf-8").splitlines()
+    assert bundled == list(demo_lines())
     assert 1_000 < len(bundled) < 10_000
-    assert demo.DATA_FILE.stat().st_size < 1_000_000
+    assert DATA_FILE.stat().st_size < 1_000_000
 
 
 # ---- (c) the command ------------------------------------------------------------------------
@@ -122,7 +124,7 @@ def test_lifecycle_demo_keep(tmp_path: Path) -> None:
     first = CliRunner().invoke(main, ["demo", "--keep", str(folder)])
     assert first.exit_code == 0, first.output
     assert (folder / "demo.db").exists()
-    lines = demo.DATA_FILE.read_text("utf-8").splitlines()
+    lines = DATA_FILE.read_text("utf-8").splitlines()
     # Running it again on the kept store imports nothing new.
     again = CliRunner().invoke(main, ["demo", "--keep", str(folder)])
     assert again.exit_code == 0, again.output
@@ -199,7 +201,7 @@ EXPECTED_AS_OF = [
 @pytest.fixture
 def hand_ledger(tmp_path: Path) -> Iterator[Ledger]:
     """A ledger holding only person 10252's facts, from the bundled file."""
-    lines = [line for line in demo.DATA_FILE.read_text("utf-8").splitlines()
+    lines = [line for line in DATA_FILE.read_text("utf-8").splitlines()
              if json.loads(line).get("person_id") == HAND_PERSON]
     assert len(lines) == 10
     path = tmp_path / "one.jsonl"

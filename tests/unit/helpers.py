@@ -11,17 +11,16 @@ from collections import Counter, defaultdict
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from functools import cache
-from pathlib import Path
 from typing import Any
 
 import yaml
 
-import lifecycle.domain.definitions as definitions_module
 from lifecycle.domain.definitions import Definitions, definitions_from_data, load_definitions
 from lifecycle.domain.derivation import derive_subject
 from lifecycle.domain.facts import ACCOUNT, PERSON, AnyFact, RecordedFact, Subject, parse_fact
 from lifecycle.domain.history import SubjectHistory
 from lifecycle.domain.replay import Replay
+from lifecycle.domain.starters import DATA
 
 T0 = datetime(2024, 1, 1, tzinfo=UTC)
 #: When the ledger starts recording (well after every occurred_at used in tests).
@@ -137,7 +136,7 @@ class Log:
 
 @cache
 def b2b_text() -> str:
-    return (Path(definitions_module.__file__).parent / "data" / "b2b-2024.yaml").read_text()
+    return (DATA / "b2b-2024.yaml").read_text()
 
 
 @cache

@@ -1,0 +1,176 @@
+"""`lifecycle demo`: the bundled sample imported into a throwaway store, and what a RevOps
+person would look at first: import counts, stage counts, recent backward moves, an audit.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from lifecycle.sample.journey import DATA_FILE, DEMO_PARAMS, Clock, parse_start, person_id
+
+
+def run_demo(keep: str | None) -> None:
+    """Import the bundled sample into a throwaway store (or `keep`) and show the main job."""
+    folder = Path(keep) if keep else Path(tempfile.mkdtemp(prefix="lifecycle-demo-"))
+    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        _run(folder, kept=keep is not None)
+    finally:
+        if keep is None:
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def _run(folder: Path, kept: bool) -> None:
+    from rich.rule import Rule
+
+    from lifecycle.application.audit import audit
+    from lifecycle.application.importing import import_rows
+    from lifecycle.application.ledger import Ledger
+    from lifecycle.console.progress import Progress
+    from lifecycle.console.render import console, print_audit, table
+    from lifecycle.domain.definitions import load_definitions
+    from lifecycle.domain.facts import ACCOUNT, PERSON
+    from lifecycle.domain.starters import starter_text
+    from lifecycle.importers.canonical import read_jsonl
+    from lifecycle.reports.stages import moves, stages
+
+    out = console()
+    start = parse_start(DEMO_PARAMS["start"])
+    clock = Clock(start, DEMO_PARAMS["years"])
+    end = start + timedelta(seconds=clock.span)
+    as_of = end - timedelta(seconds=1)
+    quarter = _quarter_start(as_of)
+    db = folder / "demo.db"
+
+    out.print(Rule("[bold]lifecycle demo[/bold]", align="left"))
+    out.print(
+        f"Sample data: {DEMO_PARAMS['persons']} people at {DEMO_PARAMS['accounts']} accounts "
+        f"over {DEMO_PARAMS['years']} years ({start:%Y-%m-%d} to {as_of:%Y-%m-%d}): HubSpot "
+        "lifecycle stages, Salesforce lead statuses, hand raises, disqualifications, "
+        "recycles, job changes and renewal flags.")
+    out.print(f"Store: {db}" + ("" if kept else " (a throwaway folder, deleted at the end)"))
+    out.print("Definitions: b2b-2024 (the starter B2B stages)\n")
+
+    ledger = Ledger(f"sqlite:///{db}")
+    try:
+        text = starter_text("b2b-2024")
+        assert text is not None
+        ledger.publish(load_definitions(text))
+
+        def rows() -> Iterator[Any]:
+            with DATA_FILE.open("rb") as stream:
+                yield from read_jsonl(stream)
+
+        with Progress("Importing demo facts") as progress:
+            summary = import_rows(ledger, rows, progress=progress.update)
+        out.print(Rule("[bold]1. Import[/bold]", align="left"))
+        _command(out, f"lifecycle import {DATA_FILE}")
+        out.print(table([{"read": summary.read, "stored": summary.stored,
+                          "duplicate": summary.duplicate, "rejected": summary.rejected}],
+                        ["read", "stored", "duplicate", "rejected"]))
+        out.print("[dim]Duplicates are the same event delivered twice (same source and "
+                  "source_id): stored once. Importing the file again stores nothing.[/dim]\n")
+
+        out.print(Rule(f"[bold]2. Stages as of {as_of:%Y-%m-%d}[/bold]", align="left"))
+        _command(out, f"lifecycle report stages --as-of {_iso(as_of)} --level person|account")
+        by_level = {level: stages(ledger, as_of, level) for level in (PERSON, ACCOUNT)}
+        persons, accounts = by_level[PERSON], by_level[ACCOUNT]
+        counts = [{"stage": p["stage"], "label": p["label"], "persons": p["count"],
+                   "accounts": a["count"]}
+                  for p, a in zip(persons["stages"], accounts["stages"], strict=True)]
+        out.print(table(counts, ["stage", "label", "persons", "accounts"],
+                        caption=f"{persons['total']} persons and {accounts['total']} accounts "
+                                "have a stage; accounts roll up their people's most "
+                                "advanced stage."))
+        out.print()
+
+        out.print(Rule(f"[bold]3. Backward moves, {quarter:%Y-%m-%d} to {as_of:%Y-%m-%d}"
+                       "[/bold]", align="left"))
+        _command(out, f"lifecycle report moves --direction backward --since {quarter:%Y-%m-%d} "
+                      f"--until {end:%Y-%m-%d}")
+        backward = moves(ledger, directions=["backward"], since=quarter, until=end)
+        shown = backward[:15]
+        more = len(backward) - len(shown)
+        out.print(table(shown, ["subject_type", "subject_id", "occurred_at", "from_stage",
+                                "to_stage"],
+                        caption=f"{len(backward)} backward move(s) this quarter"
+                                + (f", first {len(shown)} shown" if more else "")
+                                + ": leads sent back to marketing, deals reopened."))
+        out.print()
+
+        subject = _interesting_person(ledger)
+        if subject is not None:
+            out.print(Rule(f"[bold]4. Audit of person {subject.id}[/bold]", align="left"))
+            _command(out, f"lifecycle audit person {subject.id}")
+            out.print("[dim]One person with a skipped stage (an inferred stamp), a backward "
+                      "move and a signal (a hand raise while already engaged).[/dim]")
+            print_audit(audit(ledger, subject), "table")
+            out.print()
+        example = subject.id if subject is not None else person_id(0)
+    finally:
+        ledger.close()
+
+    out.print(Rule("[bold]Try next[/bold]", align="left"))
+    db_option = f"--db sqlite:///{db} " if kept else ""
+    hints = [
+        f"lifecycle {db_option}report funnel",
+        f"lifecycle {db_option}report sla --as-of {_iso(as_of)}",
+        f"lifecycle {db_option}report flags --as-of {_iso(as_of)} --format csv",
+        f"lifecycle {db_option}report stamps --level person --stage sql",
+        f"lifecycle {db_option}audit person {example} --format json",
+        f"lifecycle {db_option}verify",
+    ]
+    if not kept:
+        out.print("[dim]This store is deleted now; run `lifecycle demo --keep DIR` to keep it "
+                  "and try:[/dim]")
+    for hint in hints:
+        _command(out, hint)
+
+
+def _command(out: Any, text: str) -> None:
+    """Echo the command that prints the same thing."""
+    from rich.text import Text
+
+    out.print(Text(f"  $ {text}", style="cyan"))
+
+
+def _iso(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _quarter_start(moment: datetime) -> datetime:
+    month = (moment.month - 1) // 3 * 3 + 1
+    return datetime(moment.year, month, 1, tzinfo=UTC)
+
+
+def _interesting_person(ledger: Any) -> Any:
+    """A person with a skipped stage (an inferred stamp, preferably one skipped on the way
+    up rather than below an entry), a backward move and a signal; the shortest such."""
+    from lifecycle.application.audit import audit
+    from lifecycle.domain.facts import Subject
+    from lifecycle.reports.stages import moves, stamps
+
+    inferred: dict[str, bool] = {}
+    for row in stamps(ledger, level="person"):
+        if row["inferred"]:
+            inferred[row["subject_id"]] = inferred.get(row["subject_id"], False) \
+                or row["stage"] != "new"
+    backward = [r["subject_id"] for r in moves(ledger, level="person",
+                                               directions=["backward"])]
+    candidates = [pid for pid in dict.fromkeys(backward) if pid in inferred]
+    candidates.sort(key=lambda pid: (not inferred[pid], len(pid), pid))
+    best: tuple[int, int, Any] | None = None  # (rank, fact count, subject): smallest wins
+    for pid in candidates[:80]:
+        candidate = Subject("person", pid)
+        document = audit(ledger, candidate)
+        signal = any(f["derived"] == "signal" for f in document["facts"])
+        key = (0 if signal and inferred[pid] else 1 if signal else 2, len(document["facts"]),
+               candidate)
+        if best is None or key[:2] < best[:2]:
+            best = key
+    return best[2] if best is not None else None
