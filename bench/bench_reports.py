@@ -24,24 +24,9 @@ from pathlib import Path
 from typing import Any
 
 from lifecycle.application.ledger import Ledger
+from lifecycle.application.reporting import run_report, write_html
 from lifecycle.domain.timeutil import format_instant
-from lifecycle.reports import (
-    aging,
-    funnel,
-    signals,
-    sla,
-    timeline,
-    velocity,
-)
-from lifecycle.reports import (
-    flags as flags_report,
-)
-from lifecycle.reports import (
-    html as html_report,
-)
-from lifecycle.reports import (
-    stages as reports,
-)
+from lifecycle.reports.signals import REASONS
 
 ROOT = Path(__file__).resolve().parents[1]
 #: The installed `lifecycle` command beside this interpreter (as users run it).
@@ -55,32 +40,33 @@ def cases(ledger: Ledger, as_of: datetime, folder: Path
     quarter = as_of - timedelta(days=91)
     year = as_of - timedelta(days=365)
     at, since, start = (format_instant(t) for t in (as_of, quarter, year))
+
+    def run(name: str, **options: Any) -> Callable[[], Any]:
+        return lambda: run_report(ledger, name, **options)
+
     return {
-        "funnel (all time)": (lambda: funnel.funnel(ledger), ["funnel"]),
-        "funnel --from/--to a year": (lambda: funnel.funnel(ledger, start=year, end=as_of),
+        "funnel (all time)": (run("funnel"), ["funnel"]),
+        "funnel --from/--to a year": (run("funnel", start=year, end=as_of),
                                       ["funnel", "--from", start, "--to", at]),
-        "funnel --by campaign": (lambda: funnel.funnel(ledger, by="campaign"),
-                                 ["funnel", "--by", "campaign"]),
-        "velocity (consecutive pairs)": (lambda: velocity.velocity(ledger), ["velocity"]),
-        "velocity --by month": (lambda: velocity.velocity(ledger, by="month"),
-                                ["velocity", "--by", "month"]),
-        "sla --as-of": (lambda: sla.sla(ledger, as_of), ["sla", "--as-of", at]),
-        "flags --as-of": (lambda: flags_report.flags(ledger, as_of), ["flags", "--as-of", at]),
-        "signals --since a quarter": (lambda: signals.signals(ledger, since=quarter),
+        "funnel --by campaign": (run("funnel", by="campaign"), ["funnel", "--by", "campaign"]),
+        "velocity (consecutive pairs)": (run("velocity"), ["velocity"]),
+        "velocity --by month": (run("velocity", by="month"), ["velocity", "--by", "month"]),
+        "sla --as-of": (run("sla", as_of=as_of), ["sla", "--as-of", at]),
+        "flags --as-of": (run("flags", as_of=as_of), ["flags", "--as-of", at]),
+        "signals --since a quarter": (run("signals", since=quarter),
                                       ["signals", "--since", since]),
         "signals (all, every reason)": (
-            lambda: signals.signals(ledger, reason=signals.REASONS),
-            ["signals", *[a for r in signals.REASONS for a in ("--reason", r)]]),
-        "aging --as-of": (lambda: aging.aging(ledger, as_of), ["aging", "--as-of", at]),
-        "timeline --every month": (lambda: timeline.timeline(ledger, every="month"),
+            run("signals", reason=REASONS),
+            ["signals", *[a for r in REASONS for a in ("--reason", r)]]),
+        "aging --as-of": (run("aging", as_of=as_of), ["aging", "--as-of", at]),
+        "timeline --every month": (run("timeline", every="month"),
                                    ["timeline", "--every", "month"]),
-        "timeline --every week": (lambda: timeline.timeline(ledger, every="week"),
+        "timeline --every week": (run("timeline", every="week"),
                                   ["timeline", "--every", "week"]),
-        "timeline --level account": (lambda: timeline.timeline(ledger, level="account"),
+        "timeline --level account": (run("timeline", level="account"),
                                      ["timeline", "--level", "account"]),
-        "stages --as-of": (lambda: reports.stages(ledger, as_of),
-                           ["stages", "--as-of", at]),
-        "html (everything)": (lambda: html_report.write_report(ledger, folder / "r.html"),
+        "stages --as-of": (run("stages", as_of=as_of), ["stages", "--as-of", at]),
+        "html (everything)": (lambda: write_html(ledger, folder / "r.html"),
                               ["html", "-o", str(folder / "c.html")]),
     }
 

@@ -20,16 +20,10 @@ from pathlib import Path
 from typing import Any
 
 from lifecycle.application.ledger import Ledger
+from lifecycle.application.reporting import run_report, write_html
 from lifecycle.domain.facts import PERSON, Subject
 from lifecycle.domain.timeutil import TimeError, parse_instant, utc_now
-from lifecycle.reports import aging as aging_report
-from lifecycle.reports import flags as flags_report
-from lifecycle.reports import funnel as funnel_report
-from lifecycle.reports import signals as signals_report
-from lifecycle.reports import sla as sla_report
-from lifecycle.reports import stages as reports
-from lifecycle.reports import timeline as timeline_report
-from lifecycle.reports import velocity as velocity_report
+from lifecycle.reports.registry import REPORTS
 
 DEFAULT_URL = "sqlite:///lifecycle.db"
 When = datetime | date | str | None
@@ -105,82 +99,76 @@ class Lifecycle:
     def __repr__(self) -> str:
         return f"lifecycle.open({self.ledger.display_url!r})"
 
-    # ---- the reports the CLI has had from the start ------------------------------------
+    # ---- reports (`lifecycle report ...`; their builders are in lifecycle.reports) -------
+
+    def _report(self, report_name: str, known_at: When, definitions: str | None, /,
+                **options: Any) -> Rows:
+        document = run_report(self.ledger, report_name, instant(known_at), definitions,
+                              **options)
+        report = REPORTS[report_name]
+        return Rows(report.rows(document), report.columns(document, options),
+                    report.meta(document))
 
     def stages(self, as_of: When, level: str = PERSON, known_at: When = None,
                definitions: str | None = None) -> Rows:
-        document = reports.stages(self.ledger, _required(as_of, "as_of"), level,
-                                  instant(known_at), definitions)
-        return _rows(document, ["stage", "label", "count"], "stages")
+        return self._report("stages", known_at, definitions,
+                            as_of=_required(as_of, "as_of"), level=level)
 
     def stamps(self, level: str | None = None, stage: str | None = None,
                known_at: When = None, snapshot: bool = False,
                definitions: str | None = None) -> Rows:
-        columns = reports.STAMP_COLUMNS + (reports.SNAPSHOT_COLUMNS if snapshot else [])
-        return Rows(reports.stamps(self.ledger, level, stage, instant(known_at), snapshot,
-                                   definitions), columns)
+        return self._report("stamps", known_at, definitions, level=level, stage=stage,
+                            snapshot=snapshot)
 
     def moves(self, level: str | None = None, direction: str | Sequence[str] | None = None,
               since: When = None, until: When = None, known_at: When = None,
               definitions: str | None = None) -> Rows:
-        return Rows(reports.moves(self.ledger, level, _many(direction), instant(since),
-                                  instant(until), instant(known_at), definitions),
-                    reports.MOVE_COLUMNS)
-
-    # ---- analytics ----------------------------------------------------------------------
+        return self._report("moves", known_at, definitions, level=level,
+                            directions=_many(direction), since=instant(since),
+                            until=instant(until))
 
     def funnel(self, entry_stage: str | None = None, from_: When = None, to: When = None,
                level: str = PERSON, by: str | None = None, known_at: When = None,
                definitions: str | None = None) -> Rows:
-        document = funnel_report.funnel(self.ledger, entry_stage, instant(from_), instant(to),
-                                        level, by, instant(known_at), definitions)
-        return _rows(document, funnel_report.columns(by))
+        return self._report("funnel", known_at, definitions, entry_stage=entry_stage,
+                            start=instant(from_), end=instant(to), level=level, by=by)
 
     def velocity(self, from_stage: str | None = None, to_stage: str | None = None,
                  by: str | None = None, level: str = PERSON, since: When = None,
                  until: When = None, known_at: When = None,
                  definitions: str | None = None) -> Rows:
-        document = velocity_report.velocity(self.ledger, from_stage, to_stage, by, level,
-                                            instant(since), instant(until), instant(known_at),
-                                            definitions)
-        return _rows(document, velocity_report.columns(by))
+        return self._report("velocity", known_at, definitions, from_stage=from_stage,
+                            to_stage=to_stage, by=by, level=level, since=instant(since),
+                            until=instant(until))
 
     def sla(self, as_of: When, level: str = PERSON, sla: str | None = None,
             since: When = None, known_at: When = None, definitions: str | None = None) -> Rows:
         """The breaches; `.meta["summary"]` has the per-SLA counts."""
-        document = sla_report.sla(self.ledger, _required(as_of, "as_of"), level, sla,
-                                  instant(since), instant(known_at), definitions)
-        return _rows(document, sla_report.COLUMNS)
+        return self._report("sla", known_at, definitions, as_of=_required(as_of, "as_of"),
+                            level=level, name=sla, since=instant(since))
 
     def flags(self, as_of: When, flag: str | Sequence[str] | None = None,
               known_at: When = None, definitions: str | None = None) -> Rows:
-        document = flags_report.flags(self.ledger, _required(as_of, "as_of"), _many(flag),
-                                      instant(known_at), definitions)
-        return _rows(document, flags_report.COLUMNS)
+        return self._report("flags", known_at, definitions, as_of=_required(as_of, "as_of"),
+                            flag=_many(flag))
 
     def signals(self, since: When = None, until: When = None,
                 reason: str | Sequence[str] | None = None, known_at: When = None,
                 definitions: str | None = None) -> Rows:
-        document = signals_report.signals(self.ledger, instant(since), instant(until),
-                                          _many(reason), instant(known_at), definitions)
-        return _rows(document, signals_report.COLUMNS)
+        return self._report("signals", known_at, definitions, since=instant(since),
+                            until=instant(until), reason=_many(reason))
 
     def aging(self, as_of: When, level: str = PERSON, known_at: When = None,
               definitions: str | None = None) -> Rows:
-        document = aging_report.aging(self.ledger, _required(as_of, "as_of"), level,
-                                      instant(known_at), definitions)
-        return _rows(document, aging_report.COLUMNS)
+        return self._report("aging", known_at, definitions, as_of=_required(as_of, "as_of"),
+                            level=level)
 
     def timeline(self, from_: When = None, to: When = None, every: str = "month",
                  level: str = PERSON, known_at: When = None,
                  definitions: str | None = None) -> Rows:
         """One row per period, one column per stage (wide, ready to plot stacked)."""
-        document = timeline_report.timeline(self.ledger, instant(from_), instant(to), every,
-                                            level, instant(known_at), definitions)
-        flat = [{**{k: v for k, v in r.items() if k != "counts"}, **r["counts"]}
-                for r in document["rows"]]
-        meta = {k: v for k, v in document.items() if k != "rows"}
-        return Rows(flat, timeline_report.columns(document["stages"]), meta)
+        return self._report("timeline", known_at, definitions, start=instant(from_),
+                            end=instant(to), every=every, level=level)
 
     def audit(self, subject_type: str, subject_id: str) -> Rows:
         """The subject's facts and what each derived; transitions, stamps... in `.meta`."""
@@ -195,11 +183,9 @@ class Lifecycle:
              level: str = PERSON, known_at: When = None,
              definitions: str | None = None) -> Path:
         """Write the self-contained HTML report; returns its path."""
-        from lifecycle.reports.html import write_report
-
         path = Path(output)
-        write_report(self.ledger, path, instant(from_), instant(to), level, instant(known_at),
-                     definitions)
+        write_html(self.ledger, path, instant(known_at), definitions, start=instant(from_),
+                   end=instant(to), level=level)
         return path
 
 

@@ -11,7 +11,7 @@ from collections import Counter, defaultdict
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
 
 from lifecycle.application.ledger import Ledger
 from lifecycle.domain.changes import summarise
@@ -19,22 +19,7 @@ from lifecycle.domain.definitions import Definitions
 from lifecycle.domain.errors import LedgerError
 from lifecycle.domain.facts import ACCOUNT, PERSON
 from lifecycle.domain.timeutil import format_instant, utc_now
-from projections import tables
-from projections.queries.stages import stage_counts
-
-
-def _current(engine: Engine) -> dict[tuple[str, str], str | None]:
-    c = tables.current
-    with engine.connect() as conn:
-        return {(r[0], r[1]): r[2] for r in conn.execute(
-            select(c.c.subject_type, c.c.subject_id, c.c.stage))}
-
-
-def _first_reached(engine: Engine) -> dict[tuple[str, str, str], datetime]:
-    s = tables.stamps
-    with engine.connect() as conn:
-        return {(r[0], r[1], r[2]): r[3] for r in conn.execute(
-            select(s.c.subject_type, s.c.subject_id, s.c.stage, s.c.first_reached_at))}
+from projections.queries.stages import current_stages, first_reached, stage_counts
 
 
 def _counts(engine: Engine, definitions: Definitions, level: str, as_of: datetime
@@ -53,11 +38,11 @@ def dry_run(ledger: Ledger, new: Definitions, examples: int = 5,
     before = ledger.scratch(old, upto=position)
     after = ledger.scratch(new, upto=position)
     try:
-        moved = _stage_changes(_current(before), _current(after), examples)
+        moved = _stage_changes(current_stages(before), current_stages(after), examples)
         deltas = {level: _deltas(old, new, _counts(before, old, level, as_of),
                                  _counts(after, new, level, as_of))
                   for level in (PERSON, ACCOUNT)}
-        stamps = _stamp_changes(_first_reached(before), _first_reached(after), examples)
+        stamps = _stamp_changes(first_reached(before), first_reached(after), examples)
     finally:
         before.dispose()
         after.dispose()

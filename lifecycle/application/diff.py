@@ -12,30 +12,18 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, or_, select
-
 from lifecycle.application.ledger import Ledger
 from lifecycle.domain.changes import summarise
 from lifecycle.domain.facts import PERSON, RecordedFact, Subject
 from lifecycle.domain.timeutil import format_instant
 from lifecycle.store.codec import RecordedDefinitions
-from projections import tables
-from projections.queries.stages import stage_counts
+from projections.queries.stages import stage_counts, stages_at
 
 
 @dataclass(frozen=True)
 class Side:
     known_at: datetime | None
     definitions: str | None
-
-
-def _stages_at(engine: Engine, level: str, as_of: datetime) -> dict[str, str]:
-    i = tables.intervals
-    query = select(i.c.subject_id, i.c.stage).where(
-        i.c.subject_type == level, i.c.entered_at <= as_of,
-        or_(i.c.exited_at.is_(None), i.c.exited_at > as_of))
-    with engine.connect() as conn:
-        return dict(conn.execute(query).tuples().all())
 
 
 def _definitions(ledger: Ledger, side: Side) -> RecordedDefinitions:
@@ -58,7 +46,7 @@ def diff(ledger: Ledger, as_of: datetime, before: Side, after: Side, level: str 
         engine = ledger.scratch(recorded.definitions, side.known_at, upto=position)
         with engine.connect() as conn:
             counts = stage_counts(conn, recorded.definitions, level, as_of)
-        sides.append((recorded, engine, counts, _stages_at(engine, level, as_of)))
+        sides.append((recorded, engine, counts, stages_at(engine, level, as_of)))
         engine.dispose()
     (old_defs, _, old_counts, old_stages), (new_defs, _, new_counts, new_stages) = sides
     start, end = sorted([before.known_at, after.known_at],

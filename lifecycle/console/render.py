@@ -61,15 +61,15 @@ def table(rows: Sequence[dict[str, Any]], columns: Sequence[str], title: str | N
             and not isinstance(rows[0].get(column), bool)
         result.add_column(column, justify="right" if numeric else "left")
     for row in rows:
-        result.add_row(*(_escape(cell(row.get(c))) for c in columns))
+        result.add_row(*(escape(cell(row.get(c))) for c in columns))
     return result
 
 
-def _escape(text: str) -> str:
+def escape(text: str) -> str:
     """Rich reads [brackets] as markup; ids and values must print verbatim."""
-    from rich.markup import escape
+    from rich.markup import escape as rich_escape
 
-    return escape(text)
+    return rich_escape(text)
 
 
 def emit(rows: Sequence[dict[str, Any]], columns: Sequence[str], fmt: str,
@@ -84,7 +84,7 @@ def emit(rows: Sequence[dict[str, Any]], columns: Sequence[str], fmt: str,
         out = console()
         out.print(table(rows, columns, title))
         if caption:
-            out.print(_escape(caption))
+            out.print(escape(caption))
 
 
 def print_audit(document: dict[str, Any], fmt: str) -> None:
@@ -106,7 +106,7 @@ def print_audit(document: dict[str, Any], fmt: str) -> None:
         print(to_csv(facts, fact_columns), end="")
         return
     out = console()
-    out.print(f"[bold]{document['subject_type']} {_escape(document['subject_id'])}[/bold]"
+    out.print(f"[bold]{document['subject_type']} {escape(document['subject_id'])}[/bold]"
               f" · now in {document['current_stage'] or '(no stage)'}"
               f" · definitions {document['definitions_version']}")
     out.print(table(facts, fact_columns, title="Facts"))
@@ -141,7 +141,7 @@ def print_dry_run(diff: dict[str, Any], fmt: str) -> None:
     out.print(f"Dry run: {diff['from_version']} -> {diff['to_version']} "
               f"(nothing was written)")
     for change in diff["definition_changes"]:
-        out.print(f"  · {_escape(change)}")
+        out.print(f"  · {escape(change)}")
     out.print(table(moved, ["level", "from", "to", "count", "examples"],
                     title=f"Current stage changes ({sum(m['count'] for m in moved)} subjects)"))
     out.print(table(deltas, ["level", "stage", "before", "after", "delta"],
@@ -167,7 +167,7 @@ def print_diff(result: dict[str, Any], fmt: str) -> None:
     out.print(table([r for r in result["stages"] if r["delta"]], columns,
                     title="Stages that differ"))
     for change in result["definition_changes"]:
-        out.print(f"  definitions: {_escape(change)}")
+        out.print(f"  definitions: {escape(change)}")
     moved = result["changed_subjects"]
     causes = ", ".join(f"{k}: {v}" for k, v in moved["by_cause"].items())
     out.print(f"Late facts: {result['late_facts']['count']}; "

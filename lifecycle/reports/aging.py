@@ -10,10 +10,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from lifecycle.application.ledger import Ledger
 from lifecycle.domain.facts import PERSON
 from lifecycle.domain.timeutil import format_instant
 from lifecycle.reports import base as report_base
+from lifecycle.reports.base import scope
 from lifecycle.reports.stats import PERCENTILE_RULE, days_of, percentile_at, rounded
 from projections.instants import MICROSECOND, from_stored
 from projections.queries import analytics
@@ -23,13 +23,8 @@ COLUMNS = ["stage", "label", "count", "median_days", "p90_days", "oldest_subject
            "oldest_entered_at", "oldest_days"]
 
 
-def aging(ledger: Ledger, as_of: datetime, level: str = PERSON,
-          known_at: datetime | None = None, definitions: str | None = None) -> dict[str, Any]:
+def aging(view: View, as_of: datetime, level: str = PERSON) -> dict[str, Any]:
     """Time in the current stage as of `as_of`, per stage."""
-    return aging_in(ledger.view(known_at, definitions), as_of, level)
-
-
-def aging_in(view: View, as_of: datetime, level: str = PERSON) -> dict[str, Any]:
     report_base.check_level(level)
     rows, total = [], 0
     with view.engine.connect() as conn:
@@ -57,3 +52,9 @@ def aging_in(view: View, as_of: datetime, level: str = PERSON) -> dict[str, Any]
     document = report_base.header(view, as_of=as_of, level=level)
     document |= {"total": total, "percentiles": PERCENTILE_RULE, "rows": rows}
     return document
+
+
+def caption(document: dict[str, Any]) -> str:
+    return (f"{document['total']} {document['level']}s in a stage as of "
+            f"{document['as_of']}; days since they entered it. Percentiles: "
+            f"{document['percentiles']}. {scope(document)}")

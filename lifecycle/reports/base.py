@@ -55,3 +55,9 @@ def check_window(start: datetime | None, end: datetime | None) -> None:
 def instants(row: dict[str, Any]) -> dict[str, Any]:
     """The row with its instants printed as the SPEC prints them."""
     return {k: format_instant(v) if isinstance(v, datetime) else v for k, v in row.items()}
+
+
+def scope(document: dict[str, Any]) -> str:
+    """The end of every caption: the definitions and known-at the numbers were made under."""
+    known = f", known at {document['known_at']}" if document.get("known_at") else ""
+    return f"definitions {document['definitions_version']}{known}"

@@ -8,9 +8,9 @@ from collections import Counter, defaultdict
 from datetime import datetime
 from typing import Any
 
-from lifecycle.application.ledger import Ledger
 from lifecycle.domain.facts import ACCOUNT, PERSON
 from lifecycle.reports import base as report_base
+from lifecycle.reports.base import scope
 from projections.queries import status as status_queries
 from projections.view import View
 
@@ -20,15 +20,9 @@ COLUMNS = ["account_id", "flag", "raised_at", "subject_type", "subject_id", "fla
 SUMMARY_COLUMNS = ["flag", "accounts", "persons"]
 
 
-def flags(ledger: Ledger, as_of: datetime, flag: tuple[str, ...] | list[str] = (),
-          known_at: datetime | None = None, definitions: str | None = None
-          ) -> dict[str, Any]:
-    """Active flags as of `as_of`: one row per flagged account, then one per person."""
-    return flags_in(ledger.view(known_at, definitions), as_of, flag)
-
-
-def flags_in(view: View, as_of: datetime, flag: tuple[str, ...] | list[str] = ()
+def flags(view: View, as_of: datetime, flag: tuple[str, ...] | list[str] = ()
              ) -> dict[str, Any]:
+    """Active flags as of `as_of`: one row per flagged account, then one per person."""
     report_base.check_choices(flag, FLAGS, "flag")
     with view.engine.connect() as conn:
         found = status_queries.flag_rows(conn, as_of, flag, FLAGS)
@@ -52,3 +46,8 @@ def flags_in(view: View, as_of: datetime, flag: tuple[str, ...] | list[str] = ()
     document = report_base.header(view, as_of=as_of)
     document |= {"summary": summary, "rows": rows}
     return document
+
+
+def caption(document: dict[str, Any]) -> str:
+    return (f"Active flags as of {document['as_of']}: each flagged account, then the "
+            f"persons linked to it then (they carry its flags). {scope(document)}")

@@ -13,10 +13,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from lifecycle.application.ledger import Ledger
 from lifecycle.domain.errors import LedgerError
 from lifecycle.domain.facts import PERSON
 from lifecycle.reports import base as report_base
+from lifecycle.reports.base import scope
 from lifecycle.reports.stats import percentile_at, rounded, share
 from projections.queries import analytics
 from projections.view import View
@@ -32,17 +32,10 @@ def columns(by: str | None) -> list[str]:
     return ([by] if by else []) + COLUMNS
 
 
-def funnel(ledger: Ledger, entry_stage: str | None = None, start: datetime | None = None,
-           end: datetime | None = None, level: str = PERSON, by: str | None = None,
-           known_at: datetime | None = None, definitions: str | None = None
-           ) -> dict[str, Any]:
-    """The funnel of the subjects that first reached `entry_stage` in [start, end)."""
-    return funnel_in(ledger.view(known_at, definitions), entry_stage, start, end, level, by)
-
-
-def funnel_in(view: View, entry_stage: str | None = None, start: datetime | None = None,
+def funnel(view: View, entry_stage: str | None = None, start: datetime | None = None,
               end: datetime | None = None, level: str = PERSON, by: str | None = None
               ) -> dict[str, Any]:
+    """The funnel of the subjects that first reached `entry_stage` in [start, end)."""
     defs = view.definitions
     report_base.check_level(level)
     report_base.check_window(start, end)
@@ -95,3 +88,10 @@ def _group_rows(defs: Any, entry: str, later: list[str], size: int, inferred: in
                      "median_days": rounded(percentile_at(count, 50, found.__getitem__))})
         previous = count
     return rows
+
+
+def caption(document: dict[str, Any]) -> str:
+    window = (f"first reached {document['entry_stage']} from {document['from'] or 'the start'}"
+              f" to {document['to'] or 'now'}")
+    return (f"{document['cohort']} {document['level']}s {window}. Counting: "
+            f"{document['counting']}; median_days from the entry stage. {scope(document)}")

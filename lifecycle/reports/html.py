@@ -20,7 +20,6 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from lifecycle.application.ledger import Ledger
 from lifecycle.domain.facts import PERSON
 from lifecycle.domain.timeutil import format_instant, utc_now
 from lifecycle.reports import aging, funnel, sla, timeline, velocity
@@ -36,22 +35,12 @@ OFF_PATH_COLORS = ["#fdae6b", "#fd8d3c", "#e6550d"]
 EXIT_COLORS = ["#bdbdbd", "#969696", "#737373", "#525252", "#d9d9d9"]
 
 
-def write_report(ledger: Ledger, path: Path, start: datetime | None = None,
-                 end: datetime | None = None, level: str = PERSON,
-                 known_at: datetime | None = None, definitions: str | None = None
-                 ) -> dict[str, Any]:
-    """Build the page and write it to `path`; returns the report's header."""
-    data = build(ledger.view(known_at, definitions), start, end, level)
-    path.write_text(render(data), encoding="utf-8")
-    return data["meta"]
-
-
 def build(view: View, start: datetime | None = None, end: datetime | None = None,
           level: str = PERSON) -> dict[str, Any]:
     """The data behind the page (plain JSON-able values)."""
     defs = view.definitions
     every = _every(view, start, end, level)
-    series = timeline.timeline_in(view, start, end, every, level)
+    series = timeline.timeline(view, start, end, every, level)
     start_text, end_text = series["from"], series["to"]
     start = datetime.fromisoformat(start_text.replace("Z", "+00:00")) if start_text else None
     end = datetime.fromisoformat(end_text.replace("Z", "+00:00")) if end_text else None
@@ -68,12 +57,12 @@ def build(view: View, start: datetime | None = None, end: datetime | None = None
                  "every": every},
         "stages": _stages(defs),
         "timeline": series["rows"],
-        "funnel": funnel.funnel_in(view, None, start, end, level) if defs.path_stages
+        "funnel": funnel.funnel(view, None, start, end, level) if defs.path_stages
         else {"cohort": 0, "counting": funnel.COUNTING, "rows": []},
         "flow": flow,
-        "sla": sla.sla_in(view, as_of, level, since=start, worst=TOP_BREACHES),
-        "velocity": velocity.velocity_in(view, level=level, since=start, until=end)["rows"],
-        "aging": aging.aging_in(view, as_of, level)["rows"],
+        "sla": sla.sla(view, as_of, level, since=start, worst=TOP_BREACHES),
+        "velocity": velocity.velocity(view, level=level, since=start, until=end)["rows"],
+        "aging": aging.aging(view, as_of, level)["rows"],
     }
 
 

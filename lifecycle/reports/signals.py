@@ -13,8 +13,8 @@ from collections import Counter
 from datetime import datetime
 from typing import Any
 
-from lifecycle.application.ledger import Ledger
 from lifecycle.reports import base as report_base
+from lifecycle.reports.base import scope
 from projections.queries import status as status_queries
 from projections.view import View
 
@@ -24,15 +24,9 @@ COLUMNS = ["subject_type", "subject_id", "occurred_at", "stage", "kind", "fit", 
            "campaign", "source", "actor", "event_id"]
 
 
-def signals(ledger: Ledger, since: datetime | None = None, until: datetime | None = None,
-            reason: tuple[str, ...] | list[str] = (), known_at: datetime | None = None,
-            definitions: str | None = None) -> dict[str, Any]:
-    """Hand raises in [since, until) that moved nobody, by subject then time."""
-    return signals_in(ledger.view(known_at, definitions), since, until, reason)
-
-
-def signals_in(view: View, since: datetime | None = None, until: datetime | None = None,
+def signals(view: View, since: datetime | None = None, until: datetime | None = None,
                reason: tuple[str, ...] | list[str] = ()) -> dict[str, Any]:
+    """Hand raises in [since, until) that moved nobody, by subject then time."""
     report_base.check_window(since, until)
     report_base.check_choices(reason, REASONS, "reason")
     reasons = [r for r in REASONS if r in (reason or DEFAULT_REASONS)]
@@ -44,3 +38,10 @@ def signals_in(view: View, since: datetime | None = None, until: datetime | None
     document |= {"summary": [{"reason": r, "count": counts[r]} for r in reasons],
                  "rows": rows}
     return document
+
+
+def caption(document: dict[str, Any]) -> str:
+    counts = ", ".join(f"{s['reason']} {s['count']}" for s in document["summary"])
+    window = f"from {document['since'] or 'the start'} to {document['until'] or 'now'}"
+    return (f"{len(document['rows'])} hand raise(s) that moved nobody, {window} "
+            f"({counts}); stage = the person's stage when it came. {scope(document)}")

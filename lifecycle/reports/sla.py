@@ -12,11 +12,11 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from lifecycle.application.ledger import Ledger
 from lifecycle.domain.definitions import Sla
 from lifecycle.domain.errors import LedgerError
 from lifecycle.domain.facts import PERSON
 from lifecycle.reports import base as report_base
+from lifecycle.reports.base import scope
 from lifecycle.reports.stats import micro_hours, rounded, share
 from projections.instants import MICROSECOND
 from projections.queries import status as status_queries
@@ -28,15 +28,7 @@ SUMMARY_COLUMNS = ["sla", "stage", "within", "intervals", "in_sla", "breached", 
                    "breaching_now", "breach_rate"]
 
 
-def sla(ledger: Ledger, as_of: datetime, level: str = PERSON, name: str | None = None,
-        since: datetime | None = None, known_at: datetime | None = None,
-        definitions: str | None = None) -> dict[str, Any]:
-    """Every SLA's summary and its breaches as of `as_of` (intervals entered since
-    `since`, when given)."""
-    return sla_in(ledger.view(known_at, definitions), as_of, level, name, since)
-
-
-def sla_in(view: View, as_of: datetime, level: str = PERSON, name: str | None = None,
+def sla(view: View, as_of: datetime, level: str = PERSON, name: str | None = None,
            since: datetime | None = None, worst: int | None = None) -> dict[str, Any]:
     """The report on a view; `worst`: list only that many breaches, the longest over
     their limit first (the summary still counts them all)."""
@@ -77,3 +69,8 @@ def _breaches(rule: Sla, found: Sequence[Sequence[Any]]) -> list[dict[str, Any]]
              "status": status, "hours_in_stage": rounded(micro_hours(spent)),
              "hours_over": rounded(micro_hours(spent - limit))}
             for subject_type, subject_id, entered, exited, status, spent in found]
+
+
+def caption(document: dict[str, Any]) -> str:
+    return (f"{len(document['rows'])} breach(es) of {document['level']}s as of "
+            f"{document['as_of']}; exited_at empty = still in the stage. {scope(document)}")

@@ -9,12 +9,12 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from lifecycle.application.ledger import Ledger
 from lifecycle.domain.errors import LedgerError
 from lifecycle.domain.facts import ACCOUNT, PERSON
 from lifecycle.domain.history import DIRECTIONS
 from lifecycle.domain.timeutil import format_instant
 from projections.queries import stages as queries
+from projections.view import View
 
 LEVELS = (PERSON, ACCOUNT)
 STAMP_COLUMNS = ["subject_type", "subject_id", "stage", "first_reached_at",
@@ -25,22 +25,19 @@ MOVE_COLUMNS = ["subject_type", "subject_id", "occurred_at", "from_stage", "to_s
                 "direction", "event_id"]
 
 
-def _check_stage(ledger_view_defs: Any, stage: str | None) -> None:
-    if stage is not None and stage not in ledger_view_defs.stage_by_key:
-        known = ", ".join(ledger_view_defs.stage_by_key)
+def _check_stage(definitions: Any, stage: str | None) -> None:
+    if stage is not None and stage not in definitions.stage_by_key:
+        known = ", ".join(definitions.stage_by_key)
         raise LedgerError(f"unknown stage {stage!r} (stages: {known})")
 
 
-def stages(ledger: Ledger, as_of: datetime, level: str = PERSON,
-           known_at: datetime | None = None, definitions: str | None = None
-           ) -> dict[str, Any]:
+def stages(view: View, as_of: datetime, level: str = PERSON) -> dict[str, Any]:
     """Stage counts as of a moment: every defined stage, zero counts included."""
-    view = ledger.view(known_at, definitions)
     with view.engine.connect() as conn:
         counts = queries.stage_counts(conn, view.definitions, level, as_of)
     return {
         "as_of": format_instant(as_of),
-        "known_at": format_instant(known_at),
+        "known_at": format_instant(view.known_at),
         "definitions_version": view.definitions.version,
         "level": level,
         "total": sum(c.count for c in counts),
@@ -48,11 +45,9 @@ def stages(ledger: Ledger, as_of: datetime, level: str = PERSON,
     }
 
 
-def stamps(ledger: Ledger, level: str | None = None, stage: str | None = None,
-           known_at: datetime | None = None, snapshot: bool = False,
-           definitions: str | None = None) -> list[dict[str, Any]]:
+def stamps(view: View, level: str | None = None, stage: str | None = None,
+           snapshot: bool = False) -> list[dict[str, Any]]:
     """One row per subject and stage reached; with `snapshot`, what caused it first."""
-    view = ledger.view(known_at, definitions)
     _check_stage(view.definitions, stage)
     columns = STAMP_COLUMNS + (SNAPSHOT_COLUMNS if snapshot else [])
     with view.engine.connect() as conn:
@@ -60,16 +55,14 @@ def stamps(ledger: Ledger, level: str | None = None, stage: str | None = None,
     return [_out(row, columns) for row in rows]
 
 
-def moves(ledger: Ledger, level: str | None = None, directions: Sequence[str] = (),
-          since: datetime | None = None, until: datetime | None = None,
-          known_at: datetime | None = None, definitions: str | None = None
+def moves(view: View, level: str | None = None, directions: Sequence[str] = (),
+          since: datetime | None = None, until: datetime | None = None
           ) -> list[dict[str, Any]]:
     """Transitions between stages, by subject then time."""
     for direction in directions:
         if direction not in DIRECTIONS:
             raise LedgerError(
                 f"unknown direction {direction!r} (directions: {', '.join(DIRECTIONS)})")
-    view = ledger.view(known_at, definitions)
     with view.engine.connect() as conn:
         rows = queries.moves(conn, level, directions, since, until)
     return [_out(row, MOVE_COLUMNS) for row in rows]
@@ -78,3 +71,9 @@ def moves(ledger: Ledger, level: str | None = None, directions: Sequence[str] = 
 def _out(row: dict[str, Any], columns: Sequence[str]) -> dict[str, Any]:
     return {name: format_instant(value) if isinstance(value, datetime) else value
             for name, value in ((c, row[c]) for c in columns)}
+
+
+def caption(document: dict[str, Any]) -> str:
+    return (f"{document['level']}s as of {document['as_of']}"
+            + (f", known at {document['known_at']}" if document["known_at"] else "")
+            + f" · definitions {document['definitions_version']} · total {document['total']}")

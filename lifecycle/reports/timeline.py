@@ -12,11 +12,11 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from lifecycle.application.ledger import Ledger
 from lifecycle.domain.facts import PERSON
 from lifecycle.domain.periods import EVERY, Period, next_start, period_start, periods
 from lifecycle.domain.timeutil import format_instant
 from lifecycle.reports import base as report_base
+from lifecycle.reports.base import scope
 from projections.queries import analytics
 from projections.queries.counts import counts_before
 from projections.queries.stages import driver_query, stored_instant
@@ -29,15 +29,9 @@ def columns(stages: list[str]) -> list[str]:
     return FIXED_COLUMNS + stages
 
 
-def timeline(ledger: Ledger, start: datetime | None = None, end: datetime | None = None,
-             every: str = "month", level: str = PERSON, known_at: datetime | None = None,
-             definitions: str | None = None) -> dict[str, Any]:
-    """Stage counts at the end of each period of [start, end)."""
-    return timeline_in(ledger.view(known_at, definitions), start, end, every, level)
-
-
-def timeline_in(view: View, start: datetime | None = None, end: datetime | None = None,
+def timeline(view: View, start: datetime | None = None, end: datetime | None = None,
                 every: str = "month", level: str = PERSON) -> dict[str, Any]:
+    """Stage counts at the end of each period of [start, end)."""
     report_base.check_level(level)
     report_base.check_choices([every], EVERY, "period")
     report_base.check_window(start, end)
@@ -77,3 +71,14 @@ def _row(period: Period, counts: dict[str, int], keys: list[str]) -> dict[str, A
     return {"period": period.label, "start": format_instant(period.start),
             "end": format_instant(period.end), "total": sum(counts.values()),
             "counts": {key: counts.get(key, 0) for key in keys}}
+
+
+def caption(document: dict[str, Any]) -> str:
+    return (f"{document['level']}s by stage at the end of each {document['every']} "
+            f"(transitions before `end`). {scope(document)}")
+
+
+def flat_rows(document: dict[str, Any]) -> list[dict[str, Any]]:
+    """One row per period with a column per stage (what CSV and tables show)."""
+    return [{**{k: v for k, v in r.items() if k != "counts"}, **r["counts"]}
+            for r in document["rows"]]

@@ -17,10 +17,10 @@ from collections import Counter
 from datetime import datetime
 from typing import Any
 
-from lifecycle.application.ledger import Ledger
 from lifecycle.domain.errors import LedgerError
 from lifecycle.domain.facts import PERSON
 from lifecycle.reports import base as report_base
+from lifecycle.reports.base import scope
 from lifecycle.reports.stats import PERCENTILE_RULE, share, summary_sorted
 from projections.queries import analytics
 from projections.view import View
@@ -34,18 +34,10 @@ def columns(by: str | None) -> list[str]:
     return ([by] if by else []) + COLUMNS
 
 
-def velocity(ledger: Ledger, from_stage: str | None = None, to_stage: str | None = None,
-             by: str | None = None, level: str = PERSON, since: datetime | None = None,
-             until: datetime | None = None, known_at: datetime | None = None,
-             definitions: str | None = None) -> dict[str, Any]:
-    """Days between stages: count, median, p75, p90, with backward moves and recycling."""
-    return velocity_in(ledger.view(known_at, definitions), from_stage, to_stage, by, level,
-                       since, until)
-
-
-def velocity_in(view: View, from_stage: str | None = None, to_stage: str | None = None,
+def velocity(view: View, from_stage: str | None = None, to_stage: str | None = None,
                 by: str | None = None, level: str = PERSON, since: datetime | None = None,
                 until: datetime | None = None) -> dict[str, Any]:
+    """Days between stages: count, median, p75, p90, with backward moves and recycling."""
     defs = view.definitions
     report_base.check_level(level)
     report_base.check_window(since, until)
@@ -110,3 +102,10 @@ def _move_counts(totals: list[analytics.MoveTotal], stages: list[str]
         if direction == "backward" and before in stages:
             backward[before, month] += n
     return entries, backward
+
+
+def caption(document: dict[str, Any]) -> str:
+    return (f"{document['level']}s: days from first reaching from_stage to first reaching "
+            "to_stage (inferred stamps count; `inferred` says how many). Percentiles: "
+            f"{document['percentiles']}. recycle_rate = backward_moves / entries of "
+            f"from_stage. {scope(document)}")

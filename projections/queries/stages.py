@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, select
+from sqlalchemy import Connection, Engine, and_, or_, select
 
 from lifecycle.domain.definitions import Definitions
 from projections import tables
@@ -94,3 +94,29 @@ def table_rows(conn: Connection) -> dict[str, list[tuple[Any, ...]]]:
         rows.sort(key=lambda r: tuple((v is None, str(v)) for v in r))
         result[table.name] = rows
     return result
+
+
+def current_stages(engine: Engine) -> dict[tuple[str, str], str | None]:
+    """Every subject's current stage, by (subject type, id)."""
+    c = tables.current
+    with engine.connect() as conn:
+        return {(r[0], r[1]): r[2] for r in conn.execute(
+            select(c.c.subject_type, c.c.subject_id, c.c.stage))}
+
+
+def first_reached(engine: Engine) -> dict[tuple[str, str, str], datetime]:
+    """When each subject first reached each stage, by (subject type, id, stage)."""
+    s = tables.stamps
+    with engine.connect() as conn:
+        return {(r[0], r[1], r[2]): r[3] for r in conn.execute(
+            select(s.c.subject_type, s.c.subject_id, s.c.stage, s.c.first_reached_at))}
+
+
+def stages_at(engine: Engine, level: str, as_of: datetime) -> dict[str, str]:
+    """The stage of every subject of `level` as of `as_of`, by id."""
+    i = tables.intervals
+    query = select(i.c.subject_id, i.c.stage).where(
+        i.c.subject_type == level, i.c.entered_at <= as_of,
+        or_(i.c.exited_at.is_(None), i.c.exited_at > as_of))
+    with engine.connect() as conn:
+        return dict(conn.execute(query).tuples().all())

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from report_calls import moves, stages, stamps
 
 from cli import main
 from lifecycle.application.importing import import_rows
@@ -19,7 +20,6 @@ from lifecycle.domain.definitions import load_definitions
 from lifecycle.domain.facts import parse_fact
 from lifecycle.domain.starters import starter_text
 from lifecycle.importers.canonical import Row, read_jsonl
-from lifecycle.reports.stages import moves, stages, stamps
 from lifecycle.sample import journeys
 from lifecycle.sample.journey import DATA_FILE, DEMO_PARAMS, person_id
 from lifecycle.sample.journeys import demo_lines, generate, generate_lines

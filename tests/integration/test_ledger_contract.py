@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+import report_calls as reports
 
 from lifecycle.application.importing import ImportSummary, import_rows
 from lifecycle.application.ledger import Ledger
@@ -23,7 +24,6 @@ from lifecycle.domain.errors import LedgerError
 from lifecycle.domain.facts import FactRetracted, parse_fact
 from lifecycle.domain.timeutil import utc_now
 from lifecycle.importers.canonical import read_csv, read_jsonl
-from lifecycle.reports import stages as reports
 from projections.queries.stages import table_rows
 
 

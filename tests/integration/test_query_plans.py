@@ -94,7 +94,7 @@ def test_aging_seeks_each_stage_by_entry(tmp_path: Path, definitions_yaml: str) 
             if "FROM lc_intervals" in statement:
                 statements.append((statement, parameters))
 
-        aging.aging(ledger, datetime(2024, 6, 1, tzinfo=UTC))
+        aging.aging(ledger.view(), datetime(2024, 6, 1, tzinfo=UTC))
         event.remove(ledger.engine, "before_cursor_execute", seen)
         assert statements
         with ledger.engine.connect() as conn:

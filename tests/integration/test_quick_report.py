@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+import report_calls as reports
 
 from lifecycle.application.importing import import_rows
 from lifecycle.application.ledger import Ledger
@@ -15,7 +16,6 @@ from lifecycle.domain.definitions import load_definitions
 from lifecycle.domain.facts import parse_fact
 from lifecycle.domain.starters import DATA
 from lifecycle.importers.canonical import read_jsonl
-from lifecycle.reports import stages as reports
 from projections.queries.quick import stage_counts
 
 MOMENTS = [datetime(2023, 6, 30, 23, 59, 59, tzinfo=UTC), datetime(2024, 3, 31, tzinfo=UTC),

@@ -90,10 +90,10 @@ def test_only_the_worst_breaches_keep_the_whole_summary(store_db: str) -> None:
 
     as_of = datetime(2024, 6, 1, tzinfo=UTC)
     with Ledger(store_db) as ledger:
-        full = sla.sla_in(ledger.view(), as_of)
+        full = sla.sla(ledger.view(), as_of)
         assert len(full["rows"]) >= 2
         ranked = sorted(full["rows"], key=lambda r: (-r["hours_over"], r["subject_id"]))
         for worst in (1, len(full["rows"]) + 5):
-            some = sla.sla_in(ledger.view(), as_of, worst=worst)
+            some = sla.sla(ledger.view(), as_of, worst=worst)
             assert some["summary"] == full["summary"]
             assert some["rows"] == ranked[:worst]

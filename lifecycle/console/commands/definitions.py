@@ -1,0 +1,126 @@
+"""`definitions show/validate/log` and `backfill`: what a stage means, and changing it."""
+
+from __future__ import annotations
+
+import click
+
+from lifecycle.console.options import (
+    CONTEXT,
+    friendly,
+    ledger_from,
+    load_definitions_file,
+    output_format,
+)
+
+
+@click.group(context_settings=CONTEXT)
+def definitions() -> None:
+    """The active definitions, a check of a file, the history of published versions.
+
+    \b
+    Example:
+        lifecycle definitions validate new.yaml
+    """
+
+
+@definitions.command("show")
+@output_format
+@click.pass_context
+@friendly
+def definitions_show(ctx: click.Context, fmt: str) -> None:
+    """Print the active definitions.
+
+    \b
+    Example:
+        lifecycle definitions show --format json
+    """
+    recorded = ledger_from(ctx).active_definitions()
+    if fmt == "table":
+        click.echo(recorded.definitions.to_yaml(), nl=False)
+    else:
+        from lifecycle.console.render import emit
+
+        data = recorded.definitions.model_dump(mode="json")
+        emit([s for s in data["stages"]], ["key", "label", "kind", "rank"], fmt,
+             json_data=data)
+
+
+@definitions.command("validate")
+@click.argument("file", metavar="FILE")
+@friendly
+def definitions_validate(file: str) -> None:
+    """Check a definitions file without publishing it.
+
+    \b
+    Example:
+        lifecycle definitions validate definitions.yaml
+    """
+    loaded = load_definitions_file(file)
+    click.echo(f"{file}: valid ({loaded.version}, {len(loaded.stages)} stages)")
+
+
+@definitions.command("log")
+@output_format
+@click.pass_context
+@friendly
+def definitions_log(ctx: click.Context, fmt: str) -> None:
+    """List every published version, when it was published and what it changed.
+
+    \b
+    Example:
+        lifecycle definitions log --format csv
+    """
+    from lifecycle.console.render import emit
+    from lifecycle.domain.changes import summarise
+    from lifecycle.domain.timeutil import format_instant
+
+    rows, previous = [], None
+    for d in ledger_from(ctx).definitions_log():
+        rows.append({"version": d.definitions.version,
+                     "published_at": format_instant(d.recorded_at),
+                     "stages": len(d.definitions.stages), "event_id": str(d.event_id),
+                     "changes": "; ".join(summarise(previous, d.definitions))})
+        previous = d.definitions
+    emit(rows, ["version", "published_at", "stages", "changes", "event_id"], fmt)
+
+
+@click.command()
+@click.argument("file", metavar="FILE")
+@click.option("--dry-run", is_flag=True,
+              help="Print what would change and change nothing.")
+@click.option("--examples", default=5, show_default=True,
+              help="Example subjects listed per change.")
+@output_format
+@click.pass_context
+@friendly
+def backfill(ctx: click.Context, file: str, dry_run: bool, examples: int, fmt: str) -> None:
+    """Publish new definitions and re-derive the whole history under them.
+
+    Facts are never touched. The new projections are built beside the live ones and
+    swapped in at once; an interrupted backfill leaves the old ones serving, and
+    running it again completes it. --dry-run shows, for persons and accounts, whose
+    current stage would change, the stage-count deltas as of now, and the stamps
+    whose first_reached_at would move, appear or disappear.
+
+    \b
+    Example:
+        lifecycle backfill definitions-2025.yaml --dry-run
+        lifecycle backfill definitions-2025.yaml
+    """
+    from lifecycle.application import backfill as backfills
+    from lifecycle.console.render import print_dry_run, to_json
+
+    new = load_definitions_file(file)
+    ledger = ledger_from(ctx)
+    if dry_run:
+        print_dry_run(backfills.dry_run(ledger, new, examples), fmt)
+        return
+    result = backfills.backfill(ledger, new)
+    if fmt == "json":
+        click.echo(to_json(result))
+        return
+    state = "published and" if result["published"] else "already published;"
+    click.echo(f"Definitions {result['version']} {state} projections rebuilt "
+               f"to position {result['position']}.")
+    for change in result["definition_changes"]:
+        click.echo(f"  {change}")
