@@ -146,7 +146,7 @@ def add_summary(conn: Connection, counts: Summary) -> None:
     if conn.dialect.name == "postgresql":
         from sqlalchemy.dialects.postgresql import insert as upsert
     else:
-        from sqlalchemy.dialects.sqlite import insert as upsert
+        from sqlalchemy.dialects.sqlite import insert as upsert  # type: ignore[assignment]
     returning = conn.dialect.insert_executemany_returning
     for table, rows in summary_rows(counts).items():
         keys = [c for c in table.columns if c.primary_key]

@@ -46,7 +46,7 @@ def catch_up(engine: Engine, log: EventLog, definitions: Definitions,
         if any(log.mapper.is_definitions(n) for n in notes):
             rebuild(engine, log, definitions)
             return applied + len(notes)
-        streams = sorted({n.originator_id for n in notes}, key=str)  # type: ignore[arg-type]
+        streams = sorted({n.originator_id for n in notes}, key=str)
         _apply(engine, log, definitions, at, upto, streams, partition)
         applied += len(notes)
         at = Position(upto, definitions.version)

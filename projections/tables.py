@@ -234,6 +234,6 @@ def shadow_tables(token: str) -> dict[Table, Table]:
         name = f"lc_next_{token}_{table.name.removeprefix('lc_')}"
         copy = table.to_metadata(shadow_metadata, name=name)
         for index in copy.indexes:
-            index.name = f"{index.name}_{token}"
+            index.name = f"{index.name}_{token}"  # type: ignore[assignment]
         copies[table] = copy
     return copies

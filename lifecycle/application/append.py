@@ -80,7 +80,7 @@ def append_batch(tx: AppendTx, mapper: LedgerMapper, candidates: list[Candidate]
         chain = chains[stream] = chain_hash(chains.get(stream, GENESIS), event_id, stamp,
                                             candidate.canonical_json)
         recorded = RecordedFact(fact, event_id, now, version, chain=chain)
-        kind = fact.type  # type: ignore[attr-defined]
+        kind = fact.type
         link = fact.account_id if kind == "person_linked" else None
         rows.append(IndexRow(event_id, candidate.content_hash, subject.type, subject.id,
                              kind, retracts, link))
@@ -104,7 +104,7 @@ def _check_retraction(candidate: Candidate, target_rows: dict[UUID, IndexRow],
     if row is not None:
         kind, subject = row.fact_type, Subject(row.subject_type, row.subject_id)
     elif target in seen:
-        kind, subject = seen[target].fact.type, seen[target].fact.subject  # type: ignore[attr-defined]
+        kind, subject = seen[target].fact.type, seen[target].fact.subject
     else:
         raise _Rejected("target_event_id", f"no fact {target} is recorded")
     if kind == "retracted":

@@ -3,8 +3,10 @@ brought up to date."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from lifecycle.application.ledger import BATCH, Ledger
 from lifecycle.domain.candidates import Candidate, Rejection
@@ -16,7 +18,7 @@ class ImportSummary:
     read: int = 0
     stored: int = 0
     duplicate: int = 0
-    rejections: list[Rejection] | None = None
+    rejections: list[Rejection] = field(default_factory=list)
     committed: bool = True
     #: Rows read but deliberately not imported (e.g. deleted Salesforce history rows).
     skipped: int = 0
@@ -25,7 +27,7 @@ class ImportSummary:
 
     @property
     def rejected(self) -> int:
-        return len(self.rejections or [])
+        return len(self.rejections)
 
 
 def _batches(rows: Iterator[Row], summary: ImportSummary, size: int
@@ -39,7 +41,7 @@ def _batches(rows: Iterator[Row], summary: ImportSummary, size: int
         if row.skipped:
             summary.skipped += 1
         elif row.rejection is not None:
-            summary.rejections.append(row.rejection)  # type: ignore[union-attr]
+            summary.rejections.append(row.rejection)
         else:
             assert row.candidate is not None
             batch.append(row.candidate)
@@ -78,10 +80,18 @@ def import_rows(ledger: Ledger, rows: Callable[[], Iterator[Row]], *, strict: bo
             result = ledger.append(batch)
             summary.stored += len(result.stored)
             summary.duplicate += len(result.duplicates)
-            summary.rejections += result.rejected  # type: ignore[operator]
+            summary.rejections += result.rejected
             if progress:
                 progress(summary.read)
-    summary.rejections.sort(key=lambda r: r.line or 0)  # type: ignore[union-attr]
+    summary.rejections.sort(key=lambda r: r.line or 0)
     if summary.committed:  # also when all were duplicates: a killed run may not have
         ledger.catch_up()  # caught up; with nothing to apply this is one position read
     return summary
+
+
+def write_rejects(path: Path, rejections: list[Rejection]) -> None:
+    """The rejected rows, one JSON object per line: line, field, reason and the raw row."""
+    with path.open("w", encoding="utf-8") as out:
+        for bad in rejections:
+            out.write(json.dumps({"line": bad.line, "field": bad.field, "reason": bad.reason,
+                                  "raw": bad.raw}, ensure_ascii=False) + "\n")

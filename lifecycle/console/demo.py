@@ -78,7 +78,8 @@ def _run(folder: Path, kept: bool) -> None:
 
         out.print(Rule(f"[bold]2. Stages as of {as_of:%Y-%m-%d}[/bold]", align="left"))
         _command(out, f"lifecycle report stages --as-of {_iso(as_of)} --level person|account")
-        by_level = {level: stages(ledger, as_of, level) for level in (PERSON, ACCOUNT)}
+        view = ledger.view()
+        by_level = {level: stages(view, as_of, level) for level in (PERSON, ACCOUNT)}
         persons, accounts = by_level[PERSON], by_level[ACCOUNT]
         counts = [{"stage": p["stage"], "label": p["label"], "persons": p["count"],
                    "accounts": a["count"]}
@@ -93,7 +94,7 @@ def _run(folder: Path, kept: bool) -> None:
                        "[/bold]", align="left"))
         _command(out, f"lifecycle report moves --direction backward --since {quarter:%Y-%m-%d} "
                       f"--until {end:%Y-%m-%d}")
-        backward = moves(ledger, directions=["backward"], since=quarter, until=end)
+        backward = moves(view, directions=["backward"], since=quarter, until=end)
         shown = backward[:15]
         more = len(backward) - len(shown)
         out.print(table(shown, ["subject_type", "subject_id", "occurred_at", "from_stage",
@@ -156,11 +157,12 @@ def _interesting_person(ledger: Any) -> Any:
     from lifecycle.reports.stages import moves, stamps
 
     inferred: dict[str, bool] = {}
-    for row in stamps(ledger, level="person"):
+    view = ledger.view()
+    for row in stamps(view, level="person"):
         if row["inferred"]:
             inferred[row["subject_id"]] = inferred.get(row["subject_id"], False) \
                 or row["stage"] != "new"
-    backward = [r["subject_id"] for r in moves(ledger, level="person",
+    backward = [r["subject_id"] for r in moves(view, level="person",
                                                directions=["backward"])]
     candidates = [pid for pid in dict.fromkeys(backward) if pid in inferred]
     candidates.sort(key=lambda pid: (not inferred[pid], len(pid), pid))

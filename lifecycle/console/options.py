@@ -11,25 +11,12 @@ from typing import Any, TypeVar
 
 import click
 
+from lifecycle.application.errors import user_errors
+
 F = TypeVar("F", bound=Callable[..., Any])
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 DEFAULT_DB = "sqlite:///lifecycle.db"
 EXIT_REJECTED = 3
-
-
-def _user_errors() -> tuple[type[BaseException], ...]:
-    from eventsourcing.persistence import PersistenceError
-    from sqlalchemy.exc import SQLAlchemyError
-
-    from lifecycle.domain.definitions import DefinitionsError
-    from lifecycle.domain.errors import LedgerError
-    from lifecycle.domain.facts import FactInputError
-    from lifecycle.domain.timeutil import TimeError
-    from lifecycle.importers.canonical import FileFormatError
-    from lifecycle.store import StoreURLError
-
-    return (LedgerError, DefinitionsError, FactInputError, TimeError, StoreURLError,
-            FileFormatError, PersistenceError, SQLAlchemyError, OSError)
 
 
 def friendly(func: F) -> F:
@@ -41,7 +28,7 @@ def friendly(func: F) -> F:
             return func(*args, **kwargs)
         except (click.ClickException, BrokenPipeError):
             raise  # click itself exits quietly when stdout's reader goes away (`| head`)
-        except _user_errors() as exc:
+        except user_errors() as exc:
             raise click.ClickException(_message(exc)) from None
 
     return wrapper  # type: ignore[return-value]

@@ -10,11 +10,11 @@ def summarise(old: Definitions | None, new: Definitions) -> list[str]:
     if old is None:
         return [f"first version: {len(new.stages)} stages"]
     changes: list[str] = []
-    before, after = old.stage_by_key, new.stage_by_key
-    changes += [f"stage {k} added" for k in after if k not in before]
-    changes += [f"stage {k} removed" for k in before if k not in after]
-    for key in after.keys() & before.keys():
-        a, b = before[key], after[key]
+    old_stages, new_stages = old.stage_by_key, new.stage_by_key
+    changes += [f"stage {k} added" for k in new_stages if k not in old_stages]
+    changes += [f"stage {k} removed" for k in old_stages if k not in new_stages]
+    for key in new_stages.keys() & old_stages.keys():
+        a, b = old_stages[key], new_stages[key]
         if (a.kind, a.rank) != (b.kind, b.rank):
             changes.append(f"stage {key}: {a.kind} rank {a.rank} -> {b.kind} rank {b.rank}")
         if a.label != b.label:
@@ -23,8 +23,9 @@ def summarise(old: Definitions | None, new: Definitions) -> list[str]:
         was, now = old.status_lookup.get(field, {}), new.status_lookup.get(field, {})
         for value in sorted(set(was) | set(now)):
             if was.get(value) != now.get(value):
-                a, b = was.get(value) or "(unmapped)", now.get(value) or "(unmapped)"
-                changes.append(f"map.status.{field}: {value!r} {a} -> {b}")
+                before = was.get(value) or "(unmapped)"
+                after = now.get(value) or "(unmapped)"
+                changes.append(f"map.status.{field}: {value!r} {before} -> {after}")
     for name in ("hand_raised", "disqualified", "person_left"):
         a, b = getattr(old.map, name), getattr(new.map, name)
         if a != b:
@@ -35,9 +36,9 @@ def summarise(old: Definitions | None, new: Definitions) -> list[str]:
     old_sla = {s.name: s for s in old.sla}
     new_sla = {s.name: s for s in new.sla}
     for name in sorted(set(old_sla) | set(new_sla)):
-        a, b = old_sla.get(name), new_sla.get(name)
-        if a != b:
-            changes.append(f"sla {name}: {_sla(a)} -> {_sla(b)}")
+        old_rule, new_rule = old_sla.get(name), new_sla.get(name)
+        if old_rule != new_rule:
+            changes.append(f"sla {name}: {_sla(old_rule)} -> {_sla(new_rule)}")
     return changes or ["no change in content"]
 
 

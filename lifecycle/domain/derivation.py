@@ -45,7 +45,7 @@ def effective_facts(
     """
     known = [f for f in facts if known_at is None or f.recorded_at <= known_at]
     retractions = {
-        f.fact.target_event_id: f  # type: ignore[attr-defined]
+        f.fact.target_event_id: f
         for f in known
         if f.type == "retracted"
     }
@@ -78,21 +78,21 @@ def _target(definitions: Definitions, recorded: RecordedFact, current: str | Non
     kind = recorded.type
     mapping = definitions.map
     if kind == "status_changed":
-        value = normalise(fact.value)  # type: ignore[attr-defined]
-        field_name = fact.field  # type: ignore[attr-defined]
+        value = normalise(fact.value)
+        field_name = fact.field
         if not value:
             return None, Outcome("unmapped", f"{field_name} cleared")
         stage = definitions.status_lookup.get(field_name, {}).get(value)
         if stage is None:
             return None, Outcome(
-                "unmapped", f"{field_name} = {fact.value!r} maps to no stage")  # type: ignore[attr-defined]
+                "unmapped", f"{field_name} = {fact.value!r} maps to no stage")
         return stage, None
     if kind == "hand_raised":
         hand = mapping.hand_raised
-        if hand is None or normalise(fact.kind) not in definitions.hand_raise_kinds:  # type: ignore[attr-defined]
-            return None, Outcome("unmapped", f"hand raise {fact.kind!r} is not a listed kind",  # type: ignore[attr-defined]
+        if hand is None or normalise(fact.kind) not in definitions.hand_raise_kinds:
+            return None, Outcome("unmapped", f"hand raise {fact.kind!r} is not a listed kind",
                                  hand_raise=_hand_raise(recorded, current, "unlisted_kind"))
-        fit = fact.fit  # type: ignore[attr-defined]
+        fit = fact.fit
         if hand.min_fit is not None and (fit is None or FIT_ORDER[fit] < FIT_ORDER[hand.min_fit]):
             return None, Outcome(
                 "unmapped", f"hand raise fit {fit or 'missing'} is below {hand.min_fit}",
@@ -103,7 +103,7 @@ def _target(definitions: Definitions, recorded: RecordedFact, current: str | Non
             current_rank is not None and target_rank is not None and current_rank < target_rank)
         if not moves:
             reason = "exit" if definitions.is_exit(current) else "engaged"
-            return None, Outcome("signal", f"hand raise {fact.kind!r} while in {current}",  # type: ignore[attr-defined]
+            return None, Outcome("signal", f"hand raise {fact.kind!r} while in {current}",
                                  hand_raise=_hand_raise(recorded, current, reason))
         return hand.to, None
     if kind in ("disqualified", "person_left"):
@@ -116,7 +116,7 @@ def _target(definitions: Definitions, recorded: RecordedFact, current: str | Non
 
 def _hand_raise(recorded: RecordedFact, current: str | None, reason: str) -> HandRaise:
     fact = recorded.fact
-    return HandRaise(recorded.occurred_at, fact.kind, fact.fit, current, reason,  # type: ignore[attr-defined]
+    return HandRaise(recorded.occurred_at, fact.kind, fact.fit, current, reason,
                      Cause.of(recorded))
 
 
@@ -146,7 +146,7 @@ def _describe(recorded: RecordedFact) -> str:
     if recorded.type == "person_linked":
         return f"linked to account {fact.account_id}"
     if recorded.type == "renewal_flagged":
-        return f"{fact.flag} {fact.state}"  # type: ignore[attr-defined]
+        return f"{fact.flag} {fact.state}"
     return "derives no stage"
 
 
@@ -217,7 +217,7 @@ def derive_subject(definitions: Definitions, subject: Subject, facts: Iterable[R
     steps, outcomes = walk(definitions, kept)
     for target, retraction in retractions.items():
         outcomes[target] = Outcome(
-            "retracted", retraction.fact.reason or "", retracted_by=retraction.event_id)  # type: ignore[attr-defined]
+            "retracted", retraction.fact.reason or "", retracted_by=retraction.event_id)
     for retraction in retractions.values():
         outcomes[retraction.event_id] = Outcome("recorded", "retraction")
     links = memberships(kept) if subject.type != ACCOUNT else []

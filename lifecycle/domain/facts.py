@@ -14,7 +14,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
-from typing import Annotated, Any, ClassVar, Literal, NamedTuple
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, NamedTuple
 from zoneinfo import ZoneInfo
 
 from pydantic import (
@@ -91,6 +91,14 @@ class _FactBase(BaseModel):
 
     #: Which subject kinds the fact may name: the subject field is checked against this.
     subject_kinds: ClassVar[tuple[str, ...]] = (PERSON, ACCOUNT)
+
+    if TYPE_CHECKING:
+        #: The fact's type tag: a Literal field of each model. Not declared here, where it
+        #: would come first in the canonical JSON that identities are hashed from.
+        type: str
+
+        def __getattr__(self, name: str) -> Any:
+            """A field of one type (`value`, `kind`...), read once the type is known."""
 
     @field_validator("occurred_at", mode="before")
     @classmethod
@@ -289,6 +297,20 @@ class StoredFact:
     It has the fields of its type (absent ones at their defaults), `subject`, and
     `canonical()`, which is what derivation, reports and audits read."""
 
+    type: str
+    person_id: str | None
+    account_id: str | None
+    occurred_at: datetime
+    source: str | None
+    source_id: str | None
+    actor: str | None
+    campaign: str | None
+    attributes: dict[str, str]
+
+    if TYPE_CHECKING:
+        def __getattr__(self, name: str) -> Any:
+            """A field of its type (`value`, `kind`...): set from the stored data."""
+
     def __init__(self, data: dict[str, Any]):
         self._canonical = dict(data)
         cls = FACT_TYPES[data["type"]]
@@ -304,6 +326,7 @@ class StoredFact:
     def subject(self) -> Subject:
         if self.person_id is not None:
             return Subject(PERSON, self.person_id)
+        assert self.account_id is not None
         return Subject(ACCOUNT, self.account_id)
 
     def canonical(self) -> dict[str, Any]:
@@ -340,7 +363,7 @@ def _input_error(exc: ValidationError) -> FactInputError:
 class RecordedFact:
     """A fact as the ledger stored it."""
 
-    fact: _FactBase
+    fact: _FactBase | StoredFact
     event_id: uuid.UUID
     recorded_at: datetime
     #: Position in its subject's stream: the ledger's recording order for that subject.
@@ -356,7 +379,7 @@ class RecordedFact:
 
     @property
     def type(self) -> str:
-        return self.fact.type  # type: ignore[attr-defined, no-any-return]
+        return self.fact.type
 
     @property
     def occurred_at(self) -> datetime:

@@ -48,7 +48,7 @@ def flag_intervals(account_id: str, facts: Sequence[RecordedFact]) -> list[FlagI
         if recorded.type != "renewal_flagged":
             continue
         fact = recorded.fact
-        flag, state = fact.flag, fact.state  # type: ignore[attr-defined]
+        flag, state = fact.flag, fact.state
         if state == "raised" and flag not in raised:
             raised[flag] = recorded.occurred_at
         elif state == "cleared" and flag in raised:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import overload
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 
@@ -52,6 +53,12 @@ def format_naive(value: datetime) -> str:
     return value.isoformat()
 
 
+@overload
+def format_instant(value: datetime) -> str: ...
+@overload
+def format_instant(value: None) -> None: ...
+@overload
+def format_instant(value: datetime | None) -> str | None: ...
 def format_instant(value: datetime | None) -> str | None:
     """`YYYY-MM-DDTHH:MM:SS[.ffffff]Z`, or None."""
     if value is None:

@@ -100,7 +100,7 @@ def _unwrap(record: Record) -> Iterator[Record]:
         yield record
 
 
-def _jsonl_records(stream: BinaryIO, line: int) -> Iterator[Record]:
+def _jsonl_records(stream: BinaryIO | _Prefixed, line: int) -> Iterator[Record]:
     for parsed in jsonl_lines(stream, line):
         if parsed.problem is not None:
             yield Record(parsed.line, raw=parsed.raw, problem=parsed.problem)

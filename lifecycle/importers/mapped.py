@@ -156,7 +156,8 @@ def read_mapped(stream: BinaryIO, assume_tz: ZoneInfo | None = None, *,
 
 def _split(text: str) -> Iterator[str]:
     """Split on commas outside double quotes."""
-    item, quoted = [], False
+    item: list[str] = []
+    quoted = False
     for ch in text:
         if ch == '"':
             quoted = not quoted

@@ -11,9 +11,15 @@ import csv
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, Protocol
 
 MAX_LINE = 1_000_000  # bytes; a longer line is rejected, not read into memory whole
+
+
+class Lines(Protocol):
+    """A binary stream read line by line (a file, or one with peeked bytes put back)."""
+
+    def readline(self, size: int = -1, /) -> bytes: ...
 
 
 @dataclass
@@ -26,12 +32,12 @@ class JsonLine:
     problem: str | None = None
 
 
-def _skip_rest(stream: BinaryIO, chunk: bytes) -> None:
+def _skip_rest(stream: Lines, chunk: bytes) -> None:
     while chunk and not chunk.endswith(b"\n"):
         chunk = stream.readline(MAX_LINE)
 
 
-def jsonl_lines(stream: BinaryIO, line: int = 0) -> Iterator[JsonLine]:
+def jsonl_lines(stream: Lines, line: int = 0) -> Iterator[JsonLine]:
     """Every non-blank line after line number `line`, parsed (blank lines are skipped)."""
     while True:
         chunk = stream.readline(MAX_LINE + 1)

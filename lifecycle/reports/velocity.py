@@ -60,13 +60,13 @@ def velocity(view: View, from_stage: str | None = None, to_stage: str | None = N
     rows = []
     for a, b in pairs:
         found = durations[a, b]
-        buckets = [None] if not by else sorted(
+        buckets: list[str | None] = [None] if not by else sorted(  # type: ignore[type-var]
             set(found) | {k for s, k in entries if s == a}
             | {k for s, k in backward if s == a})
         for bucket in buckets:
             values = found.get(bucket, [])
             came, went = entries[(a, bucket)], backward[(a, bucket)]
-            out = {by: bucket} if by else {}
+            out: dict[str, Any] = {by: bucket} if by else {}
             out |= {"from_stage": a, "to_stage": b, "count": len(values),
                     "inferred": inferred[a, b, bucket], **summary_sorted(values),
                     "entries": came, "backward_moves": went, "recycle_rate": share(went, came)}

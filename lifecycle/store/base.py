@@ -108,8 +108,8 @@ class LedgerRecorder(ABC):
 
     def notifications_after(self, position: int, limit: int) -> Sequence[Notification]:
         """Events after `position` in log order (gaps tolerated)."""
-        return self.select_notifications(  # type: ignore[attr-defined, no-any-return]
+        return self.select_notifications(  # type: ignore[attr-defined]
             position + 1, limit)
 
     def last_position(self) -> int:
-        return self.max_notification_id() or 0  # type: ignore[attr-defined, no-any-return]
+        return self.max_notification_id() or 0  # type: ignore[attr-defined]

@@ -85,7 +85,7 @@ class LedgerMapper(Mapper):
             state = self.cipher.decrypt(state)
         if self.compressor:
             state = self.compressor.decompress(state)
-        return json.loads(state)  # type: ignore[no-any-return]
+        return json.loads(state)
 
     def fact_to_stored(self, recorded: RecordedFact, canonical: str | None = None,
                        recorded_at: str | None = None) -> StoredEvent:

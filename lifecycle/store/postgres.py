@@ -99,7 +99,7 @@ class PostgresLedgerRecorder(PostgresApplicationRecorder, LedgerRecorder):
                                          Identifier(self.events_table_name))
         for statement in (INDEX_TABLE, LINK_INDEX, PERSON_LINK_INDEX):
             self.sql_create_statements.append(
-                SQL(statement).format(schema=Identifier(self.schema)))  # type: ignore[arg-type]
+                SQL(statement).format(schema=Identifier(self.schema)))
 
     @contextmanager
     def _reading(self) -> Iterator[psycopg.Cursor[Any]]:

@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from uuid import UUID
 
 from eventsourcing.persistence import IntegrityError, StoredEvent
-from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteDatastore
+from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor, SQLiteDatastore
 
 from lifecycle.store.base import AppendTx, IndexRow, LedgerRecorder, StreamEvent, chunks
 from lifecycle.store.settings import sqlite_pragmas
@@ -42,7 +42,7 @@ def _row(values: sqlite3.Row) -> IndexRow:
 
 
 class _SQLiteAppend(AppendTx):
-    def __init__(self, cursor: sqlite3.Cursor, insert_events: str):
+    def __init__(self, cursor: sqlite3.Cursor | SQLiteCursor, insert_events: str):
         self.c = cursor
         self.insert_events_statement = insert_events
 
@@ -153,7 +153,9 @@ class SQLiteLedgerRecorder(SQLiteApplicationRecorder, LedgerRecorder):
             c.execute(statement, (*after, size))
             rows = c.fetchall()
         # A stream's events come together: one UUID per stream, not per event.
-        page, text, stream = [], None, None
+        page: list[StreamEvent] = []
+        text: str | None = None
+        stream = UUID(int=0)
         for rowid, originator, version, topic, state in rows:
             if originator != text:
                 text, stream = originator, UUID(originator)

@@ -37,7 +37,7 @@ def raw(conn: Connection, query: Any) -> list[tuple[Any, ...]]:
     booleans 0/1 on SQLite)."""
     result = conn.execute(query)
     try:
-        return result.cursor.fetchall()  # type: ignore[union-attr]
+        return list(result.cursor.fetchall())
     finally:
         result.close()
 

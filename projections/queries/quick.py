@@ -61,14 +61,14 @@ def _postgres(url: str, as_of: datetime, level: str) -> dict[str, Any] | None:
     parts = urlsplit(url)
     if parts.query:
         return None
-    conninfo = {"host": parts.hostname or "127.0.0.1", "port": parts.port or 5432,
+    conninfo: dict[str, Any] = {"host": parts.hostname or "127.0.0.1", "port": parts.port or 5432,
                 "dbname": parts.path.lstrip("/"), "user": unquote(parts.username or "postgres"),
                 "connect_timeout": 10}
     if parts.password:
         conninfo["password"] = unquote(parts.password)
     with psycopg.connect(**conninfo) as conn:
         def query(sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
-            return conn.execute(sql, params).fetchall()  # type: ignore[arg-type]
+            return conn.execute(sql, params).fetchall()
 
         exists = query("SELECT to_regclass('lc_positions'), to_regclass('lc_stage_days'), "
                        "to_regclass('lifecycle_events')", ())

@@ -94,8 +94,8 @@ def sla_tally(conn: Connection, level: str, stage: str, as_of: datetime,
     status = case((and_(_closed(as_of), over), "breached"), (_closed(as_of), "in_sla"),
                   (over, "breaching_now"), else_="open").label("status")
     tally = select(status).where(*_in_stage(level, stage, as_of, since)).subquery("tally")
-    found = dict(conn.execute(select(tally.c.status, func.count())
-                              .group_by(tally.c.status)).all())
+    found: dict[str, int] = {status: count for status, count in conn.execute(
+        select(tally.c.status, func.count()).group_by(tally.c.status))}
     return {name: int(found.get(name, 0))
             for name in ("in_sla", "breached", "open", "breaching_now")}
 

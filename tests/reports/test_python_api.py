@@ -14,9 +14,10 @@ import lifecycle
 from cli import main
 from lifecycle.api import Rows, instant
 from lifecycle.domain.timeutil import TimeError
+from lifecycle.reports import registry
 
-REPORTS = ["aging", "flags", "funnel", "signals", "sla", "stages", "stamps", "moves",
-           "timeline", "velocity"]
+#: Every report of the registry: each has a CLI command and an API method with its options.
+REPORTS = sorted(registry.REPORTS)
 
 
 @pytest.fixture(scope="module")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -53,7 +52,7 @@ def import_(ctx: click.Context, file: str, input_format: str | None, object_type
     import shutil
     import tempfile
 
-    from lifecycle.application.importing import import_rows
+    from lifecycle.application.importing import import_rows, write_rejects
     from lifecycle.console.progress import Progress
     from lifecycle.domain.timeutil import zone
     from lifecycle.importers.mapped import ColumnsError
@@ -110,11 +109,7 @@ def import_(ctx: click.Context, file: str, input_format: str | None, object_type
     if summary.rejected > 5:
         click.echo(f"  … and {summary.rejected - 5} more", err=True)
     if rejects:
-        with open(rejects, "w", encoding="utf-8") as out:
-            for bad in summary.rejections:
-                out.write(json.dumps({"line": bad.line, "field": bad.field,
-                                      "reason": bad.reason, "raw": bad.raw},
-                                     ensure_ascii=False) + "\n")
+        write_rejects(Path(rejects), summary.rejections)
     if not summary.committed:
         raise click.ClickException(
             f"{file}: {summary.rejected} bad row(s); nothing was stored (--strict)")
