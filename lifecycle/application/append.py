@@ -9,7 +9,8 @@ from uuid import UUID
 from eventsourcing.persistence import StoredEvent
 
 from lifecycle.domain.candidates import Candidate, Rejection
-from lifecycle.domain.facts import FactRetracted, RecordedFact, Subject
+from lifecycle.domain.facts import FactRetracted, Subject
+from lifecycle.domain.recorded import RecordedFact
 from lifecycle.domain.timeutil import format_instant, utc_now
 from lifecycle.store import AppendTx, IndexRow
 from lifecycle.store.codec import LedgerMapper

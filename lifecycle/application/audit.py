@@ -6,9 +6,10 @@ from typing import Any
 
 from lifecycle.application.ledger import Ledger
 from lifecycle.domain.errors import LedgerError
-from lifecycle.domain.facts import ACCOUNT, PERSON, RecordedFact, Subject
+from lifecycle.domain.facts import ACCOUNT, PERSON, Subject
 from lifecycle.domain.history import SubjectHistory
 from lifecycle.domain.links import cascade_flags, flag_intervals
+from lifecycle.domain.recorded import RecordedFact
 from lifecycle.domain.replay import Replay
 from lifecycle.domain.timeutil import format_instant
 from lifecycle.store.codec import RecordedDefinitions

@@ -14,7 +14,8 @@ from typing import Any
 
 from lifecycle.application.ledger import Ledger
 from lifecycle.domain.changes import summarise
-from lifecycle.domain.facts import PERSON, RecordedFact, Subject
+from lifecycle.domain.facts import PERSON, Subject
+from lifecycle.domain.recorded import RecordedFact
 from lifecycle.domain.timeutil import format_instant
 from lifecycle.store.codec import RecordedDefinitions
 from projections.queries.stages import stage_counts, stages_at

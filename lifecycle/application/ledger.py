@@ -17,7 +17,8 @@ from lifecycle.application.append import AppendResult, append_batch
 from lifecycle.domain.candidates import Candidate
 from lifecycle.domain.definitions import Definitions
 from lifecycle.domain.errors import LedgerError
-from lifecycle.domain.facts import AnyFact, RecordedFact, Subject
+from lifecycle.domain.facts import FactModel, Subject
+from lifecycle.domain.recorded import RecordedFact
 from lifecycle.domain.timeutil import utc_now
 from lifecycle.store import IndexRow, open_recorder, redact
 from lifecycle.store.codec import (
@@ -156,7 +157,7 @@ class Ledger:
             return total, False
         return total, True
 
-    def record(self, fact: AnyFact) -> tuple[RecordedFact | None, AppendResult]:
+    def record(self, fact: FactModel) -> tuple[RecordedFact | None, AppendResult]:
         """Record one fact and bring the read models up to date."""
         result = self.append([Candidate(fact)])
         if result.rejected:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from uuid import UUID
 
-from lifecycle.domain.facts import AnyFact
+from lifecycle.domain.facts import FactModel
 
 
 @dataclass
@@ -17,7 +17,7 @@ class Candidate:
     one is asked for (storing needs all three; `--strict`'s checking pass needs none).
     """
 
-    fact: AnyFact
+    fact: FactModel
     line: int | None = None
     raw: str | None = None
     _identity: tuple[str, UUID, str] | None = field(

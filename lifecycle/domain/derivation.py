@@ -13,7 +13,7 @@ from datetime import datetime
 from uuid import UUID
 
 from lifecycle.domain.definitions import FIT_ORDER, Definitions, normalise
-from lifecycle.domain.facts import ACCOUNT, RecordedFact, Subject
+from lifecycle.domain.facts import ACCOUNT, Subject
 from lifecycle.domain.history import (
     BACKWARD,
     ENTRY,
@@ -33,6 +33,7 @@ from lifecycle.domain.history import (
     Transition,
 )
 from lifecycle.domain.links import account_at, flag_intervals, memberships
+from lifecycle.domain.recorded import RecordedFact
 
 
 def effective_facts(

@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
-from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, NamedTuple
@@ -74,7 +73,7 @@ def _lower_trim(value: Any) -> Any:
     return value.strip().lower() if isinstance(value, str) else value
 
 
-class _FactBase(BaseModel):
+class FactModel(BaseModel):
     model_config = ConfigDict(
         frozen=True, extra="forbid", coerce_numbers_to_str=True, str_max_length=10_000
     )
@@ -122,7 +121,7 @@ class _FactBase(BaseModel):
         return format_instant(value)
 
     @model_validator(mode="after")
-    def _one_subject(self) -> _FactBase:
+    def _one_subject(self) -> FactModel:
         self._check_subject()
         return self
 
@@ -180,7 +179,7 @@ class _FactBase(BaseModel):
         return uuid.uuid5(LEDGER_NAMESPACE, self.identity(canonical))
 
 
-class StatusChanged(_FactBase):
+class StatusChanged(FactModel):
     """A status field changed to `value` (`""` means it was cleared)."""
 
     type: Literal["status_changed"] = "status_changed"
@@ -190,7 +189,7 @@ class StatusChanged(_FactBase):
     previous: Text | None = None
 
 
-class HandRaised(_FactBase):
+class HandRaised(FactModel):
     """A person asked for contact: a demo request, a contact-sales form."""
 
     type: Literal["hand_raised"] = "hand_raised"
@@ -201,14 +200,14 @@ class HandRaised(_FactBase):
     _fit = field_validator("fit", mode="before")(_lower_trim)
 
 
-class Disqualified(_FactBase):
+class Disqualified(FactModel):
     """Sales or marketing ruled the subject out."""
 
     type: Literal["disqualified"] = "disqualified"
     reason: Text | None = None
 
 
-class RenewalFlagged(_FactBase):
+class RenewalFlagged(FactModel):
     """A renewal, upgrade or at-risk flag was raised or cleared on an account."""
 
     type: Literal["renewal_flagged"] = "renewal_flagged"
@@ -219,7 +218,7 @@ class RenewalFlagged(_FactBase):
     _norm = field_validator("flag", "state", mode="before")(_lower_trim)
 
 
-class PersonLinked(_FactBase):
+class PersonLinked(FactModel):
     """From `occurred_at` on, the person belongs to `account_id`."""
 
     type: Literal["person_linked"] = "person_linked"
@@ -239,14 +238,14 @@ class PersonLinked(_FactBase):
         return Subject(PERSON, self.person_id)
 
 
-class PersonLeft(_FactBase):
+class PersonLeft(FactModel):
     """The person no longer works at their account."""
 
     type: Literal["person_left"] = "person_left"
     subject_kinds: ClassVar[tuple[str, ...]] = (PERSON,)
 
 
-class FactRetracted(_FactBase):
+class FactRetracted(FactModel):
     """The fact `target_event_id` is to be ignored by every derivation from now on."""
 
     type: Literal["retracted"] = "retracted"
@@ -259,19 +258,19 @@ Fact = Annotated[
     | FactRetracted,
     Field(discriminator="type"),
 ]
-FACT_TYPES: dict[str, type[_FactBase]] = {
+FACT_TYPES: dict[str, type[FactModel]] = {
     cls.model_fields["type"].default: cls
     for cls in (StatusChanged, HandRaised, Disqualified, RenewalFlagged, PersonLinked,
                 PersonLeft, FactRetracted)
 }
 _FACT_ADAPTER: TypeAdapter[Any] = TypeAdapter(Fact)
-_DEFAULTS: dict[type[_FactBase], dict[str, Any]] = {
+FIELD_DEFAULTS: dict[type[FactModel], dict[str, Any]] = {
     cls: {name: None if name == "attributes" else info.get_default(call_default_factory=True)
           for name, info in cls.model_fields.items() if not info.is_required()}
     for cls in FACT_TYPES.values()}
 
 
-def parse_fact(data: dict[str, Any], assume_tz: ZoneInfo | None = None) -> _FactBase:
+def parse_fact(data: dict[str, Any], assume_tz: ZoneInfo | None = None) -> FactModel:
     """Validate one fact given as a mapping of its canonical field names."""
     if not isinstance(data, dict):
         raise FactInputError("a fact must be an object of field names and values")
@@ -290,58 +289,6 @@ def parse_fact(data: dict[str, Any], assume_tz: ZoneInfo | None = None) -> _Fact
         raise _input_error(exc) from None
 
 
-class StoredFact:
-    """A fact as the ledger stored it, read back for replay: plain attributes, no
-    validation (it was validated on the way in), so decoding a whole log stays cheap.
-
-    It has the fields of its type (absent ones at their defaults), `subject`, and
-    `canonical()`, which is what derivation, reports and audits read."""
-
-    type: str
-    person_id: str | None
-    account_id: str | None
-    occurred_at: datetime
-    source: str | None
-    source_id: str | None
-    actor: str | None
-    campaign: str | None
-    attributes: dict[str, str]
-
-    if TYPE_CHECKING:
-        def __getattr__(self, name: str) -> Any:
-            """A field of its type (`value`, `kind`...): set from the stored data."""
-
-    def __init__(self, data: dict[str, Any]):
-        self._canonical = dict(data)
-        cls = FACT_TYPES[data["type"]]
-        self.__dict__.update(_DEFAULTS[cls])
-        self.__dict__.update(data)
-        self.attributes = data.get("attributes") or {}
-        self.occurred_at = parse_instant(data["occurred_at"])
-        if "target_event_id" in data:
-            self.target_event_id = uuid.UUID(data["target_event_id"])
-        self.subject_kinds = cls.subject_kinds
-
-    @property
-    def subject(self) -> Subject:
-        if self.person_id is not None:
-            return Subject(PERSON, self.person_id)
-        assert self.account_id is not None
-        return Subject(ACCOUNT, self.account_id)
-
-    def canonical(self) -> dict[str, Any]:
-        return dict(self._canonical)
-
-    def validated(self) -> _FactBase:
-        """The same fact as its pydantic model (validating it again)."""
-        return parse_fact(self.canonical())
-
-
-def trusted_fact(data: dict[str, Any]) -> StoredFact:
-    """Rebuild a fact the ledger itself stored, without validating it again."""
-    return StoredFact(data)
-
-
 def _input_error(exc: ValidationError) -> FactInputError:
     error = exc.errors(include_url=False)[0]
     loc = [str(part) for part in error["loc"] if not isinstance(part, int)]
@@ -357,33 +304,3 @@ def _input_error(exc: ValidationError) -> FactInputError:
     elif error["type"] == "string_pattern_mismatch":
         message = "contains a NUL character (\\u0000), which cannot be stored"
     return FactInputError(message, field)
-
-
-@dataclass(frozen=True, slots=True)
-class RecordedFact:
-    """A fact as the ledger stored it."""
-
-    fact: _FactBase | StoredFact
-    event_id: uuid.UUID
-    recorded_at: datetime
-    #: Position in its subject's stream: the ledger's recording order for that subject.
-    version: int
-    #: Global position in the log (notification id), when read from the log.
-    seq: int | None = None
-    #: The tamper-evidence hash chained to the previous fact of the stream.
-    chain: str = ""
-
-    @property
-    def subject(self) -> Subject:
-        return self.fact.subject
-
-    @property
-    def type(self) -> str:
-        return self.fact.type
-
-    @property
-    def occurred_at(self) -> datetime:
-        return self.fact.occurred_at
-
-
-AnyFact = _FactBase

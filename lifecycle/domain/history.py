@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from uuid import UUID
 
-from lifecycle.domain.facts import RecordedFact, Subject
+from lifecycle.domain.facts import Subject
+from lifecycle.domain.recorded import RecordedFact
 
 ENTRY, EXIT, REENTRY, FORWARD, BACKWARD, LATERAL = (
     "entry", "exit", "reentry", "forward", "backward", "lateral")

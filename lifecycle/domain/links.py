@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from lifecycle.domain.facts import RecordedFact
 from lifecycle.domain.history import Cause, FlagInterval, Membership
+from lifecycle.domain.recorded import RecordedFact
 
 
 def memberships(facts: Sequence[RecordedFact]) -> list[Membership]:

@@ -8,8 +8,9 @@ from datetime import datetime
 
 from lifecycle.domain.definitions import Definitions
 from lifecycle.domain.derivation import derive_subject
-from lifecycle.domain.facts import ACCOUNT, PERSON, RecordedFact, Subject
+from lifecycle.domain.facts import ACCOUNT, PERSON, Subject
 from lifecycle.domain.history import SubjectHistory
+from lifecycle.domain.recorded import RecordedFact
 from lifecycle.domain.rollup import Member, rollup_account
 
 

@@ -19,7 +19,8 @@ from eventsourcing.utils import register_topic
 from pydantic import BaseModel, ConfigDict
 
 from lifecycle.domain.definitions import Definitions, definitions_from_data
-from lifecycle.domain.facts import FACT_TYPES, RecordedFact, trusted_fact
+from lifecycle.domain.facts import FACT_TYPES
+from lifecycle.domain.recorded import RecordedFact, trusted_fact
 from lifecycle.domain.streams import DEFINITIONS_STREAM, LEDGER_NAMESPACE
 from lifecycle.domain.timeutil import format_instant, parse_instant
 

@@ -9,7 +9,8 @@ from uuid import UUID
 
 from eventsourcing.persistence import StoredEvent
 
-from lifecycle.domain.facts import RecordedFact, Subject
+from lifecycle.domain.facts import Subject
+from lifecycle.domain.recorded import RecordedFact
 from lifecycle.store import LedgerRecorder, StreamEvent
 from lifecycle.store.codec import DEFINITIONS_STREAM, LedgerMapper, RecordedDefinitions
 

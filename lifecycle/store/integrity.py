@@ -9,7 +9,7 @@ from itertools import groupby
 from typing import TYPE_CHECKING
 from uuid import UUID
 
-from lifecycle.domain.facts import RecordedFact, StoredFact
+from lifecycle.domain.recorded import RecordedFact, StoredFact
 from lifecycle.domain.timeutil import format_instant
 
 if TYPE_CHECKING:

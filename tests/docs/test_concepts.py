@@ -8,8 +8,9 @@ from itertools import count
 
 from lifecycle.domain.definitions import load_definitions
 from lifecycle.domain.derivation import derive_subject
-from lifecycle.domain.facts import RecordedFact, Subject, parse_fact
+from lifecycle.domain.facts import Subject, parse_fact
 from lifecycle.domain.links import cascade_flags, flag_intervals
+from lifecycle.domain.recorded import RecordedFact
 from lifecycle.domain.starters import starter_text
 
 HUBSPOT = load_definitions(starter_text("hubspot-default") or "")

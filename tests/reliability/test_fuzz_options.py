@@ -19,8 +19,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-import cli
 from cli import main
+from lifecycle.console import options
 
 from .conftest import load
 from .harness import alt_definitions_yaml
@@ -88,7 +88,7 @@ def value_for(param: click.Parameter, folder: Path, event_ids: list[str]
         return files(folder)
     if isinstance(kind, click.Choice):
         return st.one_of(st.sampled_from([str(c) for c in kind.choices]), odd_text(max_size=12))
-    if isinstance(kind, cli.Instant) or param.name in ("occurred_at",):
+    if isinstance(kind, options.Instant) or param.name in ("occurred_at",):
         return timestamps()
     if param.name == "assume_tz":
         return zones()
@@ -96,7 +96,7 @@ def value_for(param: click.Parameter, folder: Path, event_ids: list[str]
         return numbers()
     if isinstance(kind, click.types.UUIDParameterType):
         return st.one_of(st.sampled_from(event_ids), st.uuids().map(str), odd_text(max_size=40))
-    if isinstance(kind, cli.PartitionType):
+    if isinstance(kind, options.PartitionType):
         return st.one_of(st.sampled_from(["0/2", "1/2", "2/2", "-1/2", "0/0", "1/1", "0/3",
                                           "a/b", "0/2/3", "1e9/2"]), odd_text(max_size=6))
     if param.name in ("person_id", "account_id", "subject_id"):

@@ -23,7 +23,8 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from lifecycle.application.ledger import Ledger
-from lifecycle.domain.facts import RecordedFact, parse_fact
+from lifecycle.domain.facts import parse_fact
+from lifecycle.domain.recorded import RecordedFact
 from lifecycle.domain.timeutil import format_instant, utc_now
 from lifecycle.store.integrity import chain_hash
 

@@ -13,8 +13,9 @@ from sqlalchemy.dialects import sqlite
 
 from lifecycle.domain.definitions import load_definitions
 from lifecycle.domain.derivation import derive_subject
-from lifecycle.domain.facts import PERSON, RecordedFact, Subject, parse_fact
+from lifecycle.domain.facts import PERSON, Subject, parse_fact
 from lifecycle.domain.periods import month_of, period_start, periods
+from lifecycle.domain.recorded import RecordedFact
 from lifecycle.domain.starters import starter_text
 from lifecycle.reports.stats import hours, micro_hours
 from projections.instants import epoch_micros

@@ -17,8 +17,9 @@ import yaml
 
 from lifecycle.domain.definitions import Definitions, definitions_from_data, load_definitions
 from lifecycle.domain.derivation import derive_subject
-from lifecycle.domain.facts import ACCOUNT, PERSON, AnyFact, RecordedFact, Subject, parse_fact
+from lifecycle.domain.facts import ACCOUNT, PERSON, FactModel, Subject, parse_fact
 from lifecycle.domain.history import SubjectHistory
+from lifecycle.domain.recorded import RecordedFact
 from lifecycle.domain.replay import Replay
 from lifecycle.domain.starters import DATA
 
@@ -51,7 +52,7 @@ def _subject_fields(subject: Subject) -> dict[str, str]:
     return {"person_id": subject.id} if subject.type == PERSON else {"account_id": subject.id}
 
 
-def fact(type_: str, subject: Subject, at: datetime | str, **fields: Any) -> AnyFact:
+def fact(type_: str, subject: Subject, at: datetime | str, **fields: Any) -> FactModel:
     data = {"type": type_, **_subject_fields(subject),
             "occurred_at": at if isinstance(at, str) else iso(at)}
     data.update({k: v for k, v in fields.items() if v is not None})
@@ -59,29 +60,29 @@ def fact(type_: str, subject: Subject, at: datetime | str, **fields: Any) -> Any
 
 
 def status(subject: Subject, value: str, at: datetime, field: str = "lifecycle_stage",
-           **extra: Any) -> AnyFact:
+           **extra: Any) -> FactModel:
     return fact("status_changed", subject, at, field=field, value=value, **extra)
 
 
 def hand(person: str, at: datetime, kind: str = "demo_request", fit: str | None = "high",
-         **extra: Any) -> AnyFact:
+         **extra: Any) -> FactModel:
     return fact("hand_raised", P(person), at, kind=kind, fit=fit, **extra)
 
 
-def disq(subject: Subject, at: datetime, **extra: Any) -> AnyFact:
+def disq(subject: Subject, at: datetime, **extra: Any) -> FactModel:
     return fact("disqualified", subject, at, **extra)
 
 
-def left(person: str, at: datetime) -> AnyFact:
+def left(person: str, at: datetime) -> FactModel:
     return fact("person_left", P(person), at)
 
 
-def link(person: str, account: str, at: datetime) -> AnyFact:
+def link(person: str, account: str, at: datetime) -> FactModel:
     return parse_fact({"type": "person_linked", "person_id": person, "account_id": account,
                        "occurred_at": iso(at)})
 
 
-def flag(account: str, name: str, state: str, at: datetime) -> AnyFact:
+def flag(account: str, name: str, state: str, at: datetime) -> FactModel:
     return fact("renewal_flagged", A(account), at, flag=name, state=state)
 
 
@@ -97,7 +98,7 @@ class Log:
         self._versions: Counter[Subject] = Counter()
         self._clock = REC0
 
-    def add(self, fact_: AnyFact, recorded_at: datetime | None = None) -> RecordedFact:
+    def add(self, fact_: FactModel, recorded_at: datetime | None = None) -> RecordedFact:
         subject = fact_.subject
         self._versions[subject] += 1
         if recorded_at is None:
@@ -108,7 +109,7 @@ class Log:
         self.facts.append(recorded)
         return recorded
 
-    def many(self, *facts: AnyFact) -> list[RecordedFact]:
+    def many(self, *facts: FactModel) -> list[RecordedFact]:
         return [self.add(f) for f in facts]
 
     def retract(self, target: RecordedFact, at: datetime | None = None,
