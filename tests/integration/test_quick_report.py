@@ -1,4 +1,4 @@
-"""The fast `report stages` path (projections/quick.py) answers exactly as the full path,
+"""The fast `report stages` path (projections/queries/quick.py) answers exactly as the full path,
 and only while the projection is current; otherwise it steps aside."""
 
 from __future__ import annotations

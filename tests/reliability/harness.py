@@ -46,7 +46,7 @@ COMMANDS = ("import", "project", "rebuild", "backfill")
 STORES = ("sqlite", "postgres")
 BASE_VERSION = "b2b-2024"
 ALT_VERSION = "b2b-crash-alt"
-#: Facts per generated person, roughly (lifecycle.demo's journeys).
+#: Facts per generated person, roughly (lifecycle.sample's journeys).
 FACTS_PER_PERSON = 5.9
 #: Start-up seconds of the program, per store kind (measured once).
 _STARTUP: dict[str, float] = {}
