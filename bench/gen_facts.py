@@ -3,8 +3,9 @@
     python bench/gen_facts.py --facts 1000000 --out /tmp/f1m.jsonl
 
 Persons and accounts are scaled to give about `--facts` facts (the count is approximate)
-with the demo generator (`lifecycle.sample.journeys.generate`): same realistic B2B history, sorted by
-occurred_at, deterministic for a seed, streamed to the file in flat memory.
+with the demo generator (`lifecycle.sample.journeys.generate`): same realistic B2B
+history, sorted by occurred_at, deterministic for a seed, streamed to the file in flat
+memory.
 """
 
 from __future__ import annotations
