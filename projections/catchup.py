@@ -9,16 +9,18 @@ from collections.abc import Sequence
 from sqlalchemy import Engine
 
 from lifecycle.domain.definitions import Definitions
-from lifecycle.domain.facts import ACCOUNT, PERSON, Subject
+from lifecycle.domain.facts import ACCOUNT
 from lifecycle.domain.replay import Replay
 from lifecycle.store.eventlog import EventLog
 from projections.bulk import add_summary, delete_subjects, insert_rows, stored_details
+from projections.dependencies import affected, needed
 from projections.positions import PROJECTION, Partition, Position, advance, read_position
 from projections.rebuild import rebuild
 from projections.rows import rows_for, summarize
 from projections.schema import reading
 
 PAGE = 5_000
+
 
 def catch_up(engine: Engine, log: EventLog, definitions: Definitions,
              partition: Partition | None = None, at: Position | None = None) -> int:
@@ -51,39 +53,32 @@ def catch_up(engine: Engine, log: EventLog, definitions: Definitions,
         applied += len(notes)
         at = Position(upto, definitions.version)
 
+
 def _replay(engine: Engine, log: EventLog, definitions: Definitions, at: Position) -> int:
     end = log.position()
     rebuild(engine, log, definitions, upto=end)
     return end - at.position
 
+
 def _apply(engine: Engine, log: EventLog, definitions: Definitions, at: Position, upto: int,
            streams: Sequence, partition: Partition | None) -> None:
-    """Re-derive the subjects whose streams changed, and the accounts they roll up to.
+    """Re-derive the subjects a change touches (`projections/dependencies.py`): those whose
+    streams changed, the ids merged with them, the persons holding a role on a changed
+    opportunity and the accounts they all belong to. Rows of ids merged away are deleted.
 
-    Who belongs to which account is read from the log's own index, never from the views,
-    so a worker never depends on what another worker has written yet.
+    What depends on what is read from the log's own index, never from the views, so a
+    worker never depends on what another worker has written yet.
     """
     facts = log.subject_facts(streams, upto)
-    changed = set(facts)
-    persons = sorted(s.id for s in changed if s.type == PERSON)
-    accounts = {s.id for s in changed if s.type == ACCOUNT}
-    if definitions.account_rollup != "none" and persons:
-        accounts |= log.recorder.linked_accounts(persons)
-    if partition is not None:
-        accounts = {a for a in accounts if partition.owns(Subject(ACCOUNT, a))}
-    members = log.recorder.linked_persons(sorted(accounts)) if accounts else set()
-    more = [Subject(PERSON, pid).stream_id for pid in sorted(members - set(persons))]
-    more += [Subject(ACCOUNT, aid).stream_id for aid in sorted(accounts)
-             if Subject(ACCOUNT, aid) not in changed]
-    replay = Replay(definitions)
-    for subject, subject_facts in facts.items():
-        replay.add(subject, subject_facts)
-    for subject, subject_facts in log.subject_facts(more, upto).items():
-        replay.add(subject, subject_facts)
-    histories = replay.finish(accounts)
-    targets = changed | {Subject(ACCOUNT, aid) for aid in accounts}
+    targets = affected(log.recorder, definitions, set(facts))
     if partition is not None:
         targets = {s for s in targets if partition.owns(s)}
+    wanted = needed(log.recorder, definitions, targets)
+    more = [s.stream_id for s in sorted(wanted) if s not in facts]
+    replay = Replay(definitions)
+    for subject, subject_facts in [*facts.items(), *log.subject_facts(more, upto).items()]:
+        replay.add(subject, subject_facts)
+    histories = replay.finish({s.id for s in targets if s.type == ACCOUNT})
     rows = rows_for(h for s, h in histories.items() if s in targets)
     with engine.begin() as conn:
         advance(conn, at, upto, definitions.version, partition.name if partition else PROJECTION)

@@ -20,6 +20,7 @@ from lifecycle.domain.replay import Replay
 from lifecycle.store.eventlog import EventLog
 from projections import tables
 from projections.bulk import insert_rows
+from projections.dependencies import entangled
 from projections.positions import PROJECTION
 from projections.rows import Summary, rows_for, summarize, summary_rows
 
@@ -214,7 +215,8 @@ def rebuild(engine: Engine, log: EventLog, definitions: Definitions, upto: int |
     """Replay the log up to `upto` (default: all of it) into fresh views, then swap."""
     upto = log.position() if upto is None else upto
     with _collector_paused():
-        replay = Replay(definitions, known_at)
+        # Persons in a merge or holding a role wait for the rest; others derive at once.
+        replay = Replay(definitions, known_at, entangled(log.recorder).__contains__)
         for subject, facts in log.all_subject_facts(upto):
             replay.add(subject, facts)
         write_all(engine, replay.finish().values(), upto, definitions)

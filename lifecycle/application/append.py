@@ -9,7 +9,7 @@ from uuid import UUID
 from eventsourcing.persistence import StoredEvent
 
 from lifecycle.domain.candidates import Candidate, Rejection
-from lifecycle.domain.facts import FactRetracted, Subject
+from lifecycle.domain.facts import FactModel, FactRetracted, Subject
 from lifecycle.domain.recorded import RecordedFact
 from lifecycle.domain.timeutil import format_instant, utc_now
 from lifecycle.store import AppendTx, IndexRow
@@ -69,6 +69,7 @@ def append_batch(tx: AppendTx, mapper: LedgerMapper, candidates: list[Candidate]
             continue
         try:
             retracts = _check_retraction(candidate, target_rows, already, seen)
+            _check_merge(tx, candidate, seen)
         except _Rejected as bad:
             result.rejected.append(Rejection(candidate.line, bad.field, bad.reason,
                                              candidate.raw))
@@ -82,7 +83,7 @@ def append_batch(tx: AppendTx, mapper: LedgerMapper, candidates: list[Candidate]
                                             candidate.canonical_json)
         recorded = RecordedFact(fact, event_id, now, version, chain=chain)
         kind = fact.type
-        link = fact.account_id if kind == "person_linked" else None
+        link = second_subject(fact)
         rows.append(IndexRow(event_id, candidate.content_hash, subject.type, subject.id,
                              kind, retracts, link))
         events.append(mapper.fact_to_stored(recorded, candidate.canonical_json, stamp))
@@ -93,6 +94,7 @@ def append_batch(tx: AppendTx, mapper: LedgerMapper, candidates: list[Candidate]
     if rows:
         tx.insert(rows, events)
     return result
+
 
 def _check_retraction(candidate: Candidate, target_rows: dict[UUID, IndexRow],
                       already: dict[UUID, UUID], seen: dict[UUID, Candidate]
@@ -121,3 +123,38 @@ def _check_retraction(candidate: Candidate, target_rows: dict[UUID, IndexRow],
             f"fact {target} is about {subject.type} {subject.id!r}, "
             f"not {fact.subject.type} {fact.subject.id!r}")
     return target
+
+
+def second_subject(fact: FactModel) -> str | None:
+    """The id of the second subject a fact names, kept in the fact index (SPEC §2)."""
+    if fact.type in ("person_linked", "opportunity_linked"):
+        return fact.account_id
+    if fact.type == "contact_role":
+        return fact.person_id
+    if fact.type == "merged":
+        return str(fact.merged_id)
+    return None
+
+
+def _check_merge(tx: AppendTx, candidate: Candidate, seen: dict[UUID, Candidate]) -> None:
+    """Refuse a merge that would make an id its own alias (SPEC §8): one whose survivor is,
+    through the merges in effect (stored, and earlier in this transaction), an alias of the
+    id merged away."""
+    fact = candidate.fact
+    if fact.type != "merged":
+        return
+    kind, alias = fact.subject.type, str(fact.merged_id)
+    pending = [(str(c.fact.merged_id), c.fact.subject.id) for c in seen.values()
+               if c.fact.type == "merged" and c.fact.subject.type == kind]
+    reached, frontier = {fact.subject.id}, [fact.subject.id]
+    while frontier:
+        stored = tx.merges_of(kind, frontier)
+        retracted = tx.retracted([event_id for _, _, event_id in stored]) if stored else {}
+        edges = [(a, s) for a, s, event_id in stored if event_id not in retracted]
+        edges += [(a, s) for a, s in pending if a in frontier]
+        frontier = sorted({s for a, s in edges if a in frontier} - reached)
+        if alias in frontier:
+            raise _Rejected("merged_id", f"{kind} {fact.subject.id!r} is already merged "
+                            f"into {alias!r} (directly or through a chain): merging {alias!r} "
+                            "into it would make it its own alias")
+        reached.update(frontier)

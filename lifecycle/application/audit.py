@@ -1,4 +1,10 @@
-"""The audit of one subject: its facts, and what each derived (replayed, not projected)."""
+"""The audit of one subject: its facts, and what each derived (replayed, not projected).
+
+An id merged into another (SPEC §8) is audited as its survivor, saying when and by which
+fact it was merged; a survivor's audit lists its aliases' facts with the id each was
+recorded under. A person's targets from opportunities (SPEC §7) are listed with the
+opportunity fact that caused each.
+"""
 
 from __future__ import annotations
 
@@ -7,47 +13,87 @@ from typing import Any
 from lifecycle.application.ledger import Ledger
 from lifecycle.domain.errors import LedgerError
 from lifecycle.domain.facts import ACCOUNT, PERSON, Subject
-from lifecycle.domain.history import SubjectHistory
-from lifecycle.domain.links import cascade_flags, flag_intervals
+from lifecycle.domain.history import FlagInterval, SubjectHistory
+from lifecycle.domain.identity import Identities
+from lifecycle.domain.links import cascade_flags
 from lifecycle.domain.recorded import RecordedFact
 from lifecycle.domain.replay import Replay
 from lifecycle.domain.timeutil import format_instant
 from lifecycle.store.codec import RecordedDefinitions
+from projections.dependencies import merge_partners, needed
 
-COMMON = {"person_id", "account_id", "occurred_at", "source", "source_id", "actor",
-          "campaign", "type"}
+COMMON = {"person_id", "account_id", "opportunity_id", "occurred_at", "source", "source_id",
+          "actor", "campaign", "type"}
 
 
 def audit(ledger: Ledger, subject: Subject) -> dict[str, Any]:
     """Everything the ledger holds and derives about one subject."""
     recorded: RecordedDefinitions = ledger.active_definitions()
     definitions = recorded.definitions
-    own = ledger.log.subject_facts([subject.stream_id]).get(subject, [])
+    recorder = ledger.log.recorder
+    partners = merge_partners(recorder, {subject})
+    loaded = ledger.log.subject_facts(
+        [s.stream_id for s in sorted(needed(recorder, definitions, partners))])
     replay = Replay(definitions)
-    replay.add(subject, own)
-    if subject.type == ACCOUNT:
-        members = ledger.log.recorder.linked_persons([subject.id])
-        streams = [Subject(PERSON, pid).stream_id for pid in sorted(members)]
-        for member, facts in ledger.log.subject_facts(streams).items():
-            replay.add(member, facts)
-        history = replay.finish([subject.id])[subject]
-        flags = history.flags
-        if not own and not members:
-            raise LedgerError(f"no facts are recorded about account {subject.id!r}")
-    else:
-        if not own:
-            raise LedgerError(f"no facts are recorded about person {subject.id!r}")
-        history = replay.finish([])[subject]
-        accounts = sorted({link.account_id for link in history.memberships})
-        streams = [Subject(ACCOUNT, aid).stream_id for aid in accounts]
-        account_flags = {s.id: flag_intervals(s.id, facts) for s, facts in
-                         ledger.log.subject_facts(streams).items()}
-        flags = cascade_flags(history.memberships, account_flags)
-    return _document(subject, recorded, own, history, flags)
+    for member, facts in loaded.items():
+        replay.add(member, facts)
+    identities = replay.identities()
+    survivor = identities.survivor(subject)
+    histories = replay.finish([survivor.id] if survivor.type == ACCOUNT else [])
+    history = histories.get(survivor)
+    own = sorted((f for s in partners if identities.survivor(s) == survivor
+                  for f in loaded.get(s, [])), key=lambda f: (f.occurred_at, f.seq or 0))
+    if history is None or not _known(history, own, histories):
+        raise LedgerError(f"no facts are recorded about {subject.type} {subject.id!r}")
+    flags = history.flags
+    if survivor.type == PERSON:
+        flags = cascade_flags(history.memberships,
+                              _account_flags(ledger, definitions, history))
+    document = _document(survivor, recorded, own, history, flags, loaded)
+    return {**document, **_identity(subject, survivor, identities)}
+
+
+def _known(history: SubjectHistory, own: list[RecordedFact],
+           histories: dict[Subject, SubjectHistory]) -> bool:
+    """The subject has facts, a stage (a person's from an opportunity) or, an account,
+    members."""
+    if own or history.steps:
+        return True
+    return history.subject.type == ACCOUNT and any(
+        link.account_id == history.subject.id for h in histories.values()
+        for link in h.account_links())
+
+
+def _account_flags(ledger: Ledger, definitions: Any, history: SubjectHistory
+                   ) -> dict[str, list[FlagInterval]]:
+    """The flags of the accounts a person belonged to (renewals and open opportunities)."""
+    accounts = {Subject(ACCOUNT, link.account_id) for link in history.memberships}
+    if not accounts:
+        return {}
+    recorder = ledger.log.recorder
+    replay = Replay(definitions)
+    for subject, facts in ledger.log.subject_facts(
+            [s.stream_id for s in sorted(needed(recorder, definitions, accounts))]).items():
+        replay.add(subject, facts)
+    derived = replay.finish(sorted(a.id for a in accounts))
+    return {a.id: derived[a].flags for a in accounts if a in derived}
+
+
+def _identity(subject: Subject, survivor: Subject, identities: Identities) -> dict[str, Any]:
+    """Which ids are this subject (SPEC §8): its aliases, or the merge that made it one."""
+    merge = identities.merge_of.get(subject)
+    merged_into = None if merge is None else {
+        "subject_id": survivor.id, "merged_into": merge.subject.id,
+        "event_id": str(merge.event_id), "occurred_at": format_instant(merge.occurred_at),
+        "recorded_at": format_instant(merge.recorded_at), "source": merge.fact.source}
+    aliases = identities.aliases().get(survivor, [])
+    return {"audited_id": subject.id, "merged_into": merged_into,
+            "aliases": [a.id for a in aliases]}
 
 
 def _document(subject: Subject, recorded: RecordedDefinitions, own: list[RecordedFact],
-              history: SubjectHistory, flags: list) -> dict[str, Any]:
+              history: SubjectHistory, flags: list[FlagInterval],
+              loaded: dict[Subject, list[RecordedFact]]) -> dict[str, Any]:
     by_id = {f.event_id: f for f in own}
     facts = []
     for fact in sorted(own, key=lambda f: (f.occurred_at, f.version)):
@@ -73,6 +119,7 @@ def _document(subject: Subject, recorded: RecordedDefinitions, own: list[Recorde
             "derived": outcome.kind if outcome else "recorded",
             "derived_detail": outcome.detail if outcome else "",
             "retracted": retraction,
+            "recorded_as": fact.subject.id,
         })
     return {
         "subject_type": subject.type,
@@ -95,9 +142,30 @@ def _document(subject: Subject, recorded: RecordedDefinitions, own: list[Recorde
              "exited_at": format_instant(i.exited_at)} for i in history.intervals],
         "memberships": [
             {"account_id": m.account_id, "from": format_instant(m.start),
-             "to": format_instant(m.end)} for m in history.memberships],
+             "to": format_instant(m.end)} for m in history.memberships]
+        + [{"account_id": m.account_id, "kind": m.kind, "from": format_instant(m.start),
+            "to": format_instant(m.end)} for m in history.opportunity_links],
+        "cascaded": _cascaded(own, history, loaded),
         "flags": [
             {"account_id": f.account_id, "flag": f.flag,
              "raised_at": format_instant(f.raised_at),
              "cleared_at": format_instant(f.cleared_at)} for f in flags],
     }
+
+
+def _cascaded(own: list[RecordedFact], history: SubjectHistory,
+              loaded: dict[Subject, list[RecordedFact]]) -> list[dict[str, Any]]:
+    """What the opportunities a person holds a role on gave it (SPEC §7)."""
+    mine = {f.event_id for f in own}
+    by_id = {f.event_id: f for facts in loaded.values() for f in facts}
+    rows = []
+    for event_id, outcome in history.outcomes.items():
+        cause = by_id.get(event_id)
+        if event_id in mine or cause is None:
+            continue
+        rows.append({"occurred_at": format_instant(cause.occurred_at),
+                     "opportunity_id": cause.subject.id, "type": cause.type,
+                     "event_id": str(event_id), "derived": outcome.kind,
+                     "derived_detail": outcome.detail})
+    rows.sort(key=lambda r: (r["occurred_at"], r["event_id"]))
+    return rows

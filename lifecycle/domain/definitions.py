@@ -28,6 +28,11 @@ from lifecycle.domain.timeutil import parse_duration
 #: Keys end up in the read-model tables: no NUL character (PostgreSQL cannot keep one).
 Key = Annotated[str, StringConstraints(min_length=1, max_length=100, pattern=r"^[^\x00]*$")]
 FIT_ORDER = {"low": 1, "medium": 2, "high": 3}
+FLAGS = ("renewal", "upgrade", "at_risk")
+#: Keys added after definitions were first published: left out of the canonical form while
+#: at their defaults, so that definitions which do not use them keep their content hash.
+_LATER_DEFAULTS: dict[str, Any] = {"opportunity_cascade": "none", "opportunity_closed": [],
+                                   "opportunity_flags": {}}
 
 
 class DefinitionsError(ValueError):
@@ -97,6 +102,13 @@ class Definitions(_Model):
     map: StageMap = Field(default_factory=StageMap)
     account_rollup: Literal["most_advanced", "none"] = "most_advanced"
     stamp_skipped: bool = True
+    #: SPEC §7: persons take the stages of the opportunities they hold a role on.
+    opportunity_cascade: Literal["contact_roles", "none"] = "none"
+    #: Stages in which an opportunity is no longer open.
+    opportunity_closed: list[Key] = Field(default_factory=list)
+    #: Flags an account has while an open opportunity of a listed kind belongs to it.
+    opportunity_flags: dict[Literal["renewal", "upgrade", "at_risk"], list[Key]] = Field(
+        default_factory=dict)
     sla: list[Sla] = Field(default_factory=list)
 
     @model_validator(mode="after")
@@ -140,6 +152,7 @@ class Definitions(_Model):
         if self.map.person_left is not None:
             refs.append(("map.person_left", self.map.person_left))
         refs += [(f"sla.{sla.name}.stage", sla.stage) for sla in self.sla]
+        refs += [("opportunity_closed", stage) for stage in self.opportunity_closed]
         return refs
 
     def _check_status_values(self) -> None:
@@ -183,6 +196,17 @@ class Definitions(_Model):
         return frozenset(normalise(kind) for kind in hand.kinds) if hand else frozenset()
 
     @cached_property
+    def flag_kinds(self) -> dict[str, str]:
+        """Opportunity kind (normalised) -> the flag an open opportunity of it raises."""
+        return {normalise(kind): flag for flag, kinds in self.opportunity_flags.items()
+                for kind in kinds}
+
+    def is_open(self, stage: str | None) -> bool:
+        """An opportunity in `stage` is open: it has a stage, neither an exit nor closed."""
+        return (stage is not None and not self.is_exit(stage)
+                and stage not in self.opportunity_closed)
+
+    @cached_property
     def path_stages(self) -> list[Stage]:
         """Path stages by rank, lowest first."""
         return sorted((s for s in self.stages if s.kind == "path"), key=lambda s: s.rank or 0)
@@ -200,7 +224,16 @@ class Definitions(_Model):
         return hashlib.sha256(self.canonical_json().encode()).hexdigest()
 
     def canonical_json(self) -> str:
-        return json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+        return json.dumps(self.document(), sort_keys=True, separators=(",", ":"))
+
+    def document(self) -> dict[str, Any]:
+        """The content as plain data, keys added in later releases left out while at their
+        defaults (so a document published before them reads and hashes the same)."""
+        data = self.model_dump(mode="json")
+        for key, default in _LATER_DEFAULTS.items():
+            if data.get(key) == default:
+                del data[key]
+        return data
 
     def to_yaml(self) -> str:
         return yaml.safe_dump(self.model_dump(mode="json"), sort_keys=False, allow_unicode=True)

@@ -13,7 +13,7 @@ from datetime import datetime
 from uuid import UUID
 
 from lifecycle.domain.definitions import FIT_ORDER, Definitions, normalise
-from lifecycle.domain.facts import ACCOUNT, Subject
+from lifecycle.domain.facts import ACCOUNT, OPPORTUNITY, PERSON, Subject
 from lifecycle.domain.history import (
     BACKWARD,
     ENTRY,
@@ -21,18 +21,24 @@ from lifecycle.domain.history import (
     FORWARD,
     LATERAL,
     REENTRY,
+    Cascaded,
     Cause,
+    FlagInterval,
     HandRaise,
     Interval,
     Membership,
+    OpportunityLink,
     Outcome,
     Snapshot,
     Stamp,
     Step,
     SubjectHistory,
     Transition,
+    sequence,
 )
+from lifecycle.domain.identity import NO_MERGES, Identities
 from lifecycle.domain.links import account_at, flag_intervals, memberships
+from lifecycle.domain.opportunities import opportunity_links
 from lifecycle.domain.recorded import RecordedFact
 
 
@@ -51,7 +57,7 @@ def effective_facts(
         if f.type == "retracted"
     }
     kept = [f for f in known if f.event_id not in retractions and f.type != "retracted"]
-    kept.sort(key=lambda f: (f.occurred_at, f.version))
+    kept.sort(key=lambda f: (f.occurred_at, sequence(f)))
     return kept, retractions
 
 
@@ -121,38 +127,66 @@ def _hand_raise(recorded: RecordedFact, current: str | None, reason: str) -> Han
                      Cause.of(recorded))
 
 
-def walk(definitions: Definitions, facts: Sequence[RecordedFact]
-         ) -> tuple[list[Step], dict[UUID, Outcome]]:
-    """Steps 1-2 of SPEC §4: each fact's target, and the changes of stage it makes."""
+def walk(definitions: Definitions, facts: Sequence[RecordedFact],
+         cascades: Sequence[Cascaded] = ()) -> tuple[list[Step], dict[UUID, Outcome]]:
+    """Steps 1-2 of SPEC §4: each fact's target, and the changes of stage it makes.
+
+    `cascades` are the targets a person gets from opportunities (SPEC §7), walked among
+    its facts by time, ties by the sequence of the fact that caused each; their outcomes
+    are keyed by that fact's event id."""
     steps: list[Step] = []
     outcomes: dict[UUID, Outcome] = {}
     current: str | None = None
-    for recorded in facts:
-        target, outcome = _target(definitions, recorded, current)
+    for item in _in_order(facts, cascades):
+        target: str | None
+        if isinstance(item, Cascaded):
+            at, target, cause, outcome = item.at, item.stage, item.cause, None
+            via = f" (from opportunity {item.opportunity_id})"
+        else:
+            target, outcome = _target(definitions, item, current)
+            at, cause, via = item.occurred_at, Cause.of(item), ""
         if target is None:
-            outcomes[recorded.event_id] = outcome or Outcome("recorded", _describe(recorded))
+            assert isinstance(item, RecordedFact)
+            outcomes[item.event_id] = outcome or Outcome("recorded", _describe(item))
         elif target == current:
-            outcomes[recorded.event_id] = Outcome("no_change", f"already in {target}")
+            outcomes[cause.event_id] = Outcome("no_change", f"already in {target}{via}")
         else:
             move = direction(definitions, current, target)
-            outcomes[recorded.event_id] = Outcome(
-                "transition", f"{current or '(none)'} -> {target} ({move})")
-            steps.append(Step(recorded.occurred_at, target, Cause.of(recorded)))
+            outcomes[cause.event_id] = Outcome(
+                "transition", f"{current or '(none)'} -> {target} ({move}){via}")
+            steps.append(Step(at, target, cause))
             current = target
     return steps, outcomes
 
 
+def _in_order(facts: Sequence[RecordedFact], cascades: Sequence[Cascaded]
+              ) -> list[RecordedFact | Cascaded]:
+    if not cascades:
+        return list(facts)
+    keyed: list[tuple[datetime, tuple[int, int], RecordedFact | Cascaded]] = [
+        (f.occurred_at, sequence(f), f) for f in facts]
+    keyed += [(c.at, c.order, c) for c in cascades]
+    keyed.sort(key=lambda k: (k[0], k[1]))
+    return [item for _, _, item in keyed]
+
+
 def _describe(recorded: RecordedFact) -> str:
     fact = recorded.fact
-    if recorded.type == "person_linked":
-        return f"linked to account {fact.account_id}"
+    if recorded.type in ("person_linked", "opportunity_linked"):
+        kind = f" ({fact.kind})" if recorded.type == "opportunity_linked" and fact.kind else ""
+        return f"linked to account {fact.account_id}{kind}"
     if recorded.type == "renewal_flagged":
         return f"{fact.flag} {fact.state}"
+    if recorded.type == "contact_role":
+        role = f" ({fact.role})" if fact.role else ""
+        return f"role{role} {fact.state} for person {fact.person_id}"
+    if recorded.type == "merged":
+        return f"{recorded.subject.type} {fact.merged_id} merged into {recorded.subject.id}"
     return "derives no stage"
 
 
 def history_from_steps(definitions: Definitions, subject: Subject, steps: Sequence[Step],
-                       links: Sequence[Membership] = ()) -> tuple[
+                       links: Sequence[Membership | OpportunityLink] = ()) -> tuple[
                            list[Transition], list[Interval], list[Stamp]]:
     """Steps 2-5 of SPEC §4: transitions with directions, intervals and stamps."""
     transitions: list[Transition] = []
@@ -212,17 +246,34 @@ def _stamp(definitions: Definitions, stamps: dict[str, Stamp], subject: Subject,
 
 
 def derive_subject(definitions: Definitions, subject: Subject, facts: Iterable[RecordedFact],
-                   known_at: datetime | None = None) -> SubjectHistory:
-    """Everything one subject's own facts derive (an account before roll-up)."""
+                   known_at: datetime | None = None, identities: Identities = NO_MERGES,
+                   cascades: Sequence[Cascaded] = ()) -> SubjectHistory:
+    """Everything one subject's own facts derive (an account before roll-up).
+
+    `facts` are those of the subject and of its aliases; `identities` resolves the
+    accounts they name to survivors (SPEC §8); `cascades` are a person's targets from the
+    opportunities it holds a role on (SPEC §7)."""
     kept, retractions = effective_facts(facts, known_at)
-    steps, outcomes = walk(definitions, kept)
+    steps, outcomes = walk(definitions, kept, cascades)
     for target, retraction in retractions.items():
         outcomes[target] = Outcome(
             "retracted", retraction.fact.reason or "", retracted_by=retraction.event_id)
     for retraction in retractions.values():
         outcomes[retraction.event_id] = Outcome("recorded", "retraction")
-    links = memberships(kept) if subject.type != ACCOUNT else []
-    flags = flag_intervals(subject.id, kept) if subject.type == ACCOUNT else []
-    transitions, intervals, stamps = history_from_steps(definitions, subject, steps, links)
+
+    def account_of(account_id: str) -> str:
+        return identities.survivor_id(ACCOUNT, account_id)
+
+    links: list[Membership] = []
+    opportunity: list[OpportunityLink] = []
+    flags: list[FlagInterval] = []
+    if subject.type == PERSON:
+        links = memberships(kept, subject.id, account_of)
+    elif subject.type == OPPORTUNITY:
+        opportunity = opportunity_links(subject.id, kept, account_of)
+    else:
+        flags = flag_intervals(subject.id, kept)
+    transitions, intervals, stamps = history_from_steps(definitions, subject, steps,
+                                                        links or opportunity)
     return SubjectHistory(subject, steps, transitions, intervals, stamps, outcomes, links,
-                          flags, own_steps=steps)
+                          flags, own_steps=steps, opportunity_links=opportunity)

@@ -34,7 +34,10 @@ from lifecycle.domain.timeutil import TimeError, format_instant, parse_instant
 
 PERSON = "person"
 ACCOUNT = "account"
-_ARTICLE = {PERSON: "a person", ACCOUNT: "an account"}
+OPPORTUNITY = "opportunity"
+#: Every subject type, in the order reports list them.
+SUBJECT_TYPES = (PERSON, ACCOUNT, OPPORTUNITY)
+_ARTICLE = {PERSON: "a person", ACCOUNT: "an account", OPPORTUNITY: "an opportunity"}
 
 
 #: No NUL character: PostgreSQL cannot keep one in text, so it is a bad row on every store.
@@ -44,7 +47,7 @@ Text = Annotated[str, StringConstraints(max_length=10_000, pattern=NO_NUL)]
 
 
 class Subject(NamedTuple):
-    """A person or an account, by the id it has in the source system."""
+    """A person, an account or an opportunity, by the id it has in the source system."""
 
     type: str
     id: str
@@ -81,6 +84,9 @@ class FactModel(BaseModel):
     person_id: SubjectId | None = None
     account_id: SubjectId | None = None
     occurred_at: datetime
+    #: Declared after `occurred_at`, which older facts' canonical JSON has before their
+    #: optional fields: a fact without an opportunity keeps its identity.
+    opportunity_id: SubjectId | None = None
     source: Text | None = None
     source_id: Text | None = None
     actor: Text | None = None
@@ -89,7 +95,7 @@ class FactModel(BaseModel):
     attributes: dict[str, Text] = Field(default_factory=dict)
 
     #: Which subject kinds the fact may name: the subject field is checked against this.
-    subject_kinds: ClassVar[tuple[str, ...]] = (PERSON, ACCOUNT)
+    subject_kinds: ClassVar[tuple[str, ...]] = SUBJECT_TYPES
 
     if TYPE_CHECKING:
         #: The fact's type tag: a Literal field of each model. Not declared here, where it
@@ -126,13 +132,17 @@ class FactModel(BaseModel):
         return self
 
     def _check_subject(self) -> None:
-        if (self.person_id is None) == (self.account_id is None):
+        named = [kind for kind in SUBJECT_TYPES if getattr(self, f"{kind}_id") is not None]
+        if len(named) != 1:
+            fields = [f"{kind}_id" for kind in self.subject_kinds]
+            listed = (" or ".join(fields) if len(fields) <= 2
+                      else ", ".join(fields[:-1]) + " or " + fields[-1])
             raise PydanticCustomError(
                 "subject",
-                "exactly one of person_id and account_id must name the subject",
-                {"field": "person_id" if self.person_id is None else "account_id"},
+                f"exactly one of {listed} must name the subject",
+                {"field": f"{named[-1]}_id" if named else fields[0]},
             )
-        kind = PERSON if self.person_id is not None else ACCOUNT
+        kind = named[0]
         if kind not in self.subject_kinds:
             allowed = " or ".join(_ARTICLE[k] for k in self.subject_kinds)
             raise PydanticCustomError(
@@ -143,10 +153,24 @@ class FactModel(BaseModel):
 
     @property
     def subject(self) -> Subject:
-        if self.person_id is not None:
-            return Subject(PERSON, self.person_id)
-        assert self.account_id is not None
-        return Subject(ACCOUNT, self.account_id)
+        for kind in SUBJECT_TYPES:
+            subject_id = getattr(self, f"{kind}_id")
+            if subject_id is not None:
+                return Subject(kind, subject_id)
+        raise AssertionError("a validated fact names its subject")  # pragma: no cover
+
+    def _check_pair(self, own: str, other: str) -> None:
+        """For facts naming two subjects: both given, nothing else."""
+        for kind in (own, other):
+            if getattr(self, f"{kind}_id") is None:
+                raise PydanticCustomError(
+                    "subject", f"a {self.type} fact needs both {own}_id and {other}_id",
+                    {"field": f"{kind}_id"})
+        for kind in SUBJECT_TYPES:
+            if kind not in (own, other) and getattr(self, f"{kind}_id") is not None:
+                raise PydanticCustomError(
+                    "subject", f"a {self.type} fact names {_ARTICLE[own]} and "
+                    f"{_ARTICLE[other]}, not {_ARTICLE[kind]}", {"field": f"{kind}_id"})
 
     def canonical(self) -> dict[str, Any]:
         """The normalised content: UTC instants, defaults filled, empty fields dropped."""
@@ -225,12 +249,7 @@ class PersonLinked(FactModel):
     subject_kinds: ClassVar[tuple[str, ...]] = (PERSON,)
 
     def _check_subject(self) -> None:
-        if self.person_id is None or self.account_id is None:
-            raise PydanticCustomError(
-                "subject",
-                "a person_linked fact needs both person_id and account_id",
-                {"field": "person_id" if self.person_id is None else "account_id"},
-            )
+        self._check_pair(PERSON, ACCOUNT)
 
     @property
     def subject(self) -> Subject:
@@ -245,6 +264,64 @@ class PersonLeft(FactModel):
     subject_kinds: ClassVar[tuple[str, ...]] = (PERSON,)
 
 
+class OpportunityLinked(FactModel):
+    """From `occurred_at` on, the opportunity belongs to `account_id` and has `kind` (the
+    opportunity's type: `Renewal`, `newbusiness`...; SPEC §7)."""
+
+    type: Literal["opportunity_linked"] = "opportunity_linked"
+    subject_kinds: ClassVar[tuple[str, ...]] = (OPPORTUNITY,)
+    kind: Text | None = None
+
+    def _check_subject(self) -> None:
+        self._check_pair(OPPORTUNITY, ACCOUNT)
+
+    @property
+    def subject(self) -> Subject:
+        assert self.opportunity_id is not None
+        return Subject(OPPORTUNITY, self.opportunity_id)
+
+
+class ContactRole(FactModel):
+    """From `occurred_at` on, the person holds (`added`) or no longer holds (`removed`) a
+    role on the opportunity (SPEC §7)."""
+
+    type: Literal["contact_role"] = "contact_role"
+    subject_kinds: ClassVar[tuple[str, ...]] = (OPPORTUNITY,)
+    state: Literal["added", "removed"] = "added"
+    role: Text | None = None
+
+    _state = field_validator("state", mode="before")(_lower_trim)
+
+    def _check_subject(self) -> None:
+        self._check_pair(OPPORTUNITY, PERSON)
+
+    @property
+    def subject(self) -> Subject:
+        assert self.opportunity_id is not None
+        return Subject(OPPORTUNITY, self.opportunity_id)
+
+
+class Merged(FactModel):
+    """`merged_id` turned out to be the same subject as this one: a converted lead, a merged
+    duplicate. Its facts derive as this subject's (SPEC §8)."""
+
+    type: Literal["merged"] = "merged"
+    merged_id: SubjectId
+
+    @model_validator(mode="after")
+    def _not_itself(self) -> Merged:
+        if self.merged_id == self.subject.id:
+            raise PydanticCustomError(
+                "merge", f"{self.subject.type} {self.merged_id!r} cannot be merged into itself",
+                {"field": "merged_id"})
+        return self
+
+    @property
+    def alias(self) -> Subject:
+        """The subject merged away."""
+        return Subject(self.subject.type, self.merged_id)
+
+
 class FactRetracted(FactModel):
     """The fact `target_event_id` is to be ignored by every derivation from now on."""
 
@@ -255,13 +332,13 @@ class FactRetracted(FactModel):
 
 Fact = Annotated[
     StatusChanged | HandRaised | Disqualified | RenewalFlagged | PersonLinked | PersonLeft
-    | FactRetracted,
+    | OpportunityLinked | ContactRole | Merged | FactRetracted,
     Field(discriminator="type"),
 ]
 FACT_TYPES: dict[str, type[FactModel]] = {
     cls.model_fields["type"].default: cls
     for cls in (StatusChanged, HandRaised, Disqualified, RenewalFlagged, PersonLinked,
-                PersonLeft, FactRetracted)
+                PersonLeft, OpportunityLinked, ContactRole, Merged, FactRetracted)
 }
 _FACT_ADAPTER: TypeAdapter[Any] = TypeAdapter(Fact)
 FIELD_DEFAULTS: dict[type[FactModel], dict[str, Any]] = {

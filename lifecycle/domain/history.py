@@ -28,6 +28,9 @@ class Cause:
     campaign: str | None = None
     value: str | None = None
     subject: Subject | None = None
+    #: The fact's place in the ledger's sequence (log position, stream version): what
+    #: breaks ties between facts of one moment.
+    order: tuple[int, int] = field(default=(0, 0), compare=False)
 
     @classmethod
     def of(cls, recorded: RecordedFact) -> Cause:
@@ -41,7 +44,13 @@ class Cause:
             campaign=fact.campaign,
             value=getattr(fact, "value", None),
             subject=fact.subject,
+            order=sequence(recorded),
         )
+
+
+def sequence(recorded: RecordedFact) -> tuple[int, int]:
+    """The ledger's sequence of a fact: its log position, then its stream version."""
+    return recorded.seq or 0, recorded.version
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,6 +119,45 @@ class Membership:
 
 
 @dataclass(frozen=True, slots=True)
+class OpportunityLink:
+    """The opportunity belonged to `account_id` over [start, end), with `kind` (SPEC §7)."""
+
+    opportunity_id: str
+    account_id: str
+    kind: str | None
+    start: datetime
+    end: datetime | None
+    cause: Cause
+    #: The fact that ended it (a link to another account or of another kind).
+    end_cause: Cause | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RoleChange:
+    """A person's role on an opportunity was added or removed at `at` (a `contact_role`)."""
+
+    at: datetime
+    order: tuple[int, int]  # the ledger's sequence of the fact, for ties
+    opportunity_id: str
+    person_id: str
+    added: bool
+    cause: Cause
+
+
+@dataclass(frozen=True, slots=True)
+class Cascaded:
+    """A target a person gets from an opportunity it holds a role on (SPEC §7): applied
+    like a `status_changed` that maps to `stage`, sorted among the person's facts by `at`
+    and `order` (the sequence of the fact that caused it)."""
+
+    at: datetime
+    order: tuple[int, int]
+    stage: str
+    cause: Cause
+    opportunity_id: str
+
+
+@dataclass(frozen=True, slots=True)
 class FlagInterval:
     account_id: str
     flag: str
@@ -157,9 +205,15 @@ class SubjectHistory:
     flags: list[FlagInterval] = field(default_factory=list)
     #: The subject's own steps, before any account roll-up.
     own_steps: list[Step] = field(default_factory=list)
+    #: An opportunity's accounts and kinds over time (SPEC §7).
+    opportunity_links: list[OpportunityLink] = field(default_factory=list)
 
     def stage_at(self, at: datetime) -> str | None:
         return stage_at(self.steps, at)
+
+    def account_links(self) -> list[Membership | OpportunityLink]:
+        """Its links to accounts: a person's memberships, an opportunity's links."""
+        return [*self.memberships, *self.opportunity_links]
 
 
 def stage_at(steps: Sequence[Step], at: datetime) -> str | None:

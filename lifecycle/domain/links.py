@@ -2,15 +2,27 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 
-from lifecycle.domain.history import Cause, FlagInterval, Membership
+from lifecycle.domain.history import Cause, FlagInterval, Membership, OpportunityLink
 from lifecycle.domain.recorded import RecordedFact
 
+#: An id resolved to its survivor's (SPEC §8).
+Resolve = Callable[[str], str]
 
-def memberships(facts: Sequence[RecordedFact]) -> list[Membership]:
-    """A person's accounts over time, from `person_linked` and `person_left`."""
+
+def same(subject_id: str) -> str:
+    """No merges: every id is its own."""
+    return subject_id
+
+
+def memberships(facts: Sequence[RecordedFact], person_id: str | None = None,
+                account_of: Resolve = same) -> list[Membership]:
+    """A person's accounts over time, from `person_linked` and `person_left`.
+
+    `person_id` names the person (its survivor's id when its facts come from several ids)
+    and `account_of` resolves an account id to its survivor's (SPEC §8)."""
     result: list[Membership] = []
     open_: Membership | None = None
     for recorded in facts:
@@ -18,22 +30,24 @@ def memberships(facts: Sequence[RecordedFact]) -> list[Membership]:
             continue
         fact = recorded.fact
         at = recorded.occurred_at
-        if recorded.type == "person_linked" and open_ is not None \
-                and open_.account_id == fact.account_id:
+        account = (account_of(fact.account_id) if recorded.type == "person_linked"
+                   and fact.account_id is not None else None)
+        if account is not None and open_ is not None and open_.account_id == account:
             continue
         if open_ is not None:
             result.append(Membership(open_.person_id, open_.account_id, open_.start, at,
                                      open_.cause, Cause.of(recorded)))
             open_ = None
-        if recorded.type == "person_linked":
-            assert fact.person_id is not None and fact.account_id is not None
-            open_ = Membership(fact.person_id, fact.account_id, at, None, Cause.of(recorded))
+        if account is not None:
+            member = person_id if person_id is not None else fact.person_id
+            assert member is not None
+            open_ = Membership(member, account, at, None, Cause.of(recorded))
     if open_ is not None:
         result.append(open_)
     return result
 
 
-def account_at(links: Sequence[Membership], at: datetime) -> str | None:
+def account_at(links: Sequence[Membership | OpportunityLink], at: datetime) -> str | None:
     for link in links:
         if link.start <= at and (link.end is None or at < link.end):
             return link.account_id

@@ -1,7 +1,8 @@
-"""Account roll-up: an account's stage from its own and its linked persons' stages (SPEC §4).
+"""Account roll-up: an account's stage from its own stage and its members' (SPEC §4, §7).
 
-Pure: it takes the account's own history and, for each person ever linked to it, that
-person's memberships and steps, and returns the account's history under roll-up.
+Pure: it takes the account's own history and, for each member ever linked to it (persons,
+and opportunities), its links to the account and its steps, and returns the account's
+history under roll-up.
 """
 
 from __future__ import annotations
@@ -13,17 +14,18 @@ from datetime import datetime
 
 from lifecycle.domain.definitions import Definitions
 from lifecycle.domain.derivation import history_from_steps
-from lifecycle.domain.history import Cause, Membership, Step, SubjectHistory
+from lifecycle.domain.facts import Subject
+from lifecycle.domain.history import Cause, Membership, OpportunityLink, Step, SubjectHistory
 
-OWN = "\x00own"  # the account's own contribution, never a person id
+OWN = Subject("", "\x00own")  # the account's own contribution, never a member
 
 
 @dataclass(frozen=True, slots=True)
 class Member:
-    """One person as the roll-up of one account sees it."""
+    """One person or opportunity as the roll-up of one account sees it."""
 
-    person_id: str
-    links: Sequence[Membership]  # only the memberships in this account
+    subject: Subject
+    links: Sequence[Membership | OpportunityLink]  # only its links to this account
     steps: Sequence[Step]
 
 
@@ -40,31 +42,31 @@ def rollup_account(definitions: Definitions, own: SubjectHistory,
     if definitions.account_rollup == "none" or not members:
         return own
     # Every change at a moment: (at, order, contributor, kind, value, cause)
-    changes: list[tuple[datetime, int, str, str, str | None, Cause]] = []
+    changes: list[tuple[datetime, int, Subject, str, str | None, Cause]] = []
     for step in own.own_steps:
         changes.append((step.at, len(changes), OWN, "stage", step.stage, step.cause))
     # Members in a fixed order, whatever order they came in: which fact is credited for a
     # change at a moment must not depend on how the subjects were fed (a catch-up of a few
     # subjects and a full replay feed them differently).
-    for member in sorted(members, key=lambda m: m.person_id):
+    for member in sorted(members, key=lambda m: m.subject):
         for step in member.steps:
-            changes.append((step.at, len(changes), member.person_id, "stage", step.stage,
+            changes.append((step.at, len(changes), member.subject, "stage", step.stage,
                             step.cause))
         for link in member.links:
-            changes.append((link.start, len(changes), member.person_id, "link", "in",
+            changes.append((link.start, len(changes), member.subject, "link", "in",
                             link.cause))
             if link.end is not None:
-                changes.append((link.end, len(changes), member.person_id, "link", None,
+                changes.append((link.end, len(changes), member.subject, "link", None,
                                 link.end_cause or link.cause))
     changes.sort(key=lambda c: (c[0], c[1]))
 
-    stage_of: dict[str, str | None] = {}
-    linked: dict[str, bool] = {OWN: True}
+    stage_of: dict[Subject, str | None] = {}
+    linked: dict[Subject, bool] = {OWN: True}
     ranked = Counter[str]()  # ranked stages among contributors that count now
     steps: list[Step] = []
     current: str | None = None
 
-    def contribution(who: str) -> str | None:
+    def contribution(who: Subject) -> str | None:
         stage = stage_of.get(who)
         if linked.get(who) and stage is not None and definitions.rank(stage) is not None:
             return stage
@@ -73,7 +75,7 @@ def rollup_account(definitions: Definitions, own: SubjectHistory,
     index = 0
     while index < len(changes):
         at = changes[index][0]
-        causes: dict[str, Cause] = {}
+        causes: dict[Subject, Cause] = {}
         while index < len(changes) and changes[index][0] == at:
             _, _, who, kind, value, cause = changes[index]
             before = contribution(who)
@@ -102,8 +104,8 @@ def rollup_account(definitions: Definitions, own: SubjectHistory,
                           own.memberships, own.flags, own_steps=own.own_steps)
 
 
-def _cause_of(best: str | None, stage_of: dict[str, str | None], linked: dict[str, bool],
-              causes: dict[str, Cause]) -> Cause:
+def _cause_of(best: str | None, stage_of: dict[Subject, str | None],
+              linked: dict[Subject, bool], causes: dict[Subject, Cause]) -> Cause:
     """The fact behind a roll-up change: that of a contributor now holding the stage and
     changed at this moment; else whatever changed at this moment."""
     for who, cause in causes.items():

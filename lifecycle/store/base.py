@@ -31,8 +31,25 @@ class IndexRow:
     subject_id: str
     fact_type: str
     retracts: UUID | None = None
-    #: For person_linked: the account joined, so an account's members are found in the log.
+    #: The second subject a fact names, so links are found without decoding the log: the
+    #: account joined (person_linked, opportunity_linked), the person holding a role
+    #: (contact_role), the id merged away (merged). The column keeps its first name.
     link_account: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Link:
+    """A fact-index row's subject and the second subject it names."""
+
+    fact_type: str
+    subject_type: str
+    subject_id: str
+    linked_id: str
+
+
+#: Fact types whose index rows name a second subject, and its type.
+LINKED_TYPES = {"person_linked": "account", "opportunity_linked": "account",
+                "contact_role": "person", "merged": None}
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +74,12 @@ class AppendTx(ABC):
     @abstractmethod
     def last_events(self, stream_ids: Sequence[UUID]) -> dict[UUID, StoredEvent]:
         """The last event of each non-empty stream."""
+
+    @abstractmethod
+    def merges_of(self, subject_type: str, alias_ids: Sequence[str]
+                  ) -> list[tuple[str, str, UUID]]:
+        """Stored `merged` facts that merged one of `alias_ids` away: (alias, survivor,
+        event id), retracted ones included."""
 
     @abstractmethod
     def insert(self, rows: Sequence[IndexRow], events: Sequence[StoredEvent]) -> None:
@@ -99,12 +122,19 @@ class LedgerRecorder(ABC):
         """How many rows the fact index holds."""
 
     @abstractmethod
-    def linked_persons(self, accounts: Sequence[str]) -> set[str]:
-        """Persons with a person_linked fact naming one of `accounts` (ever)."""
+    def links_of(self, fact_types: Sequence[str], subject_type: str,
+                 subject_ids: Sequence[str]) -> set[Link]:
+        """The links that facts of `fact_types` about these subjects name (ever, retracted
+        ones included)."""
 
     @abstractmethod
-    def linked_accounts(self, persons: Sequence[str]) -> set[str]:
-        """Accounts named by a person_linked fact of one of `persons` (ever)."""
+    def all_links(self, fact_types: Sequence[str]) -> Iterator[Link]:
+        """Every link that facts of `fact_types` name (ever, retracted ones included)."""
+
+    @abstractmethod
+    def links_to(self, fact_types: Sequence[str], linked_ids: Sequence[str]) -> set[Link]:
+        """The links of facts of `fact_types` that name one of `linked_ids` as their second
+        subject (ever, retracted ones included)."""
 
     def notifications_after(self, position: int, limit: int) -> Sequence[Notification]:
         """Events after `position` in log order (gaps tolerated)."""

@@ -108,7 +108,7 @@ class LedgerMapper(Mapper):
         body = {
             "event_id": str(recorded.event_id),
             "recorded_at": format_instant(recorded.recorded_at),
-            "document": recorded.definitions.model_dump(mode="json"),
+            "document": recorded.definitions.document(),
         }
         return StoredEvent(
             originator_id=DEFINITIONS_STREAM,

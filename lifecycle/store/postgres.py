@@ -12,7 +12,7 @@ from eventsourcing.persistence import IntegrityError, StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder
 from psycopg.sql import SQL, Identifier
 
-from lifecycle.store.base import AppendTx, IndexRow, LedgerRecorder, StreamEvent
+from lifecycle.store.base import AppendTx, IndexRow, LedgerRecorder, Link, StreamEvent
 
 INDEX_TABLE = (
     "CREATE TABLE IF NOT EXISTS {schema}.fact_index ("
@@ -59,6 +59,14 @@ class _PostgresAppend(AppendTx):
             SQL("SELECT event_id, retracts FROM {}.fact_index WHERE retracts = ANY(%s)").format(
                 Identifier(self.recorder.schema)), [list(event_ids)])
         return {r["retracts"]: r["event_id"] for r in self.c.fetchall()}
+
+    def merges_of(self, subject_type: str, alias_ids: Sequence[str]
+                  ) -> list[tuple[str, str, UUID]]:
+        self.c.execute(
+            SQL("SELECT link_account, subject_id, event_id FROM {}.fact_index WHERE "
+                "fact_type = 'merged' AND subject_type = %s AND link_account = ANY(%s)").format(
+                Identifier(self.recorder.schema)), [subject_type, list(alias_ids)])
+        return [(r["link_account"], r["subject_id"], r["event_id"]) for r in self.c.fetchall()]
 
     def last_events(self, stream_ids: Sequence[UUID]) -> dict[UUID, StoredEvent]:
         self.c.execute(
@@ -183,18 +191,32 @@ class PostgresLedgerRecorder(PostgresApplicationRecorder, LedgerRecorder):
             assert row is not None
             return int(row["n"])
 
-    def _links(self, select: str, where: str, ids: Sequence[str]) -> set[str]:
+    def _links(self, where: str, ids: Sequence[str], fact_types: Sequence[str],
+               subject_type: str | None = None) -> set[Link]:
         with self._reading() as c:
-            c.execute(SQL("SELECT DISTINCT {} AS v FROM {}.fact_index "
-                          "WHERE link_account IS NOT NULL AND {} = ANY(%s)").format(
-                Identifier(select), Identifier(self.schema), Identifier(where)), [list(ids)])
-            return {r["v"] for r in c.fetchall()}
+            c.execute(SQL("SELECT DISTINCT fact_type, subject_type, subject_id, link_account "
+                          "FROM {}.fact_index WHERE link_account IS NOT NULL AND {} = ANY(%s) "
+                          "AND fact_type = ANY(%s) AND (%s::text IS NULL OR subject_type = %s)"
+                          ).format(Identifier(self.schema), Identifier(where)),
+                      [list(ids), list(fact_types), subject_type, subject_type])
+            return {Link(r["fact_type"], r["subject_type"], r["subject_id"], r["link_account"])
+                    for r in c.fetchall()}
 
-    def linked_persons(self, accounts: Sequence[str]) -> set[str]:
-        return self._links("subject_id", "link_account", accounts)
+    def links_of(self, fact_types: Sequence[str], subject_type: str,
+                 subject_ids: Sequence[str]) -> set[Link]:
+        return self._links("subject_id", subject_ids, fact_types, subject_type)
 
-    def linked_accounts(self, persons: Sequence[str]) -> set[str]:
-        return self._links("link_account", "subject_id", persons)
+    def all_links(self, fact_types: Sequence[str]) -> Iterator[Link]:
+        with self._reading() as c:
+            c.execute(SQL("SELECT fact_type, subject_type, subject_id, link_account FROM "
+                          "{}.fact_index WHERE fact_type = ANY(%s) AND link_account IS NOT NULL"
+                          ).format(Identifier(self.schema)), [list(fact_types)])
+            rows = c.fetchall()
+        return (Link(r["fact_type"], r["subject_type"], r["subject_id"], r["link_account"])
+                for r in rows)
+
+    def links_to(self, fact_types: Sequence[str], linked_ids: Sequence[str]) -> set[Link]:
+        return self._links("link_account", linked_ids, fact_types)
 
     def count_events(self) -> int:
         with self._reading() as c:

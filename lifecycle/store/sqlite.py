@@ -10,7 +10,14 @@ from uuid import UUID
 from eventsourcing.persistence import IntegrityError, StoredEvent
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor, SQLiteDatastore
 
-from lifecycle.store.base import AppendTx, IndexRow, LedgerRecorder, StreamEvent, chunks
+from lifecycle.store.base import (
+    AppendTx,
+    IndexRow,
+    LedgerRecorder,
+    Link,
+    StreamEvent,
+    chunks,
+)
 from lifecycle.store.settings import sqlite_pragmas
 
 #: A rowid table, so that rows are appended in insertion order and only the primary key's
@@ -66,6 +73,18 @@ class _SQLiteAppend(AppendTx):
                 f"SELECT event_id, retracts FROM fact_index WHERE retracts IN ({marks})",  # noqa: S608
                 [e.hex for e in part])
             found.update({UUID(r["retracts"]): UUID(r["event_id"]) for r in self.c.fetchall()})
+        return found
+
+    def merges_of(self, subject_type: str, alias_ids: Sequence[str]
+                  ) -> list[tuple[str, str, UUID]]:
+        found: list[tuple[str, str, UUID]] = []
+        for part in chunks(sorted(alias_ids)):
+            marks = ",".join("?" * len(part))
+            self.c.execute(
+                "SELECT link_account, subject_id, event_id FROM fact_index "  # noqa: S608
+                f"WHERE fact_type = 'merged' AND subject_type = ? AND link_account IN ({marks})",
+                [subject_type, *part])
+            found += [(r[0], r[1], UUID(r[2])) for r in self.c.fetchall()]
         return found
 
     def last_events(self, stream_ids: Sequence[UUID]) -> dict[UUID, StoredEvent]:
@@ -176,18 +195,35 @@ class SQLiteLedgerRecorder(SQLiteApplicationRecorder, LedgerRecorder):
             c.execute("SELECT COUNT(*) FROM fact_index")
             return int(c.fetchone()[0])
 
-    def _links(self, select: str, where: str, ids: Sequence[str]) -> set[str]:
-        found: set[str] = set()
+    def _links(self, where: str, ids: Sequence[str], fact_types: Sequence[str],
+               extra: str = "", extra_args: Sequence[str] = ()) -> set[Link]:
+        found: set[Link] = set()
+        types = ",".join("?" * len(fact_types))
         with self.datastore.transaction(commit=False) as c:
             for part in chunks(sorted(ids)):
                 marks = ",".join("?" * len(part))
-                c.execute(f"SELECT DISTINCT {select} FROM fact_index "  # noqa: S608
-                          f"WHERE link_account IS NOT NULL AND {where} IN ({marks})", part)
-                found.update(r[0] for r in c.fetchall())
+                # Placeholders and fixed column names only.
+                query = (
+                    "SELECT DISTINCT fact_type, subject_type, subject_id, link_account "  # noqa: S608
+                    f"FROM fact_index WHERE link_account IS NOT NULL AND {where} IN "
+                    f"({marks}) AND fact_type IN ({types}){extra}")
+                c.execute(query, [*part, *fact_types, *extra_args])
+                found.update(Link(*row) for row in c.fetchall())
         return found
 
-    def linked_persons(self, accounts: Sequence[str]) -> set[str]:
-        return self._links("subject_id", "link_account", accounts)
+    def links_of(self, fact_types: Sequence[str], subject_type: str,
+                 subject_ids: Sequence[str]) -> set[Link]:
+        return self._links("subject_id", subject_ids, fact_types, " AND subject_type = ?",
+                           [subject_type])
 
-    def linked_accounts(self, persons: Sequence[str]) -> set[str]:
-        return self._links("link_account", "subject_id", persons)
+    def all_links(self, fact_types: Sequence[str]) -> Iterator[Link]:
+        types = ",".join("?" * len(fact_types))
+        with self.datastore.transaction(commit=False) as c:
+            c.execute("SELECT fact_type, subject_type, subject_id, link_account "  # noqa: S608
+                      f"FROM fact_index WHERE fact_type IN ({types}) "
+                      "AND link_account IS NOT NULL", list(fact_types))
+            rows = c.fetchall()
+        return (Link(*row) for row in rows)
+
+    def links_to(self, fact_types: Sequence[str], linked_ids: Sequence[str]) -> set[Link]:
+        return self._links("link_account", linked_ids, fact_types)

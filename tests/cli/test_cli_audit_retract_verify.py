@@ -36,7 +36,8 @@ def fact_row(event_id: str, kind: str, when: str, details: dict[str, Any], deriv
             "source": common.get("source"), "source_id": common.get("source_id"),
             "actor": common.get("actor"), "campaign": common.get("campaign"),
             "details": details, "derived": derived, "derived_detail": detail,
-            "retracted": common.get("retracted")}
+            "retracted": common.get("retracted"),
+            "recorded_as": common.get("recorded_as", "p2")}
 
 
 P2_TRANSITIONS = [
@@ -82,7 +83,10 @@ def test_audit_person_json_lists_each_fact_with_its_event_id(run: Run, loaded: s
             {"stage": "verified", "entered_at": "2024-01-20T00:00:00Z", "exited_at": None},
         ],
         "memberships": [{"account_id": "acme", "from": "2024-01-05T00:00:00Z", "to": None}],
+        "cascaded": [],
         "flags": [],
+        # SPEC §8: the id asked for, the merge that made it an alias (none), its aliases.
+        "audited_id": "p2", "merged_into": None, "aliases": [],
     }
 
 

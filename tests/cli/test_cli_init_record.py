@@ -113,7 +113,8 @@ def test_record_bad_input_names_the_field(run: Run, sqlite_db: str) -> None:
                      "2024-01-22T08:00:03Z")
     assert no_subject.exit_code == 1
     assert no_subject.stderr == (
-        "Error: person_id: exactly one of person_id and account_id must name the subject\n")
+        "Error: person_id: exactly one of person_id, account_id or opportunity_id must name "
+        "the subject\n")
     bad_fit = run("--db", sqlite_db, "record", "hand_raised", "--person", "p1", "--kind",
                   "demo_request", "--fit", "huge", "--at", "2024-01-22T08:00:03Z")
     assert bad_fit.exit_code == 1

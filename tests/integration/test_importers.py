@@ -537,7 +537,8 @@ def test_salesforce_rows_skipped_rejected_and_timestamps(run: Run, db: str,
     assert result.stdout == ("LeadHistory.csv: read 9, stored 4, duplicate 0, rejected 3, "
                              "skipped 2\n")
     assert [(r["line"], r["field"], r["reason"]) for r in rejects(Path("r.jsonl"))] == [
-        (5, "LeadId", "exactly one of person_id and account_id must name the subject"),
+        (5, "LeadId",
+         "exactly one of person_id, account_id or opportunity_id must name the subject"),
         (6, "CreatedDate", "timestamp 2024-01-08T15:02:14 has no offset (add Z or +HH:MM, "
                            "or pass --assume-tz)"),
         (7, None, "expected 9 cells, found 7"),

@@ -132,10 +132,10 @@ def test_person_or_account_facts_accept_either(type_):
         assert fact.subject.id == "x1"
 
 
-def test_fact_types_are_the_seven_of_the_spec():
+def test_fact_types_are_the_ten_of_the_spec():
     assert set(FACT_TYPES) == {"status_changed", "hand_raised", "disqualified",
                                "renewal_flagged", "person_linked", "person_left",
-                               "retracted"}
+                               "opportunity_linked", "contact_role", "merged", "retracted"}
 
 
 # ---- own fields --------------------------------------------------------------------------

@@ -40,20 +40,29 @@ def init(ctx: click.Context, definitions_file: str) -> None:
 @click.command()
 @click.argument("fact_type", metavar="TYPE", type=click.Choice(
     ["status_changed", "hand_raised", "disqualified", "renewal_flagged", "person_linked",
-     "person_left"]))
-@click.option("--person", "person_id", metavar="ID", help="The person the fact is about.")
+     "person_left", "opportunity_linked", "contact_role", "merged"]))
+@click.option("--person", "person_id", metavar="ID",
+              help="The person the fact is about (for contact_role: the person holding it).")
 @click.option("--account", "account_id", metavar="ID",
-              help="The account the fact is about (for person_linked: the account joined).")
+              help="The account the fact is about (for person_linked and opportunity_linked: "
+                   "the account joined).")
+@click.option("--opportunity", "opportunity_id", metavar="ID",
+              help="The opportunity (deal) the fact is about.")
 @click.option("--at", "occurred_at", required=True, metavar="TIMESTAMP",
               help="When it happened, ISO 8601 with an offset.")
 @click.option("--field", "field_name", help="status_changed: the field (lifecycle_stage).")
 @click.option("--value", help="status_changed: the new raw value (\"\" = cleared).")
 @click.option("--previous", help="status_changed: the old raw value.")
-@click.option("--kind", help="hand_raised: e.g. demo_request.")
+@click.option("--kind", help="hand_raised: e.g. demo_request; opportunity_linked: the "
+                             "opportunity's type, e.g. Renewal.")
 @click.option("--fit", help="hand_raised: high, medium or low.")
 @click.option("--reason", help="disqualified: why.")
 @click.option("--flag", help="renewal_flagged: renewal, upgrade or at_risk.")
-@click.option("--state", help="renewal_flagged: raised or cleared.")
+@click.option("--state", help="renewal_flagged: raised or cleared; contact_role: added "
+                              "(default) or removed.")
+@click.option("--role", help="contact_role: the role, e.g. Decision Maker.")
+@click.option("--merged-id", metavar="ID",
+              help="merged: the id of the same type that turned out to be this subject.")
 @click.option("--source", help="The source system.")
 @click.option("--source-id", help="The fact's id in the source system.")
 @click.option("--actor", help="Who did it.")
@@ -69,6 +78,10 @@ def record(ctx: click.Context, fact_type: str, assume_tz: str | None, **fields: 
         lifecycle record status_changed --person 51 --value marketingqualifiedlead \\
             --at 2024-01-22T08:00:03Z --source hubspot --actor 28604240
         lifecycle record person_linked --person 51 --account acme --at 2024-01-08T15:02:11Z
+        lifecycle record opportunity_linked --opportunity 006A1 --account acme \\
+            --kind Renewal --at 2024-05-02T10:00:00Z
+        lifecycle record merged --person 0038c00000PrS001 --merged-id 00Q8c00001XyZ9aEAF \\
+            --at 2024-02-01T09:30:00Z --source salesforce
     """
     from lifecycle.domain.facts import parse_fact
     from lifecycle.domain.timeutil import zone

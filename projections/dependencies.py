@@ -1,0 +1,110 @@
+"""Which subjects a change touches, and whose facts deriving them needs (SPEC §4, §7, §8).
+
+Read from the log's own fact index (never from the views), so a catch-up of a few subjects
+derives exactly what a full replay would: an account needs its members (persons and
+opportunities); a person needs the opportunities it holds a role on (with the cascade);
+every subject needs the ids merged with it. A change to an opportunity touches the persons
+holding a role on it and the accounts it belongs to; a change to a person touches its
+accounts; a merge touches both ids and, for accounts, their members. Retracted facts still
+count here: the sets are a little larger than needed, never smaller.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from lifecycle.domain.definitions import Definitions
+from lifecycle.domain.facts import ACCOUNT, OPPORTUNITY, PERSON, Subject
+from lifecycle.store.base import LedgerRecorder, Link
+
+MEMBERSHIP = ("person_linked", "opportunity_linked")
+
+
+def _by_type(subjects: Iterable[Subject]) -> dict[str, list[str]]:
+    grouped: dict[str, list[str]] = {}
+    for subject in subjects:
+        grouped.setdefault(subject.type, []).append(subject.id)
+    return grouped
+
+
+def merge_partners(recorder: LedgerRecorder, subjects: set[Subject]) -> set[Subject]:
+    """`subjects` and every id merged with one of them, through chains either way."""
+    found = set(subjects)
+    frontier = set(subjects)
+    while frontier:
+        new: set[Subject] = set()
+        for kind, ids in _by_type(frontier).items():
+            for link in recorder.links_of(["merged"], kind, ids):
+                new.add(Subject(kind, link.linked_id))
+        for link in recorder.links_to(["merged"], sorted({s.id for s in frontier})):
+            if Subject(link.subject_type, link.linked_id) in frontier:
+                new.add(Subject(link.subject_type, link.subject_id))
+        frontier = new - found
+        found |= frontier
+    return found
+
+
+def _accounts_of(recorder: LedgerRecorder, members: set[Subject]) -> set[Subject]:
+    found: set[Link] = set()
+    for kind, ids in _by_type(m for m in members if m.type in (PERSON, OPPORTUNITY)).items():
+        found |= recorder.links_of(MEMBERSHIP, kind, ids)
+    return {Subject(ACCOUNT, link.linked_id) for link in found}
+
+
+def _members_of(recorder: LedgerRecorder, accounts: set[Subject]) -> set[Subject]:
+    ids = sorted(a.id for a in accounts if a.type == ACCOUNT)
+    return {Subject(link.subject_type, link.subject_id)
+            for link in (recorder.links_to(MEMBERSHIP, ids) if ids else ())}
+
+
+def _role_holders(recorder: LedgerRecorder, opportunities: set[Subject]) -> set[Subject]:
+    ids = sorted(o.id for o in opportunities if o.type == OPPORTUNITY)
+    return {Subject(PERSON, link.linked_id)
+            for link in (recorder.links_of(["contact_role"], OPPORTUNITY, ids) if ids else ())}
+
+
+def _roles_held(recorder: LedgerRecorder, persons: set[Subject]) -> set[Subject]:
+    ids = sorted(p.id for p in persons if p.type == PERSON)
+    return {Subject(OPPORTUNITY, link.subject_id)
+            for link in (recorder.links_to(["contact_role"], ids) if ids else ())}
+
+
+def affected(recorder: LedgerRecorder, definitions: Definitions, changed: set[Subject]
+             ) -> set[Subject]:
+    """Every subject whose derived rows can change when `changed` get new facts (ids merged
+    away included: their rows must go)."""
+    touched = merge_partners(recorder, changed)
+    merged_accounts = {s for s in touched - changed if s.type == ACCOUNT} | {
+        s for s in changed if s.type == ACCOUNT and len(merge_partners(recorder, {s})) > 1}
+    if merged_accounts:  # their members now name the survivor
+        touched |= merge_partners(recorder, _members_of(recorder, merged_accounts))
+    if definitions.opportunity_cascade == "contact_roles":
+        touched |= merge_partners(recorder, _role_holders(recorder, touched))
+    return touched | merge_partners(recorder, _accounts_of(recorder, touched))
+
+
+def needed(recorder: LedgerRecorder, definitions: Definitions, targets: set[Subject]
+           ) -> set[Subject]:
+    """Every subject whose facts deriving `targets` takes."""
+    found: set[Subject] = set()
+    frontier = set(targets)
+    while frontier:
+        found |= frontier
+        more = merge_partners(recorder, frontier) | _members_of(recorder, frontier)
+        if definitions.opportunity_cascade == "contact_roles":
+            more |= _roles_held(recorder, frontier)
+        frontier = more - found
+    return found
+
+
+def entangled(recorder: LedgerRecorder) -> set[Subject]:
+    """Persons whose derivation needs other subjects' facts: those merged with another id
+    and those holding a role on an opportunity (a rebuild keeps their facts to the end)."""
+    found: set[Subject] = set()
+    for link in recorder.all_links(["merged", "contact_role"]):
+        if link.fact_type == "merged":
+            found.add(Subject(link.subject_type, link.subject_id))
+            found.add(Subject(link.subject_type, link.linked_id))
+        else:
+            found.add(Subject(PERSON, link.linked_id))
+    return {s for s in found if s.type == PERSON}
