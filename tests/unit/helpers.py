@@ -17,7 +17,7 @@ import yaml
 
 from lifecycle.domain.definitions import Definitions, definitions_from_data, load_definitions
 from lifecycle.domain.derivation import derive_subject
-from lifecycle.domain.facts import ACCOUNT, PERSON, FactModel, Subject, parse_fact
+from lifecycle.domain.facts import ACCOUNT, OPPORTUNITY, PERSON, FactModel, Subject, parse_fact
 from lifecycle.domain.history import SubjectHistory
 from lifecycle.domain.recorded import RecordedFact
 from lifecycle.domain.replay import Replay
@@ -45,11 +45,15 @@ def A(account_id: str) -> Subject:
     return Subject(ACCOUNT, account_id)
 
 
+def O(opportunity_id: str) -> Subject:  # noqa: E743
+    return Subject(OPPORTUNITY, opportunity_id)
+
+
 # ---- facts -----------------------------------------------------------------------------
 
 
 def _subject_fields(subject: Subject) -> dict[str, str]:
-    return {"person_id": subject.id} if subject.type == PERSON else {"account_id": subject.id}
+    return {f"{subject.type}_id": subject.id}
 
 
 def fact(type_: str, subject: Subject, at: datetime | str, **fields: Any) -> FactModel:
@@ -84,6 +88,25 @@ def link(person: str, account: str, at: datetime) -> FactModel:
 
 def flag(account: str, name: str, state: str, at: datetime) -> FactModel:
     return fact("renewal_flagged", A(account), at, flag=name, state=state)
+
+
+def opp_link(opportunity: str, account: str, at: datetime, kind: str | None = None
+             ) -> FactModel:
+    return fact("opportunity_linked", O(opportunity), at, account_id=account, kind=kind)
+
+
+def stage(opportunity: str, value: str, at: datetime, **extra: Any) -> FactModel:
+    """An opportunity's StageName changed (Salesforce's OpportunityHistory)."""
+    return status(O(opportunity), value, at, field="StageName", **extra)
+
+
+def role(opportunity: str, person: str, at: datetime, state: str = "added",
+         **extra: Any) -> FactModel:
+    return fact("contact_role", O(opportunity), at, person_id=person, state=state, **extra)
+
+
+def merge(survivor: Subject, alias: str, at: datetime, **extra: Any) -> FactModel:
+    return fact("merged", survivor, at, merged_id=alias, **extra)
 
 
 # ---- recording -------------------------------------------------------------------------
@@ -230,5 +253,37 @@ def b2b_plus() -> Definitions:
 def b2b_plus_with(mutate: Any) -> Definitions:
     """b2b_plus as data, changed in place by `mutate(data)`."""
     data = b2b_plus_data()
+    mutate(data)
+    return definitions_from_data(data)
+
+
+#: Salesforce's default opportunity stages, mapped as the starters map them.
+STAGE_NAMES = {"Prospecting": "sql", "Qualification": "sql", "Needs Analysis": "sql",
+               "Proposal/Price Quote": "late_stage", "Negotiation/Review": "late_stage",
+               "Closed Won": "customer", "Closed Lost": "nurture"}
+
+
+def pipeline_data(cascade: bool = True) -> dict[str, Any]:
+    """b2b_plus with opportunities (SPEC §7): StageName mapped, won and lost closed, renewal
+    and upgrade opportunities flagging their accounts, and (unless told not to) the contact
+    role cascade."""
+    data = b2b_plus_data()
+    data["version"] = "b2b-pipeline"
+    data["map"]["status"]["StageName"] = dict(STAGE_NAMES)
+    data["opportunity_closed"] = ["customer", "nurture"]
+    data["opportunity_flags"] = {"renewal": ["Renewal"],
+                                 "upgrade": ["Existing Customer - Upgrade"]}
+    if cascade:
+        data["opportunity_cascade"] = "contact_roles"
+    return data
+
+
+@cache
+def pipeline() -> Definitions:
+    return definitions_from_data(pipeline_data())
+
+
+def pipeline_with(mutate: Any) -> Definitions:
+    data = pipeline_data()
     mutate(data)
     return definitions_from_data(data)
