@@ -72,10 +72,28 @@ FIELDS: dict[str, tuple[str, str]] = {
         "  disqualified: disqualified"),
     "Definitions.account_rollup": (
         "How an account's stage is found. `most_advanced`: the highest-ranked stage among "
-        "the account's own stage and the stages of the persons linked to it at that moment "
-        "(on equal rank a path stage beats an off-path one, then the stage listed first). "
-        "`none`: only the account's own facts count.",
+        "the account's own stage and the stages of its members at that moment: the persons "
+        "linked to it and the opportunities that belong to it (on equal rank a path stage "
+        "beats an off-path one, then the stage listed first). `none`: only the account's "
+        "own facts count.",
         "account_rollup: none"),
+    "Definitions.opportunity_cascade": (
+        "`contact_roles`: a person holding a role on an opportunity (a `contact_role` fact) "
+        "takes the stage of each of the opportunity's transitions while it holds the role, "
+        "and the opportunity's stage when the role is added: qualified, committed, won, back "
+        "to nurture when lost, in any direction. `none` (the default): opportunities move "
+        "only themselves and their accounts.",
+        "opportunity_cascade: contact_roles"),
+    "Definitions.opportunity_closed": (
+        "Stages in which an opportunity is no longer open (won, lost); exit stages never "
+        "are. Only open opportunities give their accounts flags.",
+        "opportunity_closed: [customer, nurture]"),
+    "Definitions.opportunity_flags": (
+        "Flags an account has while an open opportunity of a listed kind belongs to it (the "
+        "`kind` of its `opportunity_linked`: Salesforce's Opportunity Type, HubSpot's "
+        "`dealtype`; matched trimmed and case-insensitively), besides those raised by "
+        "`renewal_flagged` facts. Keys: `renewal`, `upgrade`, `at_risk`.",
+        "opportunity_flags: {renewal: [Renewal], upgrade: [\"Existing Customer - Upgrade\"]}"),
     "Definitions.stamp_skipped": (
         "When a subject jumps over path stages (lead straight to customer), stamp the "
         "skipped ones too, as *inferred* (first reached at the jump, `times_reached` 0), so "

@@ -17,7 +17,7 @@ from lifecycle.application.ledger import Ledger
 from lifecycle.domain.changes import summarise
 from lifecycle.domain.definitions import Definitions
 from lifecycle.domain.errors import LedgerError
-from lifecycle.domain.facts import ACCOUNT, PERSON
+from lifecycle.domain.facts import ACCOUNT, OPPORTUNITY, PERSON
 from lifecycle.domain.timeutil import format_instant, utc_now
 from projections.queries.stages import current_stages, first_reached, stage_counts
 
@@ -39,9 +39,12 @@ def dry_run(ledger: Ledger, new: Definitions, examples: int = 5,
     after = ledger.scratch(new, upto=position)
     try:
         moved = _stage_changes(current_stages(before), current_stages(after), examples)
+        current = current_stages(before)
+        levels = [PERSON, ACCOUNT] + ([OPPORTUNITY] if any(
+            kind == OPPORTUNITY for kind, _ in current) else [])
         deltas = {level: _deltas(old, new, _counts(before, old, level, as_of),
                                  _counts(after, new, level, as_of))
-                  for level in (PERSON, ACCOUNT)}
+                  for level in levels}
         stamps = _stamp_changes(first_reached(before), first_reached(after), examples)
     finally:
         before.dispose()

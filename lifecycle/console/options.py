@@ -84,7 +84,7 @@ class Instant(click.ParamType):
 
 
 INSTANT = Instant()
-LEVEL = click.Choice(["person", "account"])
+LEVEL = click.Choice(["person", "account", "opportunity"])
 
 
 def ledger_from(ctx: click.Context) -> Any:

@@ -30,7 +30,8 @@ def summarise(old: Definitions | None, new: Definitions) -> list[str]:
         a, b = getattr(old.map, name), getattr(new.map, name)
         if a != b:
             changes.append(f"map.{name}: {_show(a)} -> {_show(b)}")
-    for name in ("account_rollup", "stamp_skipped"):
+    for name in ("account_rollup", "stamp_skipped", "opportunity_cascade",
+                 "opportunity_closed", "opportunity_flags"):
         if getattr(old, name) != getattr(new, name):
             changes.append(f"{name}: {getattr(old, name)} -> {getattr(new, name)}")
     old_sla = {s.name: s for s in old.sla}

@@ -9,11 +9,11 @@ from typing import Any
 
 from lifecycle.domain.definitions import Definitions, Stage
 from lifecycle.domain.errors import LedgerError
-from lifecycle.domain.facts import ACCOUNT, PERSON
+from lifecycle.domain.facts import SUBJECT_TYPES
 from lifecycle.domain.timeutil import format_instant
 from projections.view import View
 
-LEVELS = (PERSON, ACCOUNT)
+LEVELS = SUBJECT_TYPES
 
 
 def header(view: View, **fields: Any) -> dict[str, Any]:

@@ -10,13 +10,13 @@ from datetime import datetime
 from typing import Any
 
 from lifecycle.domain.errors import LedgerError
-from lifecycle.domain.facts import ACCOUNT, PERSON
+from lifecycle.domain.facts import PERSON, SUBJECT_TYPES
 from lifecycle.domain.history import DIRECTIONS
 from lifecycle.domain.timeutil import format_instant
 from projections.queries import stages as queries
 from projections.view import View
 
-LEVELS = (PERSON, ACCOUNT)
+LEVELS = SUBJECT_TYPES
 STAMP_COLUMNS = ["subject_type", "subject_id", "stage", "first_reached_at",
                  "last_reached_at", "times_reached", "inferred"]
 SNAPSHOT_COLUMNS = ["event_id", "fact_type", "source", "source_id", "actor", "campaign",
