@@ -98,13 +98,20 @@ def needed(recorder: LedgerRecorder, definitions: Definitions, targets: set[Subj
 
 
 def entangled(recorder: LedgerRecorder) -> set[Subject]:
-    """Persons whose derivation needs other subjects' facts: those merged with another id
-    and those holding a role on an opportunity (a rebuild keeps their facts to the end)."""
+    """Persons whose derivation needs other subjects' facts (a rebuild keeps their facts to
+    the end): those merged with another id, those holding a role on an opportunity, and
+    those linked to an account id that was merged away (their membership names its
+    survivor)."""
     found: set[Subject] = set()
+    merged_accounts: set[str] = set()
     for link in recorder.all_links(["merged", "contact_role"]):
-        if link.fact_type == "merged":
-            found.add(Subject(link.subject_type, link.subject_id))
-            found.add(Subject(link.subject_type, link.linked_id))
-        else:
+        if link.fact_type == "contact_role":
             found.add(Subject(PERSON, link.linked_id))
-    return {s for s in found if s.type == PERSON}
+        elif link.subject_type == PERSON:
+            found |= {Subject(PERSON, link.subject_id), Subject(PERSON, link.linked_id)}
+        elif link.subject_type == ACCOUNT:
+            merged_accounts.add(link.linked_id)
+    if merged_accounts:
+        found |= {Subject(PERSON, link.subject_id) for link in
+                  recorder.links_to(["person_linked"], sorted(merged_accounts))}
+    return found

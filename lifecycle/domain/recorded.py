@@ -13,6 +13,7 @@ from lifecycle.domain.facts import (
     ACCOUNT,
     FACT_TYPES,
     FIELD_DEFAULTS,
+    OPPORTUNITY,
     PERSON,
     FactModel,
     Subject,
@@ -31,6 +32,7 @@ class StoredFact:
     type: str
     person_id: str | None
     account_id: str | None
+    opportunity_id: str | None
     occurred_at: datetime
     source: str | None
     source_id: str | None
@@ -55,6 +57,10 @@ class StoredFact:
 
     @property
     def subject(self) -> Subject:
+        """As the fact models say: an opportunity's facts are about it even when they name
+        an account or a person too, a person's even when they name an account."""
+        if self.opportunity_id is not None:
+            return Subject(OPPORTUNITY, self.opportunity_id)
         if self.person_id is not None:
             return Subject(PERSON, self.person_id)
         assert self.account_id is not None

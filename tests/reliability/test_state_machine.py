@@ -1,7 +1,9 @@
 """The ledger's invariants as properties: a hypothesis state machine drives a ledger on a
 temporary SQLite file (and, with a few examples, on PostgreSQL) through random sequences of
 records, imports (strict or not, some with a bad row), appends that leave the projections
-behind, retractions, backfills with other definitions, rebuilds and catch-ups.
+behind, retractions, backfills with other definitions, rebuilds and catch-ups. Facts include
+opportunities, their accounts and contact roles (SPEC §7) and merges of ids (SPEC §8; only
+ever a later id into an earlier one, so that none is refused).
 
 After every step:
 
@@ -57,6 +59,9 @@ from .strategies import EXAMPLES, RANDOM
 BASE = yaml.safe_load((DATA / "b2b-2024.yaml").read_text("utf-8"))
 PERSONS = ["p1", "p2", "p3", "p'; DROP TABLE lc_current; --", "\u202ep4"]
 ACCOUNTS = ["a1", "a2"]
+OPPORTUNITIES = ["o1", "o2"]
+STAGE_NAMES = ["Prospecting", "Qualification", "Negotiation/Review", "Closed Won",
+               "Closed Lost", "Omitted"]
 VALUES = ["subscriber", "lead", "MarketingQualifiedLead", " salesqualifiedlead ", "opportunity",
           "customer", "", "evangelist"]
 
@@ -70,13 +75,17 @@ def variant(name: str) -> dict[str, Any]:
     elif name == "no-rollup":
         data["account_rollup"] = "none"
         data["map"]["person_left"] = "disqualified"
+    elif name == "no-cascade":
+        data["opportunity_cascade"] = "none"
+        data["opportunity_flags"] = {"at_risk": ["Renewal"]}
     return data
 
 
 @st.composite
 def facts(draw: Any) -> dict[str, Any]:
     kind = draw(st.sampled_from(["status", "status", "status", "account_status", "hand",
-                                 "disq", "left", "link", "link", "flag"]))
+                                 "disq", "left", "link", "link", "flag", "stage", "stage",
+                                 "opp_link", "role", "merge"]))
     day = draw(st.integers(0, 40))
     fact: dict[str, Any] = {"occurred_at": f"2024-01-{1 + day % 28:02d}T{day % 24:02d}:00:00Z"}
     person, account = draw(st.sampled_from(PERSONS)), draw(st.sampled_from(ACCOUNTS))
@@ -97,6 +106,24 @@ def facts(draw: Any) -> dict[str, Any]:
         fact |= {"type": "person_left", "person_id": person}
     elif kind == "link":
         fact |= {"type": "person_linked", "person_id": person, "account_id": account}
+    elif kind == "stage":
+        fact |= {"type": "status_changed", "opportunity_id": draw(st.sampled_from(
+            OPPORTUNITIES)), "field": "StageName", "value": draw(st.sampled_from(STAGE_NAMES))}
+    elif kind == "opp_link":
+        fact |= {"type": "opportunity_linked", "account_id": account,
+                 "opportunity_id": draw(st.sampled_from(OPPORTUNITIES)),
+                 "kind": draw(st.sampled_from(["Renewal", "New Business"]))}
+    elif kind == "role":
+        fact |= {"type": "contact_role", "person_id": person,
+                 "opportunity_id": draw(st.sampled_from(OPPORTUNITIES)),
+                 "state": draw(st.sampled_from(["added", "added", "removed"]))}
+    elif kind == "merge":
+        ids = draw(st.sampled_from([("person", PERSONS), ("account", ACCOUNTS),
+                                    ("opportunity", OPPORTUNITIES)]))
+        first, later = sorted(draw(st.lists(st.integers(0, len(ids[1]) - 1), min_size=2,
+                                            max_size=2, unique=True)))
+        fact |= {"type": "merged", f"{ids[0]}_id": ids[1][first],
+                 "merged_id": ids[1][later]}
     else:
         fact |= {"type": "renewal_flagged", "account_id": account,
                  "flag": draw(st.sampled_from(["renewal", "at_risk"])),
@@ -216,7 +243,7 @@ class LedgerMachine(RuleBasedStateMachine):
         self.stored[stored.event_id] = fact.content_hash()
         return stored.event_id
 
-    @rule(name=st.sampled_from(["base", "alt", "no-rollup"]))
+    @rule(name=st.sampled_from(["base", "alt", "no-rollup", "no-cascade"]))
     def backfill_definitions(self, name: str) -> None:
         data = variant(name)
         self.published += 1
