@@ -5,7 +5,14 @@ from __future__ import annotations
 
 import click
 
-from lifecycle.console.commands import definitions, facts, importing, operations, reports
+from lifecycle.console.commands import (
+    definitions,
+    explain,
+    facts,
+    importing,
+    operations,
+    reports,
+)
 from lifecycle.console.options import CONTEXT, DEFAULT_DB
 
 
@@ -40,6 +47,8 @@ for command in (facts.init, facts.record, facts.retract, importing.import_,
                 definitions.definitions, definitions.backfill, reports.report, operations.audit,
                 operations.verify, operations.project, operations.rebuild, operations.demo):
     main.add_command(command)
+for report_command in (explain.report_diff, explain.report_merges, explain.report_html):
+    reports.report.add_command(report_command)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -170,6 +170,12 @@ class Lifecycle:
         return self._report("timeline", known_at, definitions, start=instant(from_),
                             end=instant(to), every=every, level=level)
 
+    def merges(self, known_at: When = None) -> Rows:
+        """Every merged id (SPEC §8): alias, merged_into, survivor_id, status..."""
+        from lifecycle.application.merges import COLUMNS, merges
+
+        return Rows(merges(self.ledger, instant(known_at)), COLUMNS)
+
     def audit(self, subject_type: str, subject_id: str) -> Rows:
         """The subject's facts and what each derived; transitions, stamps... in `.meta`."""
         from lifecycle.application.audit import audit

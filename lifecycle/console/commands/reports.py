@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 import click
@@ -13,12 +12,7 @@ from lifecycle.console.options import (
     INSTANT,
     KNOWN_AT_HELP,
     LEVEL,
-    WINDOW_FROM_HELP,
-    WINDOW_TO_HELP,
-    definitions_option,
-    friendly,
     ledger_from,
-    output_format,
     report_options,
 )
 
@@ -102,43 +96,6 @@ def report_moves(ctx: click.Context, level: str | None, direction: tuple[str, ..
     """
     _print(ctx, "moves", known_at, definitions_version, fmt,
            {"level": level, "directions": direction, "since": since, "until": until})
-
-
-@report.command("diff")
-@click.option("--as-of", "as_of", type=INSTANT, required=True, help="The moment compared.")
-@click.option("--level", type=LEVEL, default="person", show_default=True)
-@click.option("--before-known-at", type=INSTANT, help="Known-at of the first view.")
-@click.option("--before-definitions", metavar="VERSION",
-              help="Definitions of the first view (default: those active at its known-at).")
-@click.option("--after-known-at", type=INSTANT,
-              help="Known-at of the second view (default: now).")
-@click.option("--after-definitions", metavar="VERSION",
-              help="Definitions of the second view (default: those active at its known-at).")
-@output_format
-@click.pass_context
-@friendly
-def report_diff(ctx: click.Context, as_of: datetime, level: str,
-                before_known_at: datetime | None, before_definitions: str | None,
-                after_known_at: datetime | None, after_definitions: str | None,
-                fmt: str) -> None:
-    """Explain why stage counts differ between two (known-at, definitions) views.
-
-    Lists facts that arrived late, retractions made in between, the definition changes,
-    and each subject whose stage moved, with the cause.
-
-    \b
-    Example:
-        lifecycle report diff --as-of 2024-03-31T23:59:59Z \\
-            --before-known-at 2024-04-02T09:00:00Z --after-definitions b2b-2025
-    """
-    from lifecycle.application.diff import Side, diff
-    from lifecycle.console.render import print_diff
-
-    result = diff(ledger_from(ctx), as_of, Side(before_known_at, before_definitions),
-                  Side(after_known_at, after_definitions), level)
-    print_diff(result, fmt)
-
-
 
 
 @report.command("funnel")
@@ -330,35 +287,6 @@ def report_timeline(ctx: click.Context, start: datetime | None, end: datetime | 
            {"start": start, "end": end, "every": every, "level": level})
 
 
-@report.command("html")
-@click.option("-o", "--output", "output", required=True, metavar="FILE",
-              help="The HTML file to write.")
-@click.option("--from", "start", type=INSTANT, help=WINDOW_FROM_HELP)
-@click.option("--to", "end", type=INSTANT, help=WINDOW_TO_HELP)
-@click.option("--level", type=LEVEL, default="person", show_default=True)
-@click.option("--known-at", type=INSTANT, help=KNOWN_AT_HELP)
-@definitions_option
-@click.pass_context
-@friendly
-def report_html(ctx: click.Context, output: str, start: datetime | None, end: datetime | None,
-                level: str, known_at: datetime | None,
-                definitions_version: str | None) -> None:
-    """Write one self-contained HTML page: stages over time, funnel, flow, SLA breaches.
-
-    The page carries its charting library (Apache ECharts) and data inline: it opens
-    from a file or an e-mail attachment with no network. Without a window it covers
-    everything that happened.
-
-    \b
-    Example:
-        lifecycle report html -o lifecycle.html --from 2024-01-01 --to 2025-01-01
-    """
-    from lifecycle.application.reporting import write_html
-
-    summary = write_html(ledger_from(ctx), Path(output), known_at, definitions_version,
-                         start=start, end=end, level=level)
-    click.echo(f"Wrote {output}: {level}s from {summary['from']} to {summary['to']}, "
-               f"definitions {summary['definitions_version']}.")
 
 
 def _print(ctx: click.Context, name: str, known_at: datetime | None,
