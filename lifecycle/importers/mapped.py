@@ -57,8 +57,9 @@ class ColumnMap:
                                "type=status_changed")
         if "occurred_at" not in fields:
             raise ColumnsError("map occurred_at to the column with the time of each event")
-        if not fields & {"person_id", "account_id"}:
-            raise ColumnsError("map person_id or account_id to the column of subject ids")
+        if not fields & {"person_id", "account_id", "opportunity_id"}:
+            raise ColumnsError("map person_id, account_id or opportunity_id to the column of "
+                               "subject ids")
         return cls(tuple(pairs))
 
     def resolve(self, header: list[str]) -> Resolved:
@@ -92,8 +93,9 @@ class Resolved:
 
     def check(self) -> None:
         """A subject id cannot be a constant: that is a misspelt column name."""
-        subject = "person_id" if "person_id" in self.columns or "person_id" in \
-            self.constants else "account_id"
+        named = [f for f in ("opportunity_id", "person_id", "account_id")
+                 if f in self.columns or f in self.constants]
+        subject = named[0] if named else "account_id"
         if subject in self.constants:
             raise FileFormatError(
                 f"line 1: {subject}={self.constants[subject]!r} is not a column of the file "
