@@ -44,6 +44,17 @@ def merge_partners(recorder: LedgerRecorder, subjects: set[Subject]) -> set[Subj
     return found
 
 
+def _in_merges(recorder: LedgerRecorder, subjects: set[Subject]) -> set[Subject]:
+    """Those of `subjects` that a `merged` fact names, as survivor or alias."""
+    found: set[Subject] = set()
+    for kind, ids in _by_type(subjects).items():
+        found |= {Subject(kind, link.subject_id)
+                  for link in recorder.links_of(["merged"], kind, ids)}
+        found |= {Subject(link.subject_type, link.linked_id)
+                  for link in recorder.links_to(["merged"], ids) if link.subject_type == kind}
+    return found & subjects
+
+
 def _accounts_of(recorder: LedgerRecorder, members: set[Subject]) -> set[Subject]:
     found: set[Link] = set()
     for kind, ids in _by_type(m for m in members if m.type in (PERSON, OPPORTUNITY)).items():
@@ -74,9 +85,8 @@ def affected(recorder: LedgerRecorder, definitions: Definitions, changed: set[Su
     """Every subject whose derived rows can change when `changed` get new facts (ids merged
     away included: their rows must go)."""
     touched = merge_partners(recorder, changed)
-    merged_accounts = {s for s in touched - changed if s.type == ACCOUNT} | {
-        s for s in changed if s.type == ACCOUNT and len(merge_partners(recorder, {s})) > 1}
-    if merged_accounts:  # their members now name the survivor
+    merged_accounts = _in_merges(recorder, {s for s in touched if s.type == ACCOUNT})
+    if merged_accounts:  # their members name the survivor (or, once unmerged, not)
         touched |= merge_partners(recorder, _members_of(recorder, merged_accounts))
     if definitions.opportunity_cascade == "contact_roles":
         touched |= merge_partners(recorder, _role_holders(recorder, touched))
