@@ -8,6 +8,7 @@ for the commands below. This release must print the same, and keep appending to 
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -42,6 +43,15 @@ def old_store(tmp_path: Path) -> str:
 def test_an_old_store_reports_what_it_reported(old_store: str, expected: str) -> None:
     result = CliRunner().invoke(main, ["--db", old_store, *REPORTS[expected]])
     assert result.exit_code == 0, result.output
+    if expected == "audit.json":  # SPEC §7, §8 added keys; everything 0.1.0 printed stays
+        document = json.loads(result.output)
+        assert {k: document.pop(k) for k in ("audited_id", "merged_into", "aliases",
+                                             "cascaded")} == {
+            "audited_id": "0038c00000PrS001", "merged_into": None, "aliases": [],
+            "cascaded": []}
+        assert {fact.pop("recorded_as") for fact in document["facts"]} == {"0038c00000PrS001"}
+        assert document == json.loads((OLD / expected).read_text(encoding="utf-8"))
+        return
     assert result.output == (OLD / expected).read_text(encoding="utf-8")
 
 
