@@ -208,7 +208,7 @@ class SalesforceConnector:
         first = content[0] if isinstance(content, list) and content else content
         code = str(first.get("errorCode", "")) if isinstance(first, dict) else ""
         text = str(first.get("message", "")) if isinstance(first, dict) else str(first or "")
-        message = self._scrub(f"{status} {code}: {text}".replace("  ", " ").strip())
+        message = self._scrub(f"{status} {code}: {text}" if code else f"{status}: {text}")
         if status == 429 or status >= 500:
             return Retryable(message, retry_after(self._headers.get("Retry-After")), status)
         if status == 401:
