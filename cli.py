@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import click
 
-from lifecycle.console.commands import definitions, facts, importing, operations, reports
+from lifecycle.console.commands import definitions, facts, importing, operations, reports, sync
 from lifecycle.console.options import CONTEXT, DEFAULT_DB
 
 
@@ -38,7 +38,8 @@ def main(ctx: click.Context, db: str, read_only: bool) -> None:
 
 for command in (facts.init, facts.record, facts.retract, importing.import_,
                 definitions.definitions, definitions.backfill, reports.report, operations.audit,
-                operations.verify, operations.project, operations.rebuild, operations.demo):
+                operations.verify, operations.project, operations.rebuild, operations.demo,
+                sync.sync):
     main.add_command(command)
 
 

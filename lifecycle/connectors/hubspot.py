@@ -63,10 +63,15 @@ class HubSpotConnector:
     def __init__(self, token: str, api_url: str | None = None,
                  policy: RetryPolicy | None = None):
         from hubspot import HubSpot
+        from urllib3.util.retry import Retry
 
         self._token = token
         self.policy = policy or RetryPolicy()
-        self._client = HubSpot(access_token=token, host=(api_url or DEFAULT_URL).rstrip("/"))
+        # urllib3 would retry a 429/503 with Retry-After by itself, deaf to SIGTERM and
+        # uncounted: every retry goes through `policy` instead.
+        self._client = HubSpot(access_token=token, host=(api_url or DEFAULT_URL).rstrip("/"),
+                               retry=Retry(0, respect_retry_after_header=False,
+                                           raise_on_status=False))
 
     def pages(self, object_type: str, properties: list[str], since: datetime | None,
               started: datetime) -> Iterator[Page]:
