@@ -66,19 +66,17 @@ OBJECTS = {
 }
 
 
-class _PlainHTTP:
-    """A transport adapter that sends simple-salesforce's https:// requests for one host
-    over plain http (an `--api-url http://...` proxy or test server)."""
+def _plain_http() -> Any:
+    """A transport adapter that sends simple-salesforce's https:// requests over plain
+    http (mounted for the host of an `--api-url http://...`: a proxy, a test server)."""
+    from requests.adapters import HTTPAdapter
 
-    def __new__(cls) -> Any:
-        from requests.adapters import HTTPAdapter
+    class PlainHTTP(HTTPAdapter):
+        def send(self, request: Any, *args: Any, **kwargs: Any) -> Any:
+            request.url = "http://" + request.url.removeprefix("https://")
+            return super().send(request, *args, **kwargs)
 
-        class Adapter(HTTPAdapter):
-            def send(self, request: Any, *args: Any, **kwargs: Any) -> Any:
-                request.url = "http://" + request.url.removeprefix("https://")
-                return super().send(request, *args, **kwargs)
-
-        return Adapter()
+    return PlainHTTP()
 
 
 class SalesforceConnector:
@@ -101,7 +99,7 @@ class SalesforceConnector:
             raise ValueError(f"not an http(s) URL: {url!r}")
         session = requests.Session()
         if parsed.scheme == "http":
-            session.mount(f"https://{parsed.netloc}", _PlainHTTP())
+            session.mount(f"https://{parsed.netloc}", _plain_http())
         self._headers: Any = {}
         session.hooks["response"].append(self._remember)
         self._sf = Salesforce(instance_url=url, session_id=token, session=session,

@@ -183,3 +183,22 @@ def test_a_history_at_hubspots_cap_warns(
         assert report.objects[0].warnings == {
             "HubSpot keeps at most 45 revisions of a contact property: older history may "
             "be lost": [f"contact {contact_id} (lifecyclestage)"]}
+
+
+def test_search_and_batch_read_give_the_same_facts_as_a_listing(
+        sqlite_url: str, tmp_path: Path, definitions_yaml: str, hubspot: HubSpotAPI,
+        crm: CrmData) -> None:
+    """Every record through the incremental path (search, batch read, v4 associations)."""
+    files = crm.write_exports(tmp_path)
+    with new_ledger(f"sqlite:///{tmp_path / 'files.db'}", definitions_yaml) as imported:
+        import_exports(imported, files, KEYS)
+        expected = facts_by_stream(imported)
+    with new_ledger(sqlite_url, definitions_yaml) as ledger:
+        for key in ("hubspot:contacts", "hubspot:companies"):
+            ledger.append([], cursor=(key, "2000-01-01T00:00:00Z"))
+        report = run(ledger, hubspot_source(hubspot))
+        assert report.error is None
+        assert "list:contacts" not in hubspot.calls
+        assert hubspot.calls["batch:contacts"] == -(-len(crm.contacts) // 50)
+        assert hubspot.calls["associations:contacts"] == hubspot.calls["batch:contacts"]
+        assert facts_by_stream(ledger) == expected
