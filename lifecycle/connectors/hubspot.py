@@ -199,7 +199,10 @@ class HubSpotConnector:
                                     exc.headers or {}) from None
             except HTTPError as exc:
                 raise Retryable(f"connection failed ({type(exc).__name__})") from None
-            body = _json(response.data)
+            try:
+                body = json.loads(response.data)
+            except ValueError:  # cut short: never taken for an empty page
+                raise Retryable("the answer was not complete JSON") from None
             if not isinstance(body, dict):
                 raise Retryable("the answer was not a JSON object")
             return body
@@ -242,6 +245,7 @@ class HubSpotConnector:
 
 
 def _json(data: Any) -> Any:
+    """An error's body, leniently (a proxy's HTML page is no JSON)."""
     if isinstance(data, bytes | str):
         try:
             return json.loads(data)

@@ -64,6 +64,9 @@ class FakeAPI:
             time.sleep(delay)
         if request.headers.get("Authorization") != f"Bearer {self.token}":
             return self.unauthorized()
+        if fault is not None and isinstance(fault.body, bytes):  # a body cut short
+            return Response(fault.body, status=fault.status, headers=fault.headers,
+                            content_type="application/json;charset=UTF-8")
         if fault is not None:
             return json_response(fault.body, fault.status, fault.headers)
         return None

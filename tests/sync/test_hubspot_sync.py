@@ -98,6 +98,21 @@ def test_429_waits_retry_after_and_5xx_is_retried(
         assert hubspot.calls["list:companies"] == 1 + 3
 
 
+def test_a_page_cut_short_is_read_again_never_taken_for_the_end(
+        sqlite_url: str, tmp_path: Path, definitions_yaml: str, hubspot: HubSpotAPI,
+        crm: CrmData) -> None:
+    files = crm.write_exports(tmp_path)
+    with new_ledger(f"sqlite:///{tmp_path / 'files.db'}", definitions_yaml) as imported:
+        import_exports(imported, files, KEYS)
+        expected = facts_by_stream(imported)
+    hubspot.fail("list:contacts", 200, b'{"results": [{"id": "1", "properties": {', after=1)
+    with new_ledger(sqlite_url, definitions_yaml) as ledger:
+        report = run(ledger, hubspot_source(hubspot))
+        assert report.error is None
+        assert hubspot.calls["list:contacts"] == 4  # 3 pages, the second one twice
+        assert facts_by_stream(ledger) == expected
+
+
 def test_a_page_that_keeps_failing_stops_keeping_what_was_stored(
         store_url: str, definitions_yaml: str, hubspot: HubSpotAPI, crm: CrmData) -> None:
     with new_ledger(store_url, definitions_yaml) as ledger:

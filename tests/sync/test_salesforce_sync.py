@@ -110,9 +110,12 @@ def test_5xx_and_429_are_retried_then_given_up(
                     times=2)
     salesforce.fail("query_more", 429, [{"message": "slow down", "errorCode": "X"}],
                     headers={"Retry-After": "0"})
+    salesforce.fail("query_more", 200, b'{"totalSize": 195, "done": false, "records": [{',
+                    after=3)  # a page cut short
     with new_ledger(sqlite_url, definitions_yaml) as ledger:
         report = run(ledger, salesforce_source(salesforce))
         assert report.error is None
+        assert report.objects[0].fetched == 195
         salesforce.fail("queryAll", 503, "<html>Service Unavailable</html>", times=10)
         failed = run(ledger, salesforce_source(salesforce), full=True)
         assert isinstance(failed.error, Unavailable)
