@@ -12,6 +12,7 @@ from lifecycle.console.commands import (
     importing,
     operations,
     reports,
+    sync,
 )
 from lifecycle.console.options import CONTEXT, DEFAULT_DB
 
@@ -45,7 +46,8 @@ def main(ctx: click.Context, db: str, read_only: bool) -> None:
 
 for command in (facts.init, facts.record, facts.retract, importing.import_,
                 definitions.definitions, definitions.backfill, reports.report, operations.audit,
-                operations.verify, operations.project, operations.rebuild, operations.demo):
+                operations.verify, operations.project, operations.rebuild, operations.demo,
+                sync.sync):
     main.add_command(command)
 for report_command in (explain.report_diff, explain.report_merges, explain.report_html):
     reports.report.add_command(report_command)

@@ -127,13 +127,20 @@ class Ledger:
 
     # ---- facts ---------------------------------------------------------------------
 
-    def append(self, candidates: list[Candidate]) -> AppendResult:
+    def append(self, candidates: list[Candidate], cursor: tuple[str, str] | None = None
+               ) -> AppendResult:
         """Store a batch in one transaction: new facts stored, repeats counted, bad ones
-        (conflicting content, impossible retractions) rejected with the reason."""
+        (conflicting content, impossible retractions) rejected with the reason.
+
+        `cursor` (name, value): a sync cursor set in the same transaction, so that it never
+        says more (or less) was stored than was."""
         for attempt in (1, 2):
             try:
                 with self.log.recorder.append_transaction() as tx:
-                    return append_batch(tx, self.log.mapper, candidates)
+                    result = append_batch(tx, self.log.mapper, candidates)
+                    if cursor is not None:
+                        tx.save_cursor(*cursor)
+                    return result
             except IntegrityError:
                 # A concurrent writer stored a conflicting row first: reclassify once.
                 if attempt == 2:
@@ -164,6 +171,16 @@ class Ledger:
             raise LedgerError(result.rejected[0].reason)
         self.catch_up()
         return (result.stored[0] if result.stored else None), result
+
+    def sync_cursor(self, name: str) -> str | None:
+        """How far `lifecycle sync` has stored the object `name` (None: never)."""
+        return self.log.recorder.read_cursor(name)
+
+    def known(self, candidates: list[Candidate]) -> dict[UUID, str]:
+        """Of these candidates, those stored already: event id -> content hash (read only,
+        for a dry run)."""
+        rows = self.log.recorder.index_rows([c.event_id for c in candidates])
+        return {event_id: row.content_hash for event_id, row in rows.items()}
 
     def subject_of(self, event_id: UUID) -> Subject:
         with self.log.recorder.append_transaction() as tx:

@@ -36,7 +36,13 @@ SUPPORTED = ("supported Salesforce exports: LeadHistory, ContactHistory or Accou
 
 
 def read_salesforce(stream: BinaryIO, assume_tz: ZoneInfo | None = None) -> Iterator[Row]:
-    records = csv_records(stream)
+    return record_rows(csv_records(stream), assume_tz)
+
+
+def record_rows(records: Iterator[CsvRecord], assume_tz: ZoneInfo | None = None
+                ) -> Iterator[Row]:
+    """The facts of an export's records, its header first (a file read, or the rows
+    `lifecycle sync salesforce` fetched, in the same columns)."""
     header = read_header(records)
     if header is None:
         return

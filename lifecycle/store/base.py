@@ -3,7 +3,8 @@
 Facts live in eventsourcing's `stored_events` table, one stream per subject. Beside it,
 `fact_index` holds one row per stored event (its identity, content hash and subject) so
 that a repeated fact is found without decoding the log, and a second retraction of the
-same fact is refused by a unique index.
+same fact is refused by a unique index. `sync_cursors` keeps, per CRM object, how far
+`lifecycle sync` has read: set inside the append transaction of the facts it covers.
 
 Appending is one unit of work under the store's write lock: look up which identities are
 known, read each stream's last version, insert index rows and events, commit.
@@ -85,6 +86,10 @@ class AppendTx(ABC):
     def insert(self, rows: Sequence[IndexRow], events: Sequence[StoredEvent]) -> None:
         """Store index rows and their events."""
 
+    @abstractmethod
+    def save_cursor(self, name: str, value: str) -> None:
+        """Set a sync cursor (`sync_cursors`), committed with the facts it covers."""
+
 
 def chunks(items: Sequence, size: int = CHUNK) -> Iterator[Sequence]:
     for start in range(0, len(items), size):
@@ -116,6 +121,10 @@ class LedgerRecorder(ABC):
     @abstractmethod
     def index_rows(self, event_ids: Sequence[UUID]) -> dict[UUID, IndexRow]:
         """Fact-index rows of the given events (read only)."""
+
+    @abstractmethod
+    def read_cursor(self, name: str) -> str | None:
+        """A sync cursor's value (what a connector has stored up to), None if never set."""
 
     @abstractmethod
     def count_index(self) -> int:

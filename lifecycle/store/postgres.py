@@ -30,6 +30,10 @@ LINK_INDEX = ("CREATE INDEX IF NOT EXISTS fact_index_links ON {schema}.fact_inde
 PERSON_LINK_INDEX = ("CREATE INDEX IF NOT EXISTS fact_index_person_links ON "
                      "{schema}.fact_index (subject_id, link_account) "
                      "WHERE link_account IS NOT NULL")
+#: How far `lifecycle sync` has read each CRM object (an opaque value per cursor name).
+CURSOR_TABLE = ("CREATE TABLE IF NOT EXISTS {schema}.sync_cursors ("
+                "name text PRIMARY KEY, value text NOT NULL, "
+                "updated_at timestamptz NOT NULL DEFAULT now())")
 
 
 #: Advisory lock key held while creating the schema (any constant the ledger owns).
@@ -96,6 +100,12 @@ class _PostgresAppend(AppendTx):
             for e in events:
                 copy.write_row((e.originator_id, e.originator_version, e.topic, e.state))
 
+    def save_cursor(self, name: str, value: str) -> None:
+        self.c.execute(SQL(
+            "INSERT INTO {}.sync_cursors (name, value) VALUES (%s, %s) ON CONFLICT (name) "
+            "DO UPDATE SET value = excluded.value, updated_at = now()").format(
+                Identifier(self.recorder.schema)), [name, value])
+
 
 class PostgresLedgerRecorder(PostgresApplicationRecorder, LedgerRecorder):
     dialect = "postgresql"
@@ -105,7 +115,7 @@ class PostgresLedgerRecorder(PostgresApplicationRecorder, LedgerRecorder):
         self.schema = self.datastore.schema
         self.table = SQL("{}.{}").format(Identifier(self.schema),
                                          Identifier(self.events_table_name))
-        for statement in (INDEX_TABLE, LINK_INDEX, PERSON_LINK_INDEX):
+        for statement in (INDEX_TABLE, LINK_INDEX, PERSON_LINK_INDEX, CURSOR_TABLE):
             self.sql_create_statements.append(
                 SQL(statement).format(schema=Identifier(self.schema)))
 
@@ -133,7 +143,7 @@ class PostgresLedgerRecorder(PostgresApplicationRecorder, LedgerRecorder):
 
     def _schema_exists(self) -> bool:
         names = [self.events_table_name, "fact_index", "fact_index_links",
-                 "fact_index_person_links"]
+                 "fact_index_person_links", "sync_cursors"]
         with self._reading() as c:
             c.execute("SELECT bool_and(to_regclass(format('%%I.%%I', %s::text, n)) IS NOT NULL) "
                       "AS ok FROM unnest(%s::text[]) AS n", [self.schema, names])
@@ -182,6 +192,13 @@ class PostgresLedgerRecorder(PostgresApplicationRecorder, LedgerRecorder):
     def index_rows(self, event_ids: Sequence[UUID]) -> dict[UUID, IndexRow]:
         with self._reading() as c:
             return _PostgresAppend(self, c).lookup(event_ids)
+
+    def read_cursor(self, name: str) -> str | None:
+        with self._reading() as c:
+            c.execute(SQL("SELECT value FROM {}.sync_cursors WHERE name = %s").format(
+                Identifier(self.schema)), [name])
+            row = c.fetchone()
+        return None if row is None else str(row["value"])
 
     def count_index(self) -> int:
         with self._reading() as c:

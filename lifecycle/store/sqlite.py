@@ -39,6 +39,13 @@ LINK_INDEX = ("CREATE INDEX IF NOT EXISTS fact_index_links ON fact_index "
 #: The other way round: a person's accounts (every catch-up of a person asks).
 PERSON_LINK_INDEX = ("CREATE INDEX IF NOT EXISTS fact_index_person_links ON fact_index "
                      "(subject_id, link_account) WHERE link_account IS NOT NULL")
+#: How far `lifecycle sync` has read each CRM object (an opaque value per cursor name).
+CURSOR_TABLE = ("CREATE TABLE IF NOT EXISTS sync_cursors ("
+                "name TEXT PRIMARY KEY, value TEXT NOT NULL, updated_at TEXT NOT NULL)")
+SAVE_CURSOR = ("INSERT INTO sync_cursors (name, value, updated_at) "
+               "VALUES (?, ?, strftime('%Y-%m-%dT%H:%M:%fZ', 'now')) "
+               "ON CONFLICT (name) DO UPDATE SET value = excluded.value, "
+               "updated_at = excluded.updated_at")
 
 
 def _row(values: sqlite3.Row) -> IndexRow:
@@ -111,13 +118,16 @@ class _SQLiteAppend(AppendTx):
             [(e.originator_id.hex if isinstance(e.originator_id, UUID) else e.originator_id,
               e.originator_version, e.topic, e.state) for e in events])
 
+    def save_cursor(self, name: str, value: str) -> None:
+        self.c.execute(SAVE_CURSOR, (name, value))
+
 
 class SQLiteLedgerRecorder(SQLiteApplicationRecorder, LedgerRecorder):
     dialect = "sqlite"
 
     def construct_create_table_statements(self) -> list[str]:
         return [*super().construct_create_table_statements(), INDEX_TABLE, LINK_INDEX,
-                PERSON_LINK_INDEX]
+                PERSON_LINK_INDEX, CURSOR_TABLE]
 
     @contextmanager
     def append_transaction(self) -> Iterator[AppendTx]:
@@ -189,6 +199,12 @@ class SQLiteLedgerRecorder(SQLiteApplicationRecorder, LedgerRecorder):
     def index_rows(self, event_ids: Sequence[UUID]) -> dict[UUID, IndexRow]:
         with self.datastore.transaction(commit=False) as c:
             return _SQLiteAppend(c, self.insert_events_statement).lookup(event_ids)
+
+    def read_cursor(self, name: str) -> str | None:
+        with self.datastore.transaction(commit=False) as c:
+            c.execute("SELECT value FROM sync_cursors WHERE name = ?", (name,))
+            row = c.fetchone()
+        return None if row is None else str(row[0])
 
     def count_index(self) -> int:
         with self.datastore.transaction(commit=False) as c:
