@@ -10,6 +10,7 @@ from lifecycle.domain.definitions import Definitions
 from lifecycle.domain.derivation import derive_subject
 from lifecycle.domain.facts import ACCOUNT, PERSON, Subject
 from lifecycle.domain.history import SubjectHistory
+from lifecycle.domain.progress import SILENT, Progress
 from lifecycle.domain.recorded import RecordedFact
 from lifecycle.domain.rollup import Member, rollup_account
 
@@ -44,12 +45,14 @@ class Replay:
                 grouped[account_id].append(Member(person_id, links, history.steps))
         return grouped
 
-    def finish(self, accounts: Iterable[str] | None = None) -> dict[Subject, SubjectHistory]:
+    def finish(self, accounts: Iterable[str] | None = None, progress: Progress = SILENT
+               ) -> dict[Subject, SubjectHistory]:
         """Every person's history and the rolled-up history of `accounts` (default: every
         account with facts of its own or with a person ever linked to it)."""
         members = self.members_by_account()
         wanted = set(accounts) if accounts is not None else (
             set(self.account_facts) | set(members))
+        progress.phase("rolling up accounts", len(wanted), "accounts")
         result: dict[Subject, SubjectHistory] = {
             Subject(PERSON, pid): history for pid, history in self.persons.items()}
         for account_id in sorted(wanted):
@@ -58,4 +61,5 @@ class Replay:
                                  self.account_facts.get(account_id, ()), self.known_at)
             result[subject] = rollup_account(self.definitions, own,
                                              members.get(account_id, ()))
+            progress.advance()
         return result

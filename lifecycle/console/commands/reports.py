@@ -17,7 +17,6 @@ from lifecycle.console.options import (
     WINDOW_TO_HELP,
     definitions_option,
     friendly,
-    ledger_from,
     output_format,
     report_options,
 )
@@ -132,10 +131,12 @@ def report_diff(ctx: click.Context, as_of: datetime, level: str,
             --before-known-at 2024-04-02T09:00:00Z --after-definitions b2b-2025
     """
     from lifecycle.application.diff import Side, diff
+    from lifecycle.console.progress import showing_progress
     from lifecycle.console.render import print_diff
 
-    result = diff(ledger_from(ctx), as_of, Side(before_known_at, before_definitions),
-                  Side(after_known_at, after_definitions), level)
+    with showing_progress(ctx) as ledger:
+        result = diff(ledger, as_of, Side(before_known_at, before_definitions),
+                      Side(after_known_at, after_definitions), level)
     print_diff(result, fmt)
 
 
@@ -354,9 +355,11 @@ def report_html(ctx: click.Context, output: str, start: datetime | None, end: da
         lifecycle report html -o lifecycle.html --from 2024-01-01 --to 2025-01-01
     """
     from lifecycle.application.reporting import write_html
+    from lifecycle.console.progress import showing_progress
 
-    summary = write_html(ledger_from(ctx), Path(output), known_at, definitions_version,
-                         start=start, end=end, level=level)
+    with showing_progress(ctx) as ledger:
+        summary = write_html(ledger, Path(output), known_at, definitions_version,
+                             start=start, end=end, level=level)
     click.echo(f"Wrote {output}: {level}s from {summary['from']} to {summary['to']}, "
                f"definitions {summary['definitions_version']}.")
 
@@ -371,5 +374,8 @@ def _print(ctx: click.Context, name: str, known_at: datetime | None,
     from lifecycle.reports.registry import REPORTS
 
     if document is None:
-        document = run_report(ledger_from(ctx), name, known_at, definitions_version, **options)
+        from lifecycle.console.progress import showing_progress
+
+        with showing_progress(ctx) as ledger:
+            document = run_report(ledger, name, known_at, definitions_version, **options)
     print_report(REPORTS[name], document, options, fmt)
