@@ -8,14 +8,14 @@ from __future__ import annotations
 import os
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from types import TracebackType
 from typing import Any
 
 import click
 from rich import filesize
-from rich.console import Console
+from rich.console import Console, RenderableType
 from rich.progress import (
     BarColumn,
     ProgressColumn,
@@ -27,7 +27,7 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 from rich.progress import Progress as RichProgress
-from rich.table import Column
+from rich.table import Column, Table
 from rich.text import Text
 
 from lifecycle.console.options import ledger_from
@@ -37,6 +37,8 @@ from lifecycle.domain.progress import FACTS, SILENT
 LONG = 10.0
 #: Seconds between two updates sent to the display (advances in between are added up).
 PUSH = 0.1
+#: Columns the bar's line takes at most (on a wider terminal the bar does not stretch).
+WIDE = 100
 
 
 def terminal_console() -> Console | None:
@@ -93,8 +95,8 @@ class TerminalProgress:
         now = self.clock()
         self._end_phase(now)
         if self._bar is None:
-            self._bar = RichProgress(
-                *_columns(), console=self.console, transient=True, get_time=self.clock,
+            self._bar = _Display(
+                console=self.console, transient=True, get_time=self.clock,
                 # Never: stdout may be a pipe whose bytes must not change.
                 redirect_stdout=False, redirect_stderr=False)
             self._bar.start()
@@ -160,16 +162,39 @@ def duration(seconds: float) -> str:
     return f"{minutes // 60}h{minutes % 60:02d}m"
 
 
-def _columns() -> list[ProgressColumn | str]:
-    def fixed() -> Column:
-        return Column(no_wrap=True)
+class _Display(RichProgress):
+    """Finished phases one line each (tick, name, count, rate, time taken), aligned; the
+    running one on two lines: its name (and facts read, for a file), then its bar,
+    percentage, count, rate, time taken and time left. Fits 80 columns."""
 
-    return [
-        _Status(), TextColumn("{task.description}", markup=False,
-                              table_column=Column(no_wrap=True, overflow="ellipsis")),
-        BarColumn(bar_width=20), TaskProgressColumn(table_column=fixed()),
-        _Count(table_column=fixed()), _Rate(table_column=fixed()),
-        TimeElapsedColumn(table_column=fixed()), _Left(table_column=fixed())]
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        self.done_columns: list[ProgressColumn] = [
+            _Status(), _Name(), _Count(), _Rate(), TimeElapsedColumn()]
+        self.name_columns: list[ProgressColumn] = [_Status(), _Name(read=True)]
+        self.bar_columns: list[ProgressColumn] = [
+            TextColumn(" "), BarColumn(bar_width=None, table_column=Column(ratio=1)),
+            TaskProgressColumn(), _Count(), _Rate(), TimeElapsedColumn(), _Left()]
+
+    def get_renderables(self) -> Iterable[RenderableType]:
+        finished = [t for t in self.tasks if t.stop_time is not None]
+        if finished:
+            yield _grid(finished, self.done_columns)
+        for task in self.tasks:
+            if task.stop_time is None:
+                yield _grid([task], self.name_columns)
+                yield _grid([task], self.bar_columns, width=min(self.console.width, WIDE))
+
+
+def _grid(tasks: list[Task], columns: list[ProgressColumn], width: int | None = None
+          ) -> Table:
+    """`tasks` in `columns`; `width` wide (the bar taking what the rest leaves), if given."""
+    table = Table.grid(*(c.get_table_column().copy() for c in columns), padding=(0, 1),
+                       expand=width is not None)
+    table.width = width
+    for task in tasks:
+        table.add_row(*(column(task) for column in columns))
+    return table
 
 
 class _Status(SpinnerColumn):
@@ -182,8 +207,22 @@ class _Status(SpinnerColumn):
         return self.finished_text if task.stop_time is not None else super().render(task)
 
 
+class _Name(ProgressColumn):
+    """The phase's name (wrapped, never cut); with `read`, the facts read from a file."""
+
+    def __init__(self, read: bool = False) -> None:
+        super().__init__(table_column=Column(overflow="fold"))
+        self.read = read
+
+    def render(self, task: Task) -> Text:
+        text = Text(task.description)
+        if self.read and task.fields.get("unit") == "bytes":
+            text.append(f": {task.fields.get('facts', 0):,} facts", style="progress.download")
+        return text
+
+
 class _Count(ProgressColumn):
-    """`447,000/993,548 facts`; `68.2/220.7 MB, 450,000 facts` for a file being read;
+    """`447,000/993,548 facts`; `68.2/220.7 MB` for a file (and its facts, once read);
     without a total (rare), what is done so far: never a `?`."""
 
     def render(self, task: Task) -> Text:
@@ -198,6 +237,8 @@ class _Count(ProgressColumn):
         places = 0 if scale == 1 else 1
         done = f"{task.completed / scale:,.{places}f}"
         read = done if task.total is None else f"{done}/{task.total / scale:,.{places}f}"
+        if task.stop_time is None:
+            return Text(f"{read} {suffix}")
         return Text(f"{read} {suffix}, {task.fields.get('facts', 0):,} facts")
 
 

@@ -22,6 +22,8 @@ from projections.tables import VIEW_TABLES
 REBUILD = ["Deriving histories", "Rolling up accounts", "Writing projections",
            "Building indexes", "Swapping in"]
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+#: What a phase's count column says: `7/7 facts`, `120/120 bytes, 7 facts`.
+COUNT = r"[\d,.]+/[\d,.]+ [a-zA-Z]+(?:, [\d,]+ facts)?"
 #: Facts of the module's store (FACTS of cli_support, plus one more person): 7 facts of
 #: 3 persons and 1 account, so 4 subjects.
 MORE = status("p3", "lead", "2024-03-01T00:00:00Z")
@@ -48,15 +50,19 @@ class Terminal:
     def text(self) -> str:
         return ANSI.sub("", self.buffer.getvalue())
 
-    def rows(self, label: str) -> list[str]:
-        """The lines drawn for the phase `label` (one per refresh)."""
-        return [line.strip() for line in re.split(r"[\r\n]", self.text)
-                if re.search(rf"(^|\s){re.escape(label)}\s", line)]
+    def finished(self, label: str) -> str:
+        """What the finished phase `label` counted (its row's column after the name), as
+        last drawn: `7/7 facts`."""
+        found = re.findall(rf"✓ {re.escape(label)} +({COUNT})", self.text)
+        assert found, f"no finished phase {label!r} was drawn:\n{self.text}"
+        return str(found[-1])
 
-    def last(self, label: str) -> str:
-        found = self.rows(label)
-        assert found, f"no phase {label!r} was drawn:\n{self.text}"
-        return found[-1]
+    def began(self, label: str) -> str:
+        """What the running phase `label` showed on its bar's line when it began."""
+        found = re.findall(rf"{re.escape(label)}(?:: 0 facts)?\n +\S* +0% ({COUNT})",
+                           self.text)
+        assert found, f"phase {label!r} was not drawn running:\n{self.text}"
+        return str(found[0])
 
 
 @pytest.fixture
@@ -100,9 +106,10 @@ def test_import_reads_the_file_in_bytes_then_projects(run: Run, db: str, tmp_pat
     result = run("--db", db, "import", str(path))
     assert result.stdout == "f.jsonl: read 7, stored 7, duplicate 0, rejected 0\n"
     assert result.stderr == ""
-    assert re.search(rf"Reading and storing f\.jsonl .* 100% {size}/{size} bytes, 7 facts",
-                     terminal.last("Reading and storing f.jsonl"))
-    assert "100% 7/7 facts" in terminal.last("Projecting")
+    assert terminal.began("Reading and storing f.jsonl") == f"0/{size} bytes"
+    assert terminal.finished("Reading and storing f.jsonl") == f"{size}/{size} bytes, 7 facts"
+    assert terminal.began("Projecting") == "0/7 facts"
+    assert terminal.finished("Projecting") == "7/7 facts"
 
 
 def test_a_strict_import_shows_its_two_passes(run: Run, db: str, tmp_path: Path,
@@ -111,7 +118,7 @@ def test_a_strict_import_shows_its_two_passes(run: Run, db: str, tmp_path: Path,
     result = run("--db", db, "import", str(path), "--strict")
     assert result.exit_code == 0, result.stderr
     for label in ("Checking f.jsonl", "Storing f.jsonl"):
-        assert "100%" in terminal.last(label) and ", 6 facts" in terminal.last(label)
+        assert terminal.finished(label).endswith("bytes, 6 facts")
 
 
 def test_rebuild_shows_every_phase_with_its_total(run: Run, ledger_db: str,
@@ -123,7 +130,7 @@ def test_rebuild_shows_every_phase_with_its_total(run: Run, ledger_db: str,
               "Writing projections": "4/4 subjects", "Building indexes": f"{n}/{n} tables",
               "Swapping in": f"{n}/{n} tables"}
     for label, total in totals.items():
-        assert f"100% {total}" in terminal.last(label)
+        assert terminal.finished(label) == total
     assert "?" not in terminal.text
 
 
@@ -131,10 +138,12 @@ def test_verify_shows_facts_checked_and_tables_compared(run: Run, ledger_db: str
                                                         terminal: Terminal) -> None:
     result = both(run, terminal, "--db", ledger_db, "verify")
     assert result.stdout == "8 facts in 4 streams, projections at 8: intact\n"
-    assert "100% 8/8 facts" in terminal.last("Checking the log")  # with the definitions
-    for label in REBUILD:
-        assert "100%" in terminal.last(f"Fresh replay: {label.lower()}")
-    assert re.search(r"100% (\d+)/\1 rows", terminal.last(f"Comparing {len(VIEW_TABLES)} tables"))
+    assert terminal.finished("Checking the log") == "8/8 facts"  # with the definitions
+    assert terminal.finished("Fresh replay: deriving histories") == "7/7 facts"
+    for label in REBUILD[1:]:
+        assert terminal.finished(f"Fresh replay: {label.lower()}")
+    assert re.fullmatch(r"(\d+)/\1 rows",
+                        terminal.finished(f"Comparing {len(VIEW_TABLES)} tables"))
 
 
 def test_backfill_and_its_dry_run_show_their_replays(run: Run, ledger_db: str, tmp_path: Path,
@@ -146,13 +155,14 @@ def test_backfill_and_its_dry_run_show_their_replays(run: Run, ledger_db: str, t
         'version: "b2b-2024"', 'version: "b2b-2025"'), "utf-8")
     both(run, terminal, "--db", ledger_db, "backfill", str(new), "--dry-run", now=True)
     for version in ("b2b-2024", "b2b-2025"):
-        assert "100% 7/7 facts" in terminal.last(f"Replay under {version}: deriving histories")
-        assert "100%" in terminal.last(f"Replay under {version}: swapping in")
+        assert terminal.finished(f"Replay under {version}: deriving histories") == "7/7 facts"
+        assert terminal.finished(f"Replay under {version}: swapping in")
     terminal.clear()
     result = run("--db", ledger_db, "backfill", str(new))
     assert result.exit_code == 0, result.stderr
-    for label in REBUILD:
-        assert "100%" in terminal.last(label)
+    assert terminal.finished("Deriving histories") == "7/7 facts"
+    for label in REBUILD[1:]:
+        assert terminal.finished(label)
 
 
 KNOWN = "Replay under b2b-2024 as known at 2100-01-01T00:00:00Z"
@@ -171,10 +181,10 @@ def test_known_at_and_definitions_replays_show_their_phases(
     result = both(run, terminal, "--db", ledger_db, *args)
     assert result.exit_code == 0, result.stderr
     for replay in replays:
-        assert "100% 7/7 facts" in terminal.last(f"{replay}: deriving histories")
-        assert "100% 4/4 subjects" in terminal.last(f"{replay}: writing projections")
+        assert terminal.finished(f"{replay}: deriving histories") == "7/7 facts"
+        assert terminal.finished(f"{replay}: writing projections") == "4/4 subjects"
     if args[1] == "diff":  # the two known-at times differ: the facts recorded in between
-        assert "100% 7/7 facts" in terminal.last("Finding late facts")
+        assert terminal.finished("Finding late facts") == "7/7 facts"
 
 
 def test_project_shows_what_it_applies(run: Run, db: str, terminal: Terminal) -> None:
@@ -186,7 +196,7 @@ def test_project_shows_what_it_applies(run: Run, db: str, terminal: Terminal) ->
         ledger.append([Candidate(parse_fact(f)) for f in FACTS])
     result = run("--db", db, "project")
     assert result.stdout == "projections: applied 6 event(s), at position 7\n"
-    assert "100% 6/6 facts" in terminal.last("Projecting")
+    assert terminal.finished("Projecting") == "6/6 facts"
 
 
 def test_quiet_draws_nothing_on_a_terminal(run: Run, ledger_db: str,
@@ -267,7 +277,7 @@ def test_more_than_the_total_raises_the_total() -> None:
     with TerminalProgress(screen.console()) as shown:
         shown.phase("projecting", 100)
         shown.advance(120)
-    assert "120/120 facts" in screen.last("Projecting")
+    assert screen.finished("Projecting") == "120/120 facts"
 
 
 @pytest.mark.parametrize(("seconds", "shown"), [
@@ -317,9 +327,8 @@ def test_a_real_terminal_shows_the_phases_and_stdout_stays_clean(
     size = path.stat().st_size
     status, stdout, shown = _in_a_pty(["--db", sqlite_db, "import", str(path)], tmp_path)
     assert (status, stdout) == (0, b"f.jsonl: read 6, stored 6, duplicate 0, rejected 0\n")
-    assert re.search(rf"Reading and storing f\.jsonl .* 100% {size}/{size} bytes, 6 facts",
-                     shown), shown
-    assert "100% 6/6 facts" in shown and "Projecting" in shown
+    assert re.search(rf"✓ Reading and storing f\.jsonl +{size}/{size} bytes, 6 facts", shown)
+    assert re.search(r"✓ Projecting +6/6 facts", shown), shown
     status, stdout, shown = _in_a_pty(["--db", sqlite_db, "--quiet", "rebuild"], tmp_path)
     assert (status, stdout, shown) == (
         0, b"Projections rebuilt from the log up to position 7.\n", "")
