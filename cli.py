@@ -24,9 +24,12 @@ from lifecycle.console.options import CONTEXT, DEFAULT_DB
 @click.option("--read-only", is_flag=True, envvar="LIFECYCLE_READ_ONLY",
               help="Never write (e.g. on a read replica): reports read the projections as "
                    "they stand, without catching up first.")
+@click.option("-q", "--quiet", is_flag=True, envvar="LIFECYCLE_QUIET",
+              help="Draw no progress on a terminal (there is none in pipes, logs and CI "
+                   "anyway); results and errors are printed as ever.")
 @click.version_option(package_name="lifecycle-ledger")
 @click.pass_context
-def main(ctx: click.Context, db: str, read_only: bool) -> None:
+def main(ctx: click.Context, db: str, read_only: bool, quiet: bool) -> None:
     """An event-sourced ledger of lead and account lifecycle stages.
 
     Facts (status changes, hand raises, disqualifications, links, flags) are kept
@@ -42,6 +45,7 @@ def main(ctx: click.Context, db: str, read_only: bool) -> None:
     ctx.ensure_object(dict)
     ctx.obj["db"] = db
     ctx.obj["read_only"] = read_only
+    ctx.obj["quiet"] = quiet
 
 
 for command in (facts.init, facts.record, facts.retract, importing.import_,

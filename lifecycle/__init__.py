@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["Lifecycle", "Rows", "open"]
+__all__ = ["Lifecycle", "Rows", "Step", "open"]
 
 
 def __getattr__(name: str) -> Any:

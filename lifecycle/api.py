@@ -9,12 +9,19 @@ Methods have the names and options of `lifecycle report ...` and `lifecycle audi
 Instants are datetimes with a time zone, dates (midnight UTC), ISO 8601 text with an offset,
 or `"now"`. Each method returns `Rows`: a list of dicts (the rows the CLI prints as CSV),
 with the rest of the report in `.meta` and `.to_pandas()` when pandas is installed.
+
+Long work (bringing the projections up to date, the replays behind `known_at` and
+`definitions`) prints nothing; to follow it, give a callback, which receives `Step`s
+(phase, done, total, unit, facts) as each phase begins, moves and completes:
+
+    db = lifecycle.open("sqlite:///lifecycle.db", progress=print)
+    db.progress = None   # or another callback, for the calls that follow
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -22,11 +29,15 @@ from typing import Any
 from lifecycle.application.ledger import Ledger
 from lifecycle.application.reporting import run_report, write_html
 from lifecycle.domain.facts import PERSON, Subject
+from lifecycle.domain.progress import Progress, Step, as_progress
 from lifecycle.domain.timeutil import TimeError, parse_instant, utc_now
 from lifecycle.reports.registry import REPORTS
 
 DEFAULT_URL = "sqlite:///lifecycle.db"
 When = datetime | date | str | None
+#: What `progress=` takes: a function of a `Step`, or an object with `phase(name, total,
+#: unit)` and `advance(done, facts)` (lifecycle.domain.progress.Progress), or None.
+Listener = Callable[[Step], object] | Progress | None
 
 
 class Rows(list[dict[str, Any]]):
@@ -83,9 +94,19 @@ def _rows(document: dict[str, Any], columns: Sequence[str], key: str = "rows") -
 class Lifecycle:
     """One ledger's reports. Close it (or use `with`) when done."""
 
-    def __init__(self, url: str | None = None, read_only: bool = False):
+    def __init__(self, url: str | None = None, read_only: bool = False,
+                 progress: Listener = None):
         self.ledger = Ledger(url or os.environ.get("LIFECYCLE_DB", DEFAULT_URL),
-                             read_only=read_only)
+                             read_only=read_only, progress=as_progress(progress))
+
+    @property
+    def progress(self) -> Progress:
+        """What hears the phases of long work; set it to a callback, or None for nothing."""
+        return self.ledger.progress
+
+    @progress.setter
+    def progress(self, listener: Listener) -> None:
+        self.ledger.progress = as_progress(listener)
 
     def close(self) -> None:
         self.ledger.close()
@@ -202,8 +223,9 @@ def _required(value: When, name: str) -> datetime:
     return moment
 
 
-def open(url: str | None = None, read_only: bool = False) -> Lifecycle:
+def open(url: str | None = None, read_only: bool = False,
+         progress: Listener = None) -> Lifecycle:
     """The ledger at `url` (default: $LIFECYCLE_DB, else sqlite:///lifecycle.db);
     `read_only` for a read replica (nothing is written, projections are read as they
-    stand)."""
-    return Lifecycle(url, read_only)
+    stand); `progress` a callback that receives a `Step` as long work moves."""
+    return Lifecycle(url, read_only, progress)

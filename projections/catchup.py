@@ -10,6 +10,7 @@ from sqlalchemy import Engine
 
 from lifecycle.domain.definitions import Definitions
 from lifecycle.domain.facts import ACCOUNT
+from lifecycle.domain.progress import FACTS, SILENT, Progress
 from lifecycle.domain.replay import Replay
 from lifecycle.store.eventlog import EventLog
 from projections.bulk import add_summary, delete_subjects, insert_rows, stored_details
@@ -23,11 +24,13 @@ PAGE = 5_000
 
 
 def catch_up(engine: Engine, log: EventLog, definitions: Definitions,
-             partition: Partition | None = None, at: Position | None = None) -> int:
+             partition: Partition | None = None, at: Position | None = None,
+             progress: Progress = SILENT) -> int:
     """Bring the views up to the end of the log; returns how many events were applied.
 
     With a partition, only that partition's subjects are written, under its own position.
-    `at` is the position if the caller has just read it.
+    `at` is the position if the caller has just read it. `progress` hears of a phase
+    only when there is something to apply.
     """
     name = partition.name if partition else PROJECTION
     applied = 0
@@ -35,7 +38,7 @@ def catch_up(engine: Engine, log: EventLog, definitions: Definitions,
         with reading(engine) as conn:
             at = read_position(conn, name)
     if at.definitions_version not in (None, definitions.version):
-        return _replay(engine, log, definitions, at)
+        return _replay(engine, log, definitions, at, progress)
     while True:
         notes = log.recorder.notifications_after(at.position, PAGE)
         if not notes:
@@ -43,20 +46,28 @@ def catch_up(engine: Engine, log: EventLog, definitions: Definitions,
         if partition is None and not applied and len(notes) == PAGE and \
                 log.position() - at.position > max(at.position, PAGE):
             # More to apply than is already applied: a replay is cheaper.
-            return _replay(engine, log, definitions, at)
+            return _replay(engine, log, definitions, at, progress)
         upto = notes[-1].id
         if any(log.mapper.is_definitions(n) for n in notes):
-            rebuild(engine, log, definitions)
+            rebuild(engine, log, definitions, progress=progress)
             return applied + len(notes)
+        if not applied:
+            # Counted in log positions: facts, and the rare gap a rolled-back append left.
+            progress.phase("projecting" + (f" partition {partition.index}/{partition.count}"
+                                           if partition else ""),
+                           max(log.position(), upto) - at.position, FACTS)
         streams = sorted({n.originator_id for n in notes}, key=str)
         _apply(engine, log, definitions, at, upto, streams, partition)
         applied += len(notes)
+        progress.advance(upto - at.position)
         at = Position(upto, definitions.version)
 
 
-def _replay(engine: Engine, log: EventLog, definitions: Definitions, at: Position) -> int:
+
+def _replay(engine: Engine, log: EventLog, definitions: Definitions, at: Position,
+            progress: Progress) -> int:
     end = log.position()
-    rebuild(engine, log, definitions, upto=end)
+    rebuild(engine, log, definitions, upto=end, progress=progress)
     return end - at.position
 
 

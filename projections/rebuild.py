@@ -6,7 +6,7 @@ from __future__ import annotations
 import gc
 import uuid
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import datetime
@@ -16,6 +16,7 @@ from sqlalchemy.schema import CreateIndex, CreateTable
 
 from lifecycle.domain.definitions import Definitions
 from lifecycle.domain.history import SubjectHistory
+from lifecycle.domain.progress import FACTS, SILENT, Progress
 from lifecycle.domain.replay import Replay
 from lifecycle.store.eventlog import EventLog
 from projections import tables
@@ -39,8 +40,8 @@ SUBJECT_CHUNK = 5_000
 #: that sort for one index build (SQLite).
 FINISH_WORKERS = 2
 
-def write_all(engine: Engine, histories: Iterable[SubjectHistory], position: int,
-              definitions: Definitions) -> None:
+def write_all(engine: Engine, histories: Collection[SubjectHistory], position: int,
+              definitions: Definitions, progress: Progress = SILENT) -> None:
     """Replace every view row and reset the position (a rebuild).
 
     The new rows are written to shadow tables beside the live ones, a chunk per
@@ -51,10 +52,10 @@ def write_all(engine: Engine, histories: Iterable[SubjectHistory], position: int
         # Builds hold the lock from their first shadow table to the swap, and it dies with
         # its holder: shadow tables seen now were left by a build that was killed.
         drop_shadows(engine)
-        _write_all(engine, histories, position, definitions)
+        _write_all(engine, histories, position, definitions, progress)
 
-def _write_all(engine: Engine, histories: Iterable[SubjectHistory], position: int,
-               definitions: Definitions) -> None:
+def _write_all(engine: Engine, histories: Collection[SubjectHistory], position: int,
+               definitions: Definitions, progress: Progress) -> None:
     token = uuid.uuid4().hex[:8]
     shadows = tables.shadow_tables(token)
     try:
@@ -70,17 +71,21 @@ def _write_all(engine: Engine, histories: Iterable[SubjectHistory], position: in
         batch: list[SubjectHistory] = []
         summary: Summary = Counter()
         sizes: Counter[Table] = Counter()
+        progress.phase("writing projections", len(histories), "subjects")
         for history in histories:
             batch.append(history)
             if len(batch) >= SUBJECT_CHUNK:
                 summary += _insert_shadow(engine, shadows, batch, sizes)
+                progress.advance(len(batch))
                 batch = []
         summary += _insert_shadow(engine, shadows, batch, sizes)
+        progress.advance(len(batch))
         with engine.begin() as conn:
             insert_rows(conn, {shadows[table]: rows
                                 for table, rows in summary_rows(summary).items()})
         _finish_shadows(engine, [shadows[table] for table, _ in sizes.most_common()]
-                        + [s for t, s in shadows.items() if t not in sizes], keys)
+                        + [s for t, s in shadows.items() if t not in sizes], keys, progress)
+        progress.phase("swapping in", len(shadows), "tables")
         with engine.begin() as conn:
             if conn.dialect.name == "sqlite":
                 # pysqlite runs DDL outside any transaction unless one was begun, which
@@ -95,6 +100,7 @@ def _write_all(engine: Engine, histories: Iterable[SubjectHistory], position: in
                 conn.execute(text(f"DROP TABLE {quote(live.name)}"))
                 conn.execute(text(
                     f"ALTER TABLE {quote(shadow.name)} RENAME TO {quote(live.name)}"))
+                progress.advance()
             # Every subject is now derived up to `position`: the whole projection and any
             # partition workers resume from there.
             names = set(conn.scalars(select(tables.positions.c.name))) or {PROJECTION}
@@ -116,7 +122,8 @@ def _drop_primary_key(conn: Connection, table: Table) -> str:
     conn.execute(text(f"ALTER TABLE {quote(table.name)} DROP CONSTRAINT {quote(name)}"))
     return str(name)
 
-def _finish_shadows(engine: Engine, shadows: list[Table], keys: dict[Table, str]) -> None:
+def _finish_shadows(engine: Engine, shadows: list[Table], keys: dict[Table, str],
+                    progress: Progress = SILENT) -> None:
     """Build the filled shadow tables' indexes (biggest tables first): the primary keys
     dropped before the load (`keys`, on PostgreSQL), then the secondary indexes.
 
@@ -127,6 +134,7 @@ def _finish_shadows(engine: Engine, shadows: list[Table], keys: dict[Table, str]
     built in the other. SQLite has one writer: there, one transaction builds them all,
     each index's sort allowed a helper thread (`PRAGMA threads`, as it was after).
     """
+    progress.phase("building indexes", len(shadows), "tables")
     if engine.dialect.name != "postgresql":
         with engine.begin() as conn:
             threads = conn.exec_driver_sql("PRAGMA threads").scalar()
@@ -134,6 +142,7 @@ def _finish_shadows(engine: Engine, shadows: list[Table], keys: dict[Table, str]
             try:
                 for shadow in shadows:
                     _create_indexes(conn, shadow)
+                    progress.advance()
             finally:
                 conn.exec_driver_sql(f"PRAGMA threads = {int(threads or 0)}")
         return
@@ -154,8 +163,9 @@ def _finish_shadows(engine: Engine, shadows: list[Table], keys: dict[Table, str]
     with ThreadPoolExecutor(max_workers=FINISH_WORKERS) as pool:
         started = [pool.submit(finish, shadow) for shadow in shadows]
         try:
-            for future in started:
+            for future in started:  # biggest first: advancing in order is about right
                 future.result()
+                progress.advance()
         except BaseException:
             for future in started:  # what has not begun never will; the rest is waited for
                 future.cancel()
@@ -211,16 +221,24 @@ def drop_shadows(engine: Engine, token: str | None = None) -> None:
                 conn.execute(text(f"DROP TABLE IF EXISTS {quote(name)}"))
 
 def rebuild(engine: Engine, log: EventLog, definitions: Definitions, upto: int | None = None,
-            known_at: datetime | None = None) -> int:
+            known_at: datetime | None = None, progress: Progress = SILENT) -> int:
     """Replay the log up to `upto` (default: all of it) into fresh views, then swap."""
     upto = log.position() if upto is None else upto
     with _collector_paused():
         # Persons in a merge or holding a role wait for the rest; others derive at once.
         replay = Replay(definitions, known_at, entangled(log.recorder).__contains__)
+        progress.phase("deriving histories", facts_upto(log, upto), FACTS)
         for subject, facts in log.all_subject_facts(upto):
             replay.add(subject, facts)
-        write_all(engine, replay.finish().values(), upto, definitions)
+            progress.advance(len(facts))
+        write_all(engine, replay.finish(progress=progress).values(), upto, definitions,
+                  progress)
     return upto
+
+def facts_upto(log: EventLog, upto: int) -> int:
+    """How many facts the log holds up to position `upto`: every event less the published
+    definitions (exact when nothing was appended after `upto`, as when it is the end)."""
+    return log.recorder.count_events() - len(log.definitions_history(upto))
 
 @contextmanager
 def _collector_paused() -> Iterator[None]:

@@ -19,6 +19,7 @@ from lifecycle.domain.recorded import RecordedFact
 from lifecycle.domain.timeutil import format_instant
 from lifecycle.store.codec import RecordedDefinitions
 from projections.queries.stages import stage_counts, stages_at
+from projections.rebuild import facts_upto
 
 
 @dataclass(frozen=True)
@@ -54,7 +55,9 @@ def diff(ledger: Ledger, as_of: datetime, before: Side, after: Side, level: str 
                         key=lambda k: k or datetime.max.replace(tzinfo=as_of.tzinfo))
     late: dict[Subject, list[RecordedFact]] = {}
     if before.known_at != after.known_at:
+        ledger.progress.phase("finding late facts", facts_upto(ledger.log, position))
         for subject, facts in ledger.iter_subjects():
+            ledger.progress.advance(len(facts))
             window = [f for f in facts if _between(f, start, end) and f.occurred_at <= as_of]
             if window:
                 late[subject] = window

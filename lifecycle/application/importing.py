@@ -10,6 +10,7 @@ from pathlib import Path
 
 from lifecycle.application.ledger import BATCH, Ledger
 from lifecycle.domain.candidates import Candidate, Rejection
+from lifecycle.domain.progress import FACTS, Progress
 from lifecycle.importers.canonical import Row
 
 
@@ -52,37 +53,70 @@ def _batches(rows: Iterator[Row], summary: ImportSummary, size: int
         yield batch
 
 
+class _Meter:
+    """Tells `ledger.progress` how far a pass over the input is: in bytes when the caller
+    says how far its stream is read (`tell`), else in rows read."""
+
+    def __init__(self, progress: Progress, phase: str, summary: ImportSummary,
+                 size: int | None, tell: Callable[[], int] | None):
+        self.progress, self.summary = progress, summary
+        self.tell = tell if size is not None else None
+        self.read = self.where = 0
+        progress.phase(phase, size if self.tell else None, "bytes" if self.tell else FACTS)
+
+    def __call__(self) -> None:
+        read = self.summary.read - self.read
+        self.read = self.summary.read
+        if self.tell is None:
+            self.progress.advance(read)
+            return
+        where = self.tell()
+        self.progress.advance(where - self.where, facts=read)
+        self.where = where
+
+
+def _metered(batches: Iterator[list[Candidate]], meter: _Meter) -> Iterator[list[Candidate]]:
+    """The batches, the meter moved once each is handled and once at the end."""
+    for batch in batches:
+        yield batch
+        meter()
+    meter()
+
+
 def import_rows(ledger: Ledger, rows: Callable[[], Iterator[Row]], *, strict: bool = False,
-                progress: Callable[[int], None] | None = None, batch_size: int = BATCH
-                ) -> ImportSummary:
+                batch_size: int = BATCH, name: str = "the input", size: int | None = None,
+                tell: Callable[[], int] | None = None) -> ImportSummary:
     """Store the rows' facts idempotently, then bring the read models up to date.
 
     Not strict: each batch commits on its own; bad rows are reported and skipped.
     Strict: the file is checked whole first, then stored in one transaction, or not at all.
+    Each pass is a phase of `ledger.progress` named after `name`, counted in bytes when
+    the input's `size` is known and `tell()` says how far the stream being read is.
     """
     summary = ImportSummary(rejections=[])
+    progress = ledger.progress
     if strict:
-        for _ in _batches(rows(), summary, batch_size):
+        meter = _Meter(progress, f"checking {name}", summary, size, tell)
+        for _ in _metered(_batches(rows(), summary, batch_size), meter):
             pass
         if summary.rejections:
             summary.committed = False
             return summary
         summary = ImportSummary(rejections=[])
-        result, committed = ledger.append_all(_batches(rows(), summary, batch_size))
+        meter = _Meter(progress, f"storing {name}", summary, size, tell)
+        result, committed = ledger.append_all(
+            _metered(_batches(rows(), summary, batch_size), meter))
         summary.committed = committed
         summary.rejections = result.rejected
         summary.duplicate = len(result.duplicates)
         summary.stored = len(result.stored) if committed else 0
-        if progress:
-            progress(summary.read)
     else:
-        for batch in _batches(rows(), summary, batch_size):
+        meter = _Meter(progress, f"reading and storing {name}", summary, size, tell)
+        for batch in _metered(_batches(rows(), summary, batch_size), meter):
             result = ledger.append(batch)
             summary.stored += len(result.stored)
             summary.duplicate += len(result.duplicates)
             summary.rejections += result.rejected
-            if progress:
-                progress(summary.read)
     summary.rejections.sort(key=lambda r: r.line or 0)
     if summary.committed:  # also when all were duplicates: a killed run may not have
         ledger.catch_up()  # caught up; with nothing to apply this is one position read

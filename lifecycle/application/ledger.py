@@ -18,8 +18,9 @@ from lifecycle.domain.candidates import Candidate
 from lifecycle.domain.definitions import Definitions
 from lifecycle.domain.errors import LedgerError
 from lifecycle.domain.facts import FactModel, Subject
+from lifecycle.domain.progress import SILENT, Labelled, Progress
 from lifecycle.domain.recorded import RecordedFact
-from lifecycle.domain.timeutil import utc_now
+from lifecycle.domain.timeutil import format_instant, utc_now
 from lifecycle.store import IndexRow, open_recorder, redact
 from lifecycle.store.codec import (
     DEFINITIONS_STREAM,
@@ -48,11 +49,14 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 class Ledger:
     """One ledger, on the store named by a database URL."""
 
-    def __init__(self, url: str, read_only: bool = False):
+    def __init__(self, url: str, read_only: bool = False, progress: Progress = SILENT):
         """`read_only`: never write (a read replica): no tables are created, and reports
-        read the projections as they stand instead of catching up first."""
+        read the projections as they stand instead of catching up first. `progress` hears
+        the phases of long work (catch-up, rebuilds, replays, imports, verify); the
+        console points it at a terminal for the length of a command."""
         self.url = url
         self.read_only = read_only
+        self.progress = progress
         recorder, self._factory = open_recorder(url, create_tables=not read_only)
         self.log = EventLog(recorder, LedgerMapper())
         self.engine = self._engine(url)
@@ -219,7 +223,8 @@ class Ledger:
                                   "all and run `lifecycle project --inline` first") from None
         for attempt in range(1, 6):
             try:
-                return catchup.catch_up(self.engine, self.log, definitions, partition, at)
+                return catchup.catch_up(self.engine, self.log, definitions, partition, at,
+                                        self.progress)
             except positions.ProjectionConflict:
                 # Another writer moved first: start again from where it left off.
                 at = None
@@ -229,7 +234,7 @@ class Ledger:
 
     def rebuild(self) -> int:
         definitions = self.active_definitions().definitions
-        return rebuild.rebuild(self.engine, self.log, definitions)
+        return rebuild.rebuild(self.engine, self.log, definitions, progress=self.progress)
 
     def stop_workers(self) -> None:
         """Give the projections back to inline catch-up (after stopping the workers)."""
@@ -246,12 +251,17 @@ class Ledger:
             return min(positions.read_position(conn, name).position for name in names)
 
     def scratch(self, definitions: Definitions, known_at: datetime | None = None,
-                upto: int | None = None) -> Engine:
-        """A throw-away in-memory copy of the read models, replayed from the log."""
+                upto: int | None = None, label: str | None = None) -> Engine:
+        """A throw-away in-memory copy of the read models, replayed from the log; its
+        phases are named after `label` (default: the known-at time and definitions)."""
         engine = create_engine("sqlite://", poolclass=StaticPool,
                                connect_args={"check_same_thread": False})
         schema.create_tables(engine)
-        rebuild.rebuild(engine, self.log, definitions, upto=upto, known_at=known_at)
+        if label is None:
+            label = f"replay under {definitions.version}" + (
+                f" as known at {format_instant(known_at)}" if known_at else "")
+        rebuild.rebuild(engine, self.log, definitions, upto=upto, known_at=known_at,
+                        progress=Labelled(self.progress, label))
         return engine
 
     def view(self, known_at: datetime | None = None, definitions: str | None = None) -> View:

@@ -8,7 +8,8 @@ from datetime import datetime
 from lifecycle.application.ledger import Ledger
 from lifecycle.domain.timeutil import format_instant
 from lifecycle.store.integrity import check_log
-from projections.queries.stages import table_rows
+from projections.queries.stages import row_count, rows_of
+from projections.tables import VIEW_TABLES
 
 
 @dataclass
@@ -25,12 +26,13 @@ class VerifyReport:
 
 def verify(ledger: Ledger, examples: int = 3) -> VerifyReport:
     report = VerifyReport()
-    report.events, report.subjects, report.problems = check_log(ledger.log)
+    report.events, report.subjects, report.problems = check_log(
+        ledger.log, progress=ledger.progress)
     try:
         ledger.catch_up()
         report.position = ledger.position()
         definitions = ledger.active_definitions().definitions
-        scratch = ledger.scratch(definitions, upto=report.position)
+        scratch = ledger.scratch(definitions, upto=report.position, label="fresh replay")
     except Exception as exc:
         if not report.problems:
             raise
@@ -40,11 +42,17 @@ def verify(ledger: Ledger, examples: int = 3) -> VerifyReport:
             f"projections not compared: the log cannot be replayed ({type(exc).__name__}: "
             f"{str(exc).splitlines()[0] if str(exc) else ''})")
         return report
+    differences = {}
     with ledger.engine.connect() as live_conn, scratch.connect() as fresh_conn:
-        live, fresh = table_rows(live_conn), table_rows(fresh_conn)
-    for table in live:
-        have, want = set(live[table]), set(fresh[table])
-        extra, missing = sorted(have - want, key=str), sorted(want - have, key=str)
+        ledger.progress.phase(f"comparing {len(VIEW_TABLES)} tables", sum(
+            row_count(conn, view) for view in VIEW_TABLES for conn in (live_conn, fresh_conn)),
+            "rows")
+        for view in VIEW_TABLES:  # a table at a time, its differences kept
+            have, want = set(rows_of(live_conn, view)), set(rows_of(fresh_conn, view))
+            differences[view.name] = (sorted(have - want, key=str),
+                                      sorted(want - have, key=str))
+            ledger.progress.advance(len(have) + len(want))
+    for table, (extra, missing) in differences.items():
         if not extra and not missing:
             continue
         report.problems.append(

@@ -14,27 +14,29 @@ from typing import Any
 from lifecycle.sample.journey import DATA_FILE, DEMO_PARAMS, Clock, parse_start, person_id
 
 
-def run_demo(keep: str | None) -> None:
-    """Import the bundled sample into a throwaway store (or `keep`) and show the main job."""
+def run_demo(keep: str | None, quiet: bool = False) -> None:
+    """Import the bundled sample into a throwaway store (or `keep`) and show the main job
+    (the import's progress on a terminal, unless `quiet`)."""
     folder = Path(keep) if keep else Path(tempfile.mkdtemp(prefix="lifecycle-demo-"))
     folder.mkdir(parents=True, exist_ok=True)
     try:
-        _run(folder, kept=keep is not None)
+        _run(folder, kept=keep is not None, quiet=quiet)
     finally:
         if keep is None:
             shutil.rmtree(folder, ignore_errors=True)
 
 
-def _run(folder: Path, kept: bool) -> None:
+def _run(folder: Path, kept: bool, quiet: bool) -> None:
     from rich.rule import Rule
 
     from lifecycle.application.audit import audit
     from lifecycle.application.importing import import_rows
     from lifecycle.application.ledger import Ledger
-    from lifecycle.console.progress import Progress
+    from lifecycle.console.progress import TerminalProgress, terminal_console
     from lifecycle.console.render import console, print_audit, table
     from lifecycle.domain.definitions import load_definitions
     from lifecycle.domain.facts import ACCOUNT, PERSON
+    from lifecycle.domain.progress import SILENT
     from lifecycle.domain.starters import starter_text
     from lifecycle.importers.canonical import read_jsonl
     from lifecycle.reports.stages import moves, stages
@@ -62,12 +64,22 @@ def _run(folder: Path, kept: bool) -> None:
         assert text is not None
         ledger.publish(load_definitions(text))
 
-        def rows() -> Iterator[Any]:
-            with DATA_FILE.open("rb") as stream:
-                yield from read_jsonl(stream)
+        opened: list[Any] = []
 
-        with Progress("Importing demo facts") as progress:
-            summary = import_rows(ledger, rows, progress=progress.update)
+        def rows() -> Iterator[Any]:
+            opened.append(DATA_FILE.open("rb"))
+            return read_jsonl(opened[-1])
+
+        try:
+            with TerminalProgress(None if quiet else terminal_console()) as progress:
+                ledger.progress = progress
+                summary = import_rows(ledger, rows, name="the sample",
+                                      size=DATA_FILE.stat().st_size,
+                                      tell=lambda: opened[-1].tell())
+        finally:
+            ledger.progress = SILENT
+            for stream in opened:
+                stream.close()
         out.print(Rule("[bold]1. Import[/bold]", align="left"))
         _command(out, f"lifecycle import {DATA_FILE}")
         out.print(table([{"read": summary.read, "stored": summary.stored,

@@ -11,24 +11,29 @@ from typing import Any
 
 import click
 
-from lifecycle.console.progress import Progress
+from lifecycle.console.progress import TerminalProgress, terminal_console
 
 
 class Bars:
-    """One progress bar at a time (one per object), on a terminal only."""
+    """One progress phase per object (records fetched so far), on a terminal only, through
+    the progress display every long command shares."""
 
-    def __init__(self) -> None:
-        self.current: Progress | None = None
+    def __init__(self, quiet: bool = False) -> None:
+        self.display = TerminalProgress(None if quiet else terminal_console()).__enter__()
+        self.seen = 0
 
     def __call__(self, summary: Any) -> Callable[[int], None]:
-        self.close()
-        self.current = Progress(f"Syncing {summary.label}").__enter__()
-        return self.current.update
+        self.display.phase(f"syncing {summary.label}", None, "records")
+        self.seen = 0
+        return self.update
+
+    def update(self, done: int) -> None:
+        """`done` records of the object so far."""
+        self.display.advance(done - self.seen)
+        self.seen = done
 
     def close(self) -> None:
-        if self.current is not None:
-            self.current.__exit__(None, None, None)
-            self.current = None
+        self.display.__exit__(None, None, None)
 
 
 def summary_line(summary: Any, dry_run: bool) -> str:

@@ -25,6 +25,7 @@ from lifecycle.domain.opportunities import (
     role_changes,
     union_flags,
 )
+from lifecycle.domain.progress import SILENT, Progress
 from lifecycle.domain.recorded import RecordedFact
 from lifecycle.domain.rollup import Member, rollup_account
 
@@ -58,7 +59,8 @@ class Replay:
         return identities_of((f for facts in self.facts.values() for f in facts
                               if f.type in ("merged", "retracted")), self.known_at)
 
-    def finish(self, accounts: Iterable[str] | None = None) -> dict[Subject, SubjectHistory]:
+    def finish(self, accounts: Iterable[str] | None = None, progress: Progress = SILENT
+               ) -> dict[Subject, SubjectHistory]:
         """Every person's and opportunity's history (under its survivor's id) and the
         rolled-up history of `accounts` (default: every account with facts of its own or
         with a member ever linked to it)."""
@@ -73,7 +75,9 @@ class Replay:
         members = _members_by_account(result.values())
         wanted = set(accounts) if accounts is not None else (
             {s.id for s in groups if s.type == ACCOUNT} | set(members))
+        progress.phase("rolling up accounts", len(wanted), "accounts")
         for account_id in sorted(wanted):
+            progress.advance()
             subject = Subject(ACCOUNT, account_id)
             if identities.is_alias(subject):
                 continue

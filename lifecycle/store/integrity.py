@@ -9,6 +9,7 @@ from itertools import groupby
 from typing import TYPE_CHECKING
 from uuid import UUID
 
+from lifecycle.domain.progress import FACTS, SILENT, Progress
 from lifecycle.domain.recorded import RecordedFact, StoredFact
 from lifecycle.domain.timeutil import format_instant
 
@@ -27,15 +28,17 @@ def chain_hash(previous: str, event_id: UUID, recorded_at: str, canonical_json: 
     return hashlib.sha256(body.encode()).hexdigest()
 
 
-def check_log(log: EventLog, max_listed: int = 50) -> tuple[int, int, list[str]]:
+def check_log(log: EventLog, max_listed: int = 50, progress: Progress = SILENT
+              ) -> tuple[int, int, list[str]]:
     """Read the whole log back: every event decodes, each stream's versions run 1, 2, 3…,
     every chain hash matches, and the fact index agrees with the events.
 
     Returns (events, streams, problems); each problem names the fact and what is wrong.
     """
     problems: list[str] = []
-    events = streams = 0
+    events = streams = checked = 0
     indexed: list[tuple[StreamEvent, RecordedFact, str]] = []
+    progress.phase("checking the log", log.recorder.count_events(), FACTS)
 
     def flag(message: str) -> None:
         if len(problems) < max_listed:
@@ -79,8 +82,10 @@ def check_log(log: EventLog, max_listed: int = 50) -> tuple[int, int, list[str]]
             indexed.append((item, fact, canonical))
             if len(indexed) >= 2_000:
                 _check_index(log, indexed, flag)
-                indexed = []
+                progress.advance(events - checked)
+                checked, indexed = events, []
     _check_index(log, indexed, flag)
+    progress.advance(events - checked)
     index_count = log.recorder.count_index()
     if index_count != events:
         flag(f"fact index holds {index_count} rows for {events} stored events: events were "

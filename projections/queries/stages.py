@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, or_, select
+from sqlalchemy import Connection, Engine, Table, and_, func, or_, select
 
 from lifecycle.domain.definitions import Definitions
 from projections import tables
@@ -87,13 +87,19 @@ def current_stage(conn: Connection, subject_type: str, subject_id: str) -> str |
 
 
 def table_rows(conn: Connection) -> dict[str, list[tuple[Any, ...]]]:
-    """Every view row, sorted: what `verify` compares."""
-    result = {}
-    for table in tables.VIEW_TABLES:
-        rows = [tuple(r) for r in conn.execute(select(table))]
-        rows.sort(key=lambda r: tuple((v is None, str(v)) for v in r))
-        result[table.name] = rows
-    return result
+    """Every view row, table by table, sorted (to compare two stores whole)."""
+    return {table.name: sorted(rows_of(conn, table),
+                               key=lambda r: tuple((v is None, str(v)) for v in r))
+            for table in tables.VIEW_TABLES}
+
+
+def row_count(conn: Connection, table: Table) -> int:
+    return int(conn.scalar(select(func.count()).select_from(table)) or 0)
+
+
+def rows_of(conn: Connection, table: Table) -> list[tuple[Any, ...]]:
+    """One view table's rows, in no particular order."""
+    return [tuple(r) for r in conn.execute(select(table))]
 
 
 def current_stages(engine: Engine) -> dict[tuple[str, str], str | None]:

@@ -108,14 +108,16 @@ def backfill(ctx: click.Context, file: str, dry_run: bool, examples: int, fmt: s
         lifecycle backfill definitions-2025.yaml
     """
     from lifecycle.application import backfill as backfills
+    from lifecycle.console.progress import showing_progress
     from lifecycle.console.render import print_dry_run, to_json
 
     new = load_definitions_file(file)
-    ledger = ledger_from(ctx)
+    with showing_progress(ctx) as ledger:
+        result = (backfills.dry_run(ledger, new, examples) if dry_run
+                  else backfills.backfill(ledger, new))
     if dry_run:
-        print_dry_run(backfills.dry_run(ledger, new, examples), fmt)
+        print_dry_run(result, fmt)
         return
-    result = backfills.backfill(ledger, new)
     if fmt == "json":
         click.echo(to_json(result))
         return

@@ -70,10 +70,12 @@ def report_diff(ctx: click.Context, as_of: datetime, level: str,
             --before-known-at 2024-04-02T09:00:00Z --after-definitions b2b-2025
     """
     from lifecycle.application.diff import Side, diff
+    from lifecycle.console.progress import showing_progress
     from lifecycle.console.render import print_diff
 
-    result = diff(ledger_from(ctx), as_of, Side(before_known_at, before_definitions),
-                  Side(after_known_at, after_definitions), level)
+    with showing_progress(ctx) as ledger:
+        result = diff(ledger, as_of, Side(before_known_at, before_definitions),
+                      Side(after_known_at, after_definitions), level)
     print_diff(result, fmt)
 
 
@@ -101,8 +103,10 @@ def report_html(ctx: click.Context, output: str, start: datetime | None, end: da
         lifecycle report html -o lifecycle.html --from 2024-01-01 --to 2025-01-01
     """
     from lifecycle.application.reporting import write_html
+    from lifecycle.console.progress import showing_progress
 
-    summary = write_html(ledger_from(ctx), Path(output), known_at, definitions_version,
-                         start=start, end=end, level=level)
+    with showing_progress(ctx) as ledger:
+        summary = write_html(ledger, Path(output), known_at, definitions_version,
+                             start=start, end=end, level=level)
     click.echo(f"Wrote {output}: {level}s from {summary['from']} to {summary['to']}, "
                f"definitions {summary['definitions_version']}.")

@@ -53,7 +53,7 @@ def import_(ctx: click.Context, file: str, input_format: str | None, object_type
     import tempfile
 
     from lifecycle.application.importing import import_rows, write_rejects
-    from lifecycle.console.progress import Progress
+    from lifecycle.console.progress import showing_progress
     from lifecycle.domain.timeutil import zone
     from lifecycle.importers.mapped import ColumnsError
     from lifecycle.importers.registry import detect_format, open_reader
@@ -87,11 +87,11 @@ def import_(ctx: click.Context, file: str, input_format: str | None, object_type
         opened.append(path.open("rb"))
         return reader(opened[-1], tz)
 
-    ledger = ledger_from(ctx)
-    ledger.active_definitions()
+    ledger_from(ctx).active_definitions()
     try:
-        with Progress(f"Importing {name}", path.stat().st_size) as progress:
-            summary = import_rows(ledger, rows, strict=strict, progress=progress.update)
+        with showing_progress(ctx) as ledger:
+            summary = import_rows(ledger, rows, strict=strict, name=name,
+                                  size=path.stat().st_size, tell=lambda: opened[-1].tell())
     finally:
         for stream in opened:
             stream.close()

@@ -52,8 +52,10 @@ def verify(ctx: click.Context) -> None:
         lifecycle verify
     """
     from lifecycle.application.verify import verify as run_verify
+    from lifecycle.console.progress import showing_progress
 
-    result = run_verify(ledger_from(ctx))
+    with showing_progress(ctx) as ledger:
+        result = run_verify(ledger)
     for problem in result.problems:
         click.echo(problem, err=True)
     status = "intact" if result.ok else f"{len(result.problems)} problem(s)"
@@ -92,6 +94,8 @@ def project(ctx: click.Context, partition: Any, follow: bool, interval: float,
     """
     import time
 
+    from lifecycle.console.progress import showing_progress
+
     ledger = ledger_from(ctx)
     if inline:
         ledger.stop_workers()
@@ -100,7 +104,8 @@ def project(ctx: click.Context, partition: Any, follow: bool, interval: float,
     started = time.monotonic()
     label = f"partition {partition.index}/{partition.count}" if partition else "projections"
     while True:
-        applied = ledger.project(partition)
+        with showing_progress(ctx):
+            applied = ledger.project(partition)
         if applied:
             click.echo(f"{label}: applied {applied} event(s), "
                        f"at position {ledger.position(partition)}")
@@ -128,16 +133,19 @@ def rebuild(ctx: click.Context) -> None:
     Example:
         lifecycle rebuild
     """
-    ledger = ledger_from(ctx)
-    position = ledger.rebuild()
+    from lifecycle.console.progress import showing_progress
+
+    with showing_progress(ctx) as ledger:
+        position = ledger.rebuild()
     click.echo(f"Projections rebuilt from the log up to position {position}.")
 
 
 @click.command()
 @click.option("--keep", type=click.Path(file_okay=False), metavar="DIR",
               help="Keep the demo store in DIR instead of a throwaway folder.")
+@click.pass_context
 @friendly
-def demo(keep: str | None) -> None:
+def demo(ctx: click.Context, keep: str | None) -> None:
     """Run the main job on bundled sample data in a throwaway store.
 
     Imports two years of made-up but realistic history (a few hundred persons, dozens of
@@ -149,4 +157,4 @@ def demo(keep: str | None) -> None:
     """
     from lifecycle.console.demo import run_demo
 
-    run_demo(keep)
+    run_demo(keep, quiet=ctx.find_root().obj.get("quiet", False))

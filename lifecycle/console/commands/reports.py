@@ -12,7 +12,6 @@ from lifecycle.console.options import (
     INSTANT,
     KNOWN_AT_HELP,
     LEVEL,
-    ledger_from,
     report_options,
 )
 
@@ -299,5 +298,8 @@ def _print(ctx: click.Context, name: str, known_at: datetime | None,
     from lifecycle.reports.registry import REPORTS
 
     if document is None:
-        document = run_report(ledger_from(ctx), name, known_at, definitions_version, **options)
+        from lifecycle.console.progress import showing_progress
+
+        with showing_progress(ctx) as ledger:
+            document = run_report(ledger, name, known_at, definitions_version, **options)
     print_report(REPORTS[name], document, options, fmt)

@@ -202,7 +202,7 @@ def _run(ctx: click.Context, make_source: Callable[[Any], Any], objects: tuple[s
     ledger.active_definitions()
 
     def one_round() -> Any:
-        bars = Bars()
+        bars = Bars(quiet=ctx.find_root().obj.get("quiet", False))
         try:
             return sync(ledger, source, request, progress=bars)
         finally:
