@@ -16,9 +16,13 @@ from lifecycle.console.options import CONTEXT, DEFAULT_DB
 @click.option("--read-only", is_flag=True, envvar="LIFECYCLE_READ_ONLY",
               help="Never write (e.g. on a read replica): reports read the projections as "
                    "they stand, without catching up first.")
+@click.option("--csv-safe", is_flag=True, envvar="LIFECYCLE_CSV_SAFE",
+              help="CSV output: put ' before text cells that start with = + - @ (or a tab or "
+                   "CR), so spreadsheets show them instead of running them as formulas "
+                   "(or set LIFECYCLE_CSV_SAFE=1).")
 @click.version_option(package_name="lifecycle-ledger")
 @click.pass_context
-def main(ctx: click.Context, db: str, read_only: bool) -> None:
+def main(ctx: click.Context, db: str, read_only: bool, csv_safe: bool) -> None:
     """An event-sourced ledger of lead and account lifecycle stages.
 
     Facts (status changes, hand raises, disqualifications, links, flags) are kept
@@ -34,6 +38,7 @@ def main(ctx: click.Context, db: str, read_only: bool) -> None:
     ctx.ensure_object(dict)
     ctx.obj["db"] = db
     ctx.obj["read_only"] = read_only
+    ctx.obj["csv_safe"] = csv_safe
 
 
 for command in (facts.init, facts.record, facts.retract, importing.import_,
