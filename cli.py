@@ -14,7 +14,8 @@ from lifecycle.console.options import CONTEXT, DEFAULT_DB
               metavar="URL", help="The store: sqlite:///FILE or postgresql+psycopg://USER@HOST/DB"
               " (or set LIFECYCLE_DB).")
 @click.option("--read-only", is_flag=True, envvar="LIFECYCLE_READ_ONLY",
-              help="Never write (e.g. on a read replica): reports read the projections as "
+              help="Never write (e.g. on a read replica): the store is opened read-only, "
+                   "commands that write are refused, and reports read the projections as "
                    "they stand, without catching up first.")
 @click.option("--csv-safe", is_flag=True, envvar="LIFECYCLE_CSV_SAFE",
               help="CSV output: put ' before text cells that start with = + - @ (or a tab or "

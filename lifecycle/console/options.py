@@ -11,40 +11,65 @@ from typing import Any, TypeVar
 
 import click
 
-from lifecycle.application.errors import user_errors
+from lifecycle.application.errors import describe
 
 F = TypeVar("F", bound=Callable[..., Any])
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 DEFAULT_DB = "sqlite:///lifecycle.db"
 EXIT_REJECTED = 3
+#: The write was stored, but the projections could not be brought up to date after it.
+EXIT_BEHIND = 4
 
 
 def friendly(func: F) -> F:
-    """Turn the library's errors into `Error: …` on stderr with exit status 1."""
+    """Turn the library's errors into `Error: …` on stderr with exit status 1; and say so
+    (exit status 4) when a write was stored but the projections could not follow it."""
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
-            return func(*args, **kwargs)
+            result = func(*args, **kwargs)
+        except click.exceptions.Exit as done:
+            _exit_if_behind()
+            raise done
         except (click.ClickException, BrokenPipeError):
             raise  # click itself exits quietly when stdout's reader goes away (`| head`)
-        except user_errors() as exc:
-            raise click.ClickException(_message(exc)) from None
+        except Exception as exc:
+            message = _message(exc)
+            if message is None:
+                raise  # not an error a user can cause: a bug, shown as one
+            raise click.ClickException(message) from None
+        _exit_if_behind()
+        return result
 
     return wrapper  # type: ignore[return-value]
 
 
-def _message(exc: BaseException) -> str:
-    from lifecycle.domain.facts import FactInputError
-    from lifecycle.store import redact
+def _message(exc: BaseException) -> str | None:
+    from lifecycle.console.render import printable
 
-    if isinstance(exc, FactInputError) and exc.field:
-        return f"{exc.field}: {exc.reason}"
-    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-    url = click.get_current_context().find_root().obj.get("db", "")
-    if url and url in text:
-        text = text.replace(url, redact(url))
-    return text
+    text = describe(exc, _root_obj().get("db", ""))
+    return None if text is None else printable(text)
+
+
+def _root_obj() -> dict[str, Any]:
+    context = click.get_current_context(silent=True)
+    obj = context.find_root().obj if context is not None else None
+    return obj if isinstance(obj, dict) else {}
+
+
+def _exit_if_behind() -> None:
+    """After a write that was committed: if the projections could not follow it, say so
+    and exit with EXIT_BEHIND (never `Error:`, which would say nothing was stored)."""
+    ledger = _root_obj().get("ledger")
+    reason = getattr(ledger, "behind", None)
+    if reason is None:
+        return
+    why = _message(reason) or f"{type(reason).__name__}: {reason}"
+    click.echo(f"Warning: stored, but the projections are behind the log: {why}. The "
+               "next report or `lifecycle project` brings them up to date once that is "
+               "fixed.", err=True)
+    raise click.exceptions.Exit(EXIT_BEHIND)
 
 
 def output_format(func: F) -> F:
@@ -95,6 +120,22 @@ def ledger_from(ctx: click.Context) -> Any:
         root.obj["ledger"] = Ledger(root.obj["db"], read_only=root.obj.get("read_only", False))
         root.call_on_close(root.obj["ledger"].close)
     return root.obj["ledger"]
+
+
+def refuse_read_only(ctx: click.Context, command: str) -> None:
+    """With --read-only (or LIFECYCLE_READ_ONLY), refuse `command`, which writes: `Error:`
+    and exit status 1, before the store is even opened."""
+    root = ctx.find_root()
+    if root.obj.get("read_only"):
+        from lifecycle.store.failures import ReadOnlyStore
+
+        raise click.ClickException(str(ReadOnlyStore(root.obj["db"], f"`lifecycle {command}`")))
+
+
+def writer_from(ctx: click.Context, command: str) -> Any:
+    """The ledger for `command`, which writes (refused with --read-only)."""
+    refuse_read_only(ctx, command)
+    return ledger_from(ctx)
 
 
 def read_text(path: str) -> str:

@@ -14,6 +14,7 @@ from lifecycle.console.options import (
     friendly,
     ledger_from,
     output_format,
+    writer_from,
 )
 
 
@@ -92,7 +93,7 @@ def project(ctx: click.Context, partition: Any, follow: bool, interval: float,
     """
     import time
 
-    ledger = ledger_from(ctx)
+    ledger = writer_from(ctx, "project")
     if inline:
         ledger.stop_workers()
         click.echo(f"projections kept inline again, at position {ledger.position()}")
@@ -128,7 +129,7 @@ def rebuild(ctx: click.Context) -> None:
     Example:
         lifecycle rebuild
     """
-    ledger = ledger_from(ctx)
+    ledger = writer_from(ctx, "rebuild")
     position = ledger.rebuild()
     click.echo(f"Projections rebuilt from the log up to position {position}.")
 
