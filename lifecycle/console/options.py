@@ -19,6 +19,8 @@ DEFAULT_DB = "sqlite:///lifecycle.db"
 EXIT_REJECTED = 3
 #: The write was stored, but the projections could not be brought up to date after it.
 EXIT_BEHIND = 4
+#: The largest definitions file read (they are a few kilobytes; /dev/zero is not one).
+MAX_DEFINITIONS_BYTES = 1_000_000
 
 
 def friendly(func: F) -> F:
@@ -138,13 +140,21 @@ def writer_from(ctx: click.Context, command: str) -> Any:
     return ledger_from(ctx)
 
 
-def read_text(path: str) -> str:
+def read_text(path: str, limit: int = MAX_DEFINITIONS_BYTES) -> str:
+    """A small text file, whole; an error naming it if it is bigger than `limit` bytes
+    (read no further: `/dev/zero` never ends)."""
     try:
-        return Path(path).read_text(encoding="utf-8")
+        with Path(path).open("rb") as stream:
+            data = stream.read(limit + 1)
+    except OSError as exc:
+        raise click.ClickException(f"{path}: {exc.strerror or exc}") from None
+    if len(data) > limit:
+        raise click.ClickException(f"{path}: larger than {limit:,} bytes; a definitions "
+                                   "file is a few kilobytes of YAML")
+    try:
+        return data.decode("utf-8")
     except UnicodeDecodeError:
         raise click.ClickException(f"{path}: not valid UTF-8") from None
-    except OSError as exc:
-        raise click.ClickException(f"{path}: {exc.strerror}") from None
 
 
 def load_definitions_file(path: str) -> Any:
