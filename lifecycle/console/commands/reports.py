@@ -354,11 +354,16 @@ def report_html(ctx: click.Context, output: str, start: datetime | None, end: da
         lifecycle report html -o lifecycle.html --from 2024-01-01 --to 2025-01-01
     """
     from lifecycle.application.reporting import write_html
+    from lifecycle.console.render import printable
 
     summary = write_html(ledger_from(ctx), Path(output), known_at, definitions_version,
                          start=start, end=end, level=level)
-    click.echo(f"Wrote {output}: {level}s from {summary['from']} to {summary['to']}, "
-               f"definitions {summary['definitions_version']}.")
+    start_text, end_text = summary["from"], summary["to"]
+    window = (f"from {start_text} to {end_text}" if start_text and end_text
+              else f"from {start_text} on" if start_text
+              else f"before {end_text}" if end_text else "(no transitions yet)")
+    click.echo(f"Wrote {printable(output)}: {level}s {window}, "
+               f"definitions {printable(summary['definitions_version'])}.")
 
 
 def _print(ctx: click.Context, name: str, known_at: datetime | None,
