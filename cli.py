@@ -6,7 +6,7 @@ from __future__ import annotations
 import click
 
 from lifecycle.console.commands import definitions, facts, importing, operations, reports
-from lifecycle.console.options import CONTEXT, DEFAULT_DB
+from lifecycle.console.options import CONTEXT, DEFAULT_DB, stop_cleanly_on_signals
 
 
 @click.group(context_settings=CONTEXT)
@@ -36,6 +36,7 @@ def main(ctx: click.Context, db: str, read_only: bool, csv_safe: bool) -> None:
         lifecycle import facts.jsonl
         lifecycle report stages --as-of 2024-03-31T23:59:59Z
     """
+    stop_cleanly_on_signals()
     ctx.ensure_object(dict)
     ctx.obj["db"] = db
     ctx.obj["read_only"] = read_only

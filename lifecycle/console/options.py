@@ -37,6 +37,9 @@ def friendly(func: F) -> F:
         except (click.ClickException, BrokenPipeError):
             raise  # click itself exits quietly when stdout's reader goes away (`| head`)
         except Exception as exc:
+            stop = _stopped_in(exc)
+            if stop is not None:  # unwinding after SIGTERM failed on the way: still a stop
+                raise stop from None
             message = _message(exc)
             if message is None:
                 raise  # not an error a user can cause: a bug, shown as one
@@ -58,6 +61,46 @@ def _root_obj() -> dict[str, Any]:
     context = click.get_current_context(silent=True)
     obj = context.find_root().obj if context is not None else None
     return obj if isinstance(obj, dict) else {}
+
+
+#: Exit status after SIGTERM or SIGHUP (128 + the signal's number, as a shell reports it).
+STOPPED_BY = {"SIGTERM": 143, "SIGHUP": 129}
+
+
+class Stopped(SystemExit):
+    """Raised by the first SIGTERM or SIGHUP: the command unwinds and exits."""
+
+
+def _stopped_in(exc: BaseException) -> Stopped | None:
+    """The stop that `exc` was raised while handling, if any (a rollback on a connection
+    the stop interrupted can fail in its turn)."""
+    seen = 0
+    current: BaseException | None = exc
+    while current is not None and seen < 20:
+        if isinstance(current, Stopped):
+            return current
+        current, seen = current.__context__, seen + 1
+    return None
+
+
+def stop_cleanly_on_signals() -> None:
+    """Turn the first SIGTERM (or SIGHUP) into an exit that unwinds: transactions roll
+    back, a rebuild drops its shadow tables, `import -` deletes its copy of standard input.
+    A second signal kills as usual."""
+    import signal
+    import sys
+
+    def stop(number: int, _frame: Any) -> None:
+        for name in STOPPED_BY:
+            signal.signal(getattr(signal, name), signal.SIG_DFL)
+        name = signal.Signals(number).name
+        print(f"Stopped by {name}: what was committed before stays, the rest was rolled "
+              "back; run the command again to finish", file=sys.stderr)
+        raise Stopped(STOPPED_BY[name])
+
+    for name in STOPPED_BY:
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), stop)
 
 
 def _exit_if_behind() -> None:
