@@ -14,7 +14,7 @@ from lifecycle.console.commands import (
     reports,
     sync,
 )
-from lifecycle.console.options import CONTEXT, DEFAULT_DB
+from lifecycle.console.options import CONTEXT, DEFAULT_DB, stop_cleanly_on_signals
 
 
 @click.group(context_settings=CONTEXT)
@@ -22,14 +22,19 @@ from lifecycle.console.options import CONTEXT, DEFAULT_DB
               metavar="URL", help="The store: sqlite:///FILE or postgresql+psycopg://USER@HOST/DB"
               " (or set LIFECYCLE_DB).")
 @click.option("--read-only", is_flag=True, envvar="LIFECYCLE_READ_ONLY",
-              help="Never write (e.g. on a read replica): reports read the projections as "
+              help="Never write (e.g. on a read replica): the store is opened read-only, "
+                   "commands that write are refused, and reports read the projections as "
                    "they stand, without catching up first.")
 @click.option("-q", "--quiet", is_flag=True, envvar="LIFECYCLE_QUIET",
               help="Draw no progress on a terminal (there is none in pipes, logs and CI "
                    "anyway); results and errors are printed as ever.")
+@click.option("--csv-safe", is_flag=True, envvar="LIFECYCLE_CSV_SAFE",
+              help="CSV output: put ' before text cells that start with = + - @ (or a tab or "
+                   "CR), so spreadsheets show them instead of running them as formulas "
+                   "(or set LIFECYCLE_CSV_SAFE=1).")
 @click.version_option(package_name="lifecycle-ledger")
 @click.pass_context
-def main(ctx: click.Context, db: str, read_only: bool, quiet: bool) -> None:
+def main(ctx: click.Context, db: str, read_only: bool, quiet: bool, csv_safe: bool) -> None:
     """An event-sourced ledger of lead and account lifecycle stages.
 
     Facts (status changes, hand raises, disqualifications, links, flags) are kept
@@ -42,10 +47,12 @@ def main(ctx: click.Context, db: str, read_only: bool, quiet: bool) -> None:
         lifecycle import facts.jsonl
         lifecycle report stages --as-of 2024-03-31T23:59:59Z
     """
+    stop_cleanly_on_signals()
     ctx.ensure_object(dict)
     ctx.obj["db"] = db
     ctx.obj["read_only"] = read_only
     ctx.obj["quiet"] = quiet
+    ctx.obj["csv_safe"] = csv_safe
 
 
 for command in (facts.init, facts.record, facts.retract, importing.import_,

@@ -406,9 +406,13 @@ def render_cli() -> str:
         "Every command's `--help`, as `lifecycle` prints it. Global options (`--db`) come "
         "before the command: `lifecycle --db sqlite:///ledger.db report stages ...`. Rows "
         "come out as a table for people, or with `--format json` / `--format csv` for "
-        "scripts. Errors print `Error: ...` on stderr and exit with status 1; usage errors "
-        "exit with 2; an import that rejected rows exits with 3. The "
-        "[tutorial](tutorial.md) shows the commands at work.",
+        "scripts. Errors print `Error: ...` on stderr and exit with status 1 (nothing of the "
+        "failing write was stored; an import that failed part-way says how many facts it "
+        "had stored); usage errors exit with 2; an import that rejected rows exits with 3; "
+        "a write that was stored but whose projections could not be brought up to date "
+        "prints `Warning: stored, but the projections are behind ...` and exits with 4 "
+        "(the next report or `lifecycle project` catches up); SIGTERM stops a command "
+        "cleanly with 143. The [tutorial](tutorial.md) shows the commands at work.",
         "",
     ]
     for name, command, _ in found:

@@ -109,8 +109,35 @@ def _write_all(engine: Engine, histories: Collection[SubjectHistory], position: 
                 {"name": name, "position": position,
                  "definitions_version": definitions.version} for name in sorted(names)])
     except BaseException:
-        drop_shadows(engine, token)
+        _clean_up(engine, token)
         raise
+
+def _clean_up(engine: Engine, token: str) -> None:
+    """Drop a failed build's shadow tables now. The failure may be what prevents it (a
+    full disk): then make room by emptying SQLite's write-ahead log into the database
+    and try again; if that fails too, the next open of the store drops them
+    (`drop_dead_shadows`). The build's own error is the one that is raised, never this."""
+    for attempt in (1, 2):
+        try:
+            if attempt == 2 and engine.dialect.name == "sqlite":
+                with engine.connect() as conn:
+                    conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+            drop_shadows(engine, token)
+            return
+        except Exception:
+            continue
+
+def drop_dead_shadows(engine: Engine) -> bool:
+    """Drop the shadow tables of builds that died or failed, unless a build is running
+    (its lock is taken); returns whether they are gone. A failure (the disk still full)
+    leaves them for the next call: this is tidying up, never a reason to fail."""
+    try:
+        with build_lock(engine, wait=False) as held:
+            if held:
+                drop_shadows(engine)
+            return held
+    except Exception:
+        return False
 
 def _drop_primary_key(conn: Connection, table: Table) -> str:
     """Drop the primary key of the new, empty `table`; returns its name, to add it back."""
@@ -187,27 +214,36 @@ def _insert_shadow(engine: Engine, shadows: dict[Table, Table],
     return summarize(rows)
 
 @contextmanager
-def build_lock(engine: Engine) -> Iterator[None]:
+def build_lock(engine: Engine, wait: bool = True) -> Iterator[bool]:
     """One build at a time per store, held by a lock the system releases when its holder
     dies (SIGKILL included): a PostgreSQL session advisory lock, or an flock on a file
-    beside the SQLite database (in-memory scratch databases are private: no lock)."""
+    beside the SQLite database (in-memory scratch databases are private: no lock).
+    Yields whether it is held (always, when `wait`)."""
     if engine.dialect.name == "postgresql":
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            conn.execute(text("SELECT pg_advisory_lock(:key)"), {"key": BUILD_LOCK_KEY})
+            take = "pg_advisory_lock" if wait else "pg_try_advisory_lock"
+            held = conn.execute(text(f"SELECT {take}(:key)"), {"key": BUILD_LOCK_KEY}
+                                ).scalar() is not False
             try:
-                yield
+                yield held
             finally:
-                conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": BUILD_LOCK_KEY})
+                if held:
+                    conn.execute(text("SELECT pg_advisory_unlock(:key)"),
+                                 {"key": BUILD_LOCK_KEY})
         return
     database = engine.url.database
     if fcntl is None or not database or database == ":memory:" or database.startswith(
             "file:"):
-        yield
+        yield True
         return
     with open(f"{database}-build.lock", "a") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
         try:
-            yield
+            fcntl.flock(lock, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+        except BlockingIOError:
+            yield False
+            return
+        try:
+            yield True
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
 

@@ -16,8 +16,9 @@ SCHEMA_LOCK = 0x6C6966656379
 #: The definitions version a projection is marked with when it must be replayed.
 STALE = "(views changed: replay)"
 
-def create_tables(engine: Engine) -> None:
-    """Create the view tables if they are missing, safely from several processes at once."""
+def create_tables(engine: Engine) -> set[str]:
+    """Create the view tables if they are missing, safely from several processes at once;
+    returns the names of the tables that were there before."""
     for attempt in (1, 2, 3):
         try:
             with engine.begin() as conn:
@@ -31,12 +32,13 @@ def create_tables(engine: Engine) -> None:
                     # A view this version added is empty in a store projected before it:
                     # mark the projection stale, so the next catch-up replays the log.
                     conn.execute(update(tables.positions).values(definitions_version=STALE))
-            return
+            return existing
         except (OperationalError, ProgrammingError, IntegrityError):
             # Another process created a table between the check and the create: the
             # next check sees it.
             if attempt == 3:
                 raise
+    raise AssertionError("unreachable")  # pragma: no cover
 
 @contextmanager
 def reading(engine: Engine) -> Iterator[Connection]:

@@ -101,8 +101,10 @@ def backfill(ledger: Ledger, new: Definitions) -> dict[str, Any]:
         raise LedgerError(
             f"definitions {new.version!r} were published before and are not the active ones "
             f"({previous.version!r} are); give them a new version label to make them active")
-    ledger.catch_up()
+    if ledger.behind is None:
+        ledger.follow()
     return {"version": recorded.definitions.version, "published": is_new,
+            "rebuilt": ledger.behind is None,
             "published_at": format_instant(recorded.recorded_at),
             "position": ledger.position(),
             "definition_changes": summarise(previous, new) if is_new else []}

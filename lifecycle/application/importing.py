@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from lifecycle.application.errors import ImportInterrupted
 from lifecycle.application.ledger import BATCH, Ledger
 from lifecycle.domain.candidates import Candidate, Rejection
 from lifecycle.domain.progress import FACTS, Progress
@@ -112,14 +113,20 @@ def import_rows(ledger: Ledger, rows: Callable[[], Iterator[Row]], *, strict: bo
         summary.stored = len(result.stored) if committed else 0
     else:
         meter = _Meter(progress, f"reading and storing {name}", summary, size, tell)
-        for batch in _metered(_batches(rows(), summary, batch_size), meter):
-            result = ledger.append(batch)
-            summary.stored += len(result.stored)
-            summary.duplicate += len(result.duplicates)
-            summary.rejections += result.rejected
+        try:
+            for batch in _metered(_batches(rows(), summary, batch_size), meter):
+                result = ledger.append(batch)
+                summary.stored += len(result.stored)
+                summary.duplicate += len(result.duplicates)
+                summary.rejections += result.rejected
+        except Exception as exc:
+            if not summary.stored:
+                raise  # nothing was committed: the error is the whole story
+            # The batches before the failing one are committed: say so, never only "Error".
+            raise ImportInterrupted(summary, exc) from exc
     summary.rejections.sort(key=lambda r: r.line or 0)
     if summary.committed:  # also when all were duplicates: a killed run may not have
-        ledger.catch_up()  # caught up; with nothing to apply this is one position read
+        ledger.follow()  # caught up; with nothing to apply this is one position read
     return summary
 
 

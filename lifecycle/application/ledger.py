@@ -30,7 +30,8 @@ from lifecycle.store.codec import (
     definitions_event_id,
 )
 from lifecycle.store.eventlog import EventLog
-from lifecycle.store.settings import sqlalchemy_url, sqlite_pragmas
+from lifecycle.store.failures import ReadOnlyStore
+from lifecycle.store.settings import read_models_engine_args, sqlite_pragmas
 from projections import catchup, positions, rebuild, schema
 from projections.view import View
 
@@ -39,38 +40,63 @@ from projections.view import View
 BATCH = 5_000
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any, read_only: bool = False) -> None:
     cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA busy_timeout = 30000")
-    sqlite_pragmas(cursor)  # durability: the same settings as the event store's
+    # Durability and the lock timeout: the same settings as the event store's.
+    sqlite_pragmas(cursor, read_only)
     cursor.close()
+
+
+def _sqlite_read_only_pragmas(dbapi_connection: Any, record: Any) -> None:
+    _sqlite_pragmas(dbapi_connection, record, read_only=True)
 
 
 class Ledger:
     """One ledger, on the store named by a database URL."""
 
     def __init__(self, url: str, read_only: bool = False, progress: Progress = SILENT):
-        """`read_only`: never write (a read replica): no tables are created, and reports
-        read the projections as they stand instead of catching up first. `progress` hears
-        the phases of long work (catch-up, rebuilds, replays, imports, verify); the
-        console points it at a terminal for the length of a command."""
+        """`read_only`: never write (a read replica): the store is opened so that no
+        connection can write, nothing is created, every writing method refuses
+        (`ReadOnlyStore`), and reports read the projections as they stand instead of
+        catching up first. `progress` hears the phases of long work (catch-up, rebuilds,
+        replays, imports, verify); the console points it at a terminal for the length of
+        a command."""
         self.url = url
         self.read_only = read_only
         self.progress = progress
-        recorder, self._factory = open_recorder(url, create_tables=not read_only)
+        #: Why the projections could not follow a write that was committed (None: they did).
+        self.behind: Exception | None = None
+        recorder, self._factory = open_recorder(url, read_only=read_only)
         self.log = EventLog(recorder, LedgerMapper())
-        self.engine = self._engine(url)
+        self.engine = self._engine(url, read_only)
         if not read_only:
-            schema.create_tables(self.engine)
+            existing = schema.create_tables(self.engine)
+            if any(name.startswith("lc_next_") for name in existing):
+                rebuild.drop_dead_shadows(self.engine)  # a failed build could not drop them
 
     @staticmethod
-    def _engine(url: str) -> Engine:
-        sa_url = sqlalchemy_url(url)
+    def _engine(url: str, read_only: bool) -> Engine:
+        sa_url, connect_args = read_models_engine_args(url, read_only)
         if sa_url.get_backend_name() == "sqlite":
-            engine = create_engine(sa_url, connect_args={"timeout": 30})
-            event.listen(engine, "connect", _sqlite_pragmas)
+            engine = create_engine(sa_url, connect_args=connect_args)
+            event.listen(engine, "connect",
+                         _sqlite_read_only_pragmas if read_only else _sqlite_pragmas)
             return engine
-        return create_engine(sa_url, pool_size=2, max_overflow=2)
+        return create_engine(sa_url, pool_size=2, max_overflow=2, connect_args=connect_args)
+
+    def writable(self, what: str) -> None:
+        """Refuse `what` (a write) on a store opened read-only, before it touches anything."""
+        if self.read_only:
+            raise ReadOnlyStore(self.url, what)
+
+    def follow(self) -> None:
+        """Catch up after a write was committed. A failure here cannot undo the write: it
+        is kept in `behind` for the caller to report, never raised as if nothing was
+        stored."""
+        try:
+            self.catch_up()
+        except Exception as exc:  # any failure: the write stands, the views wait
+            self.behind = exc
 
     def close(self) -> None:
         self.engine.dispose()
@@ -104,6 +130,7 @@ class Ledger:
 
     def publish(self, definitions: Definitions) -> tuple[RecordedDefinitions, bool]:
         """Publish a version; returns it and whether it is new. A label names one content."""
+        self.writable("publishing definitions")
         event_id = definitions_event_id(definitions.version)
         content_hash = definitions.content_hash()
         with self.log.recorder.append_transaction() as tx:
@@ -122,10 +149,10 @@ class Ledger:
                     [IndexRow(event_id, content_hash, DEFINITIONS_SUBJECT_TYPE,
                               definitions.version, "definitions_published")],
                     [self.log.mapper.definitions_to_stored(recorded)])
+        if known is None:
+            self.follow()
         for published in reversed(self.definitions_log()):
             if published.event_id == event_id:
-                if known is None:
-                    self.catch_up()
                 return published, known is None
         raise AssertionError("published definitions not found")  # pragma: no cover
 
@@ -138,6 +165,7 @@ class Ledger:
 
         `cursor` (name, value): a sync cursor set in the same transaction, so that it never
         says more (or less) was stored than was."""
+        self.writable("storing facts")
         for attempt in (1, 2):
             try:
                 with self.log.recorder.append_transaction() as tx:
@@ -155,6 +183,7 @@ class Ledger:
         """Store every batch in one transaction, or nothing if any row is rejected.
 
         Returns what happened and whether it was committed."""
+        self.writable("storing facts")
         total = AppendResult()
         try:
             with self.log.recorder.append_transaction() as tx:
@@ -169,11 +198,12 @@ class Ledger:
         return total, True
 
     def record(self, fact: FactModel) -> tuple[RecordedFact | None, AppendResult]:
-        """Record one fact and bring the read models up to date."""
+        """Record one fact and bring the read models up to date (if they cannot follow, the
+        fact is still recorded: see `behind`)."""
         result = self.append([Candidate(fact)])
         if result.rejected:
             raise LedgerError(result.rejected[0].reason)
-        self.catch_up()
+        self.follow()
         return (result.stored[0] if result.stored else None), result
 
     def sync_cursor(self, name: str) -> str | None:
@@ -211,6 +241,7 @@ class Ledger:
     def project(self, partition: positions.Partition | None,
                 at: positions.Position | None = None) -> int:
         """Catch up the whole projection, or one partition of it (registering it)."""
+        self.writable("projecting")
         try:
             definitions = self.active_definitions().definitions
         except LedgerError:
@@ -233,13 +264,15 @@ class Ledger:
         return 0  # pragma: no cover
 
     def rebuild(self) -> int:
+        self.writable("a rebuild")
         definitions = self.active_definitions().definitions
         return rebuild.rebuild(self.engine, self.log, definitions, progress=self.progress)
 
     def stop_workers(self) -> None:
         """Give the projections back to inline catch-up (after stopping the workers)."""
+        self.writable("handing the projections back")
         positions.unregister(self.engine)
-        self.catch_up()
+        self.follow()
 
     def position(self, partition: positions.Partition | None = None) -> int:
         """How far the projections are (the least advanced partition), or one partition."""

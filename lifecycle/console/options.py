@@ -11,40 +11,110 @@ from typing import Any, TypeVar
 
 import click
 
-from lifecycle.application.errors import user_errors
+from lifecycle.application.errors import describe
 
 F = TypeVar("F", bound=Callable[..., Any])
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 DEFAULT_DB = "sqlite:///lifecycle.db"
 EXIT_REJECTED = 3
+#: The write was stored, but the projections could not be brought up to date after it.
+EXIT_BEHIND = 4
+#: The largest definitions file read (they are a few kilobytes; /dev/zero is not one).
+MAX_DEFINITIONS_BYTES = 1_000_000
 
 
 def friendly(func: F) -> F:
-    """Turn the library's errors into `Error: …` on stderr with exit status 1."""
+    """Turn the library's errors into `Error: …` on stderr with exit status 1; and say so
+    (exit status 4) when a write was stored but the projections could not follow it."""
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
-            return func(*args, **kwargs)
+            result = func(*args, **kwargs)
+        except click.exceptions.Exit as done:
+            _exit_if_behind()
+            raise done
         except (click.ClickException, BrokenPipeError):
             raise  # click itself exits quietly when stdout's reader goes away (`| head`)
-        except user_errors() as exc:
-            raise click.ClickException(_message(exc)) from None
+        except Exception as exc:
+            stop = _stopped_in(exc)
+            if stop is not None:  # unwinding after SIGTERM failed on the way: still a stop
+                raise stop from None
+            message = _message(exc)
+            if message is None:
+                raise  # not an error a user can cause: a bug, shown as one
+            raise click.ClickException(message) from None
+        _exit_if_behind()
+        return result
 
     return wrapper  # type: ignore[return-value]
 
 
-def _message(exc: BaseException) -> str:
-    from lifecycle.domain.facts import FactInputError
-    from lifecycle.store import redact
+def _message(exc: BaseException) -> str | None:
+    from lifecycle.console.render import printable
 
-    if isinstance(exc, FactInputError) and exc.field:
-        return f"{exc.field}: {exc.reason}"
-    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-    url = click.get_current_context().find_root().obj.get("db", "")
-    if url and url in text:
-        text = text.replace(url, redact(url))
-    return text
+    text = describe(exc, _root_obj().get("db", ""))
+    return None if text is None else printable(text)
+
+
+def _root_obj() -> dict[str, Any]:
+    context = click.get_current_context(silent=True)
+    obj = context.find_root().obj if context is not None else None
+    return obj if isinstance(obj, dict) else {}
+
+
+#: Exit status after SIGTERM or SIGHUP (128 + the signal's number, as a shell reports it).
+STOPPED_BY = {"SIGTERM": 143, "SIGHUP": 129}
+
+
+class Stopped(SystemExit):
+    """Raised by the first SIGTERM or SIGHUP: the command unwinds and exits."""
+
+
+def _stopped_in(exc: BaseException) -> Stopped | None:
+    """The stop that `exc` was raised while handling, if any (a rollback on a connection
+    the stop interrupted can fail in its turn)."""
+    seen = 0
+    current: BaseException | None = exc
+    while current is not None and seen < 20:
+        if isinstance(current, Stopped):
+            return current
+        current, seen = current.__context__, seen + 1
+    return None
+
+
+def stop_cleanly_on_signals() -> None:
+    """Turn the first SIGTERM (or SIGHUP) into an exit that unwinds: transactions roll
+    back, a rebuild drops its shadow tables, `import -` deletes its copy of standard input.
+    A second signal kills as usual."""
+    import signal
+    import sys
+
+    def stop(number: int, _frame: Any) -> None:
+        for name in STOPPED_BY:
+            signal.signal(getattr(signal, name), signal.SIG_DFL)
+        name = signal.Signals(number).name
+        print(f"Stopped by {name}: what was committed before stays, the rest was rolled "
+              "back; run the command again to finish", file=sys.stderr)
+        raise Stopped(STOPPED_BY[name])
+
+    for name in STOPPED_BY:
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), stop)
+
+
+def _exit_if_behind() -> None:
+    """After a write that was committed: if the projections could not follow it, say so
+    and exit with EXIT_BEHIND (never `Error:`, which would say nothing was stored)."""
+    ledger = _root_obj().get("ledger")
+    reason = getattr(ledger, "behind", None)
+    if reason is None:
+        return
+    why = _message(reason) or f"{type(reason).__name__}: {reason}"
+    click.echo(f"Warning: stored, but the projections are behind the log: {why}. The "
+               "next report or `lifecycle project` brings them up to date once that is "
+               "fixed.", err=True)
+    raise click.exceptions.Exit(EXIT_BEHIND)
 
 
 def output_format(func: F) -> F:
@@ -97,13 +167,37 @@ def ledger_from(ctx: click.Context) -> Any:
     return root.obj["ledger"]
 
 
-def read_text(path: str) -> str:
+def refuse_read_only(ctx: click.Context, command: str) -> None:
+    """With --read-only (or LIFECYCLE_READ_ONLY), refuse `command`, which writes: `Error:`
+    and exit status 1, before the store is even opened."""
+    root = ctx.find_root()
+    if root.obj.get("read_only"):
+        from lifecycle.store.failures import ReadOnlyStore
+
+        raise click.ClickException(str(ReadOnlyStore(root.obj["db"], f"`lifecycle {command}`")))
+
+
+def writer_from(ctx: click.Context, command: str) -> Any:
+    """The ledger for `command`, which writes (refused with --read-only)."""
+    refuse_read_only(ctx, command)
+    return ledger_from(ctx)
+
+
+def read_text(path: str, limit: int = MAX_DEFINITIONS_BYTES) -> str:
+    """A small text file, whole; an error naming it if it is bigger than `limit` bytes
+    (read no further: `/dev/zero` never ends)."""
     try:
-        return Path(path).read_text(encoding="utf-8")
+        with Path(path).open("rb") as stream:
+            data = stream.read(limit + 1)
+    except OSError as exc:
+        raise click.ClickException(f"{path}: {exc.strerror or exc}") from None
+    if len(data) > limit:
+        raise click.ClickException(f"{path}: larger than {limit:,} bytes; a definitions "
+                                   "file is a few kilobytes of YAML")
+    try:
+        return data.decode("utf-8")
     except UnicodeDecodeError:
         raise click.ClickException(f"{path}: not valid UTF-8") from None
-    except OSError as exc:
-        raise click.ClickException(f"{path}: {exc.strerror}") from None
 
 
 def load_definitions_file(path: str) -> Any:

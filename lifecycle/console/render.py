@@ -5,6 +5,8 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
+import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -36,7 +38,27 @@ def to_json(data: Any) -> str:
     return json.dumps(data, indent=2, ensure_ascii=False)
 
 
-def to_csv(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> str:
+#: What makes a spreadsheet read a cell as a formula when it starts one (OWASP's list).
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_safe() -> bool:
+    """Whether CSV output defuses formulas: `--csv-safe` or LIFECYCLE_CSV_SAFE=1."""
+    import click
+
+    context = click.get_current_context(silent=True)
+    obj = context.find_root().obj if context is not None else None
+    if isinstance(obj, dict) and "csv_safe" in obj:
+        return bool(obj["csv_safe"])
+    return os.environ.get("LIFECYCLE_CSV_SAFE", "").lower() in ("1", "true", "yes", "on")
+
+
+def to_csv(rows: Sequence[dict[str, Any]], columns: Sequence[str],
+           safe: bool | None = None) -> str:
+    """CSV with a header. Values are written verbatim, unless `safe` (default: `csv_safe()`):
+    then a text cell that starts like a formula (`=`, `+`, `-`, `@`, tab, CR) gets a `'`
+    in front, so a spreadsheet shows it instead of running it (numbers are left alone)."""
+    safe = csv_safe() if safe is None else safe
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     # Minimal quoting quotes the line terminator's characters only: a cell holding a bare
@@ -44,9 +66,16 @@ def to_csv(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> str:
     quoted = csv.writer(out, lineterminator="\n", quoting=csv.QUOTE_ALL)
     writer.writerow(columns)
     for row in rows:
-        cells = [cell(row.get(c)) for c in columns]
+        cells = [_defused(row.get(c)) if safe else cell(row.get(c)) for c in columns]
         (quoted if any("\r" in c for c in cells) else writer).writerow(cells)
     return out.getvalue()
+
+
+def _defused(value: Any) -> str:
+    text = cell(value)
+    if isinstance(value, str) and text.startswith(FORMULA_START):
+        return "'" + text
+    return text
 
 
 def table(rows: Sequence[dict[str, Any]], columns: Sequence[str], title: str | None = None,
@@ -66,10 +95,37 @@ def table(rows: Sequence[dict[str, Any]], columns: Sequence[str], title: str | N
 
 
 def escape(text: str) -> str:
-    """Rich reads [brackets] as markup; ids and values must print verbatim."""
+    """A value as a table shows it: control characters escaped (`printable`), and rich's
+    [brackets] taken as text, never as markup."""
     from rich.markup import escape as rich_escape
 
-    return rich_escape(text)
+    return rich_escape(printable(text))
+
+
+#: Characters a terminal acts on instead of showing: C0 and C1 controls and DEL (escape
+#: sequences that recolour, move the cursor, retitle the window...), and the bidi controls
+#: that reorder what follows them on the line.
+_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e"
+                     "\u2066-\u2069\u2028\u2029]")
+
+
+def printable(text: str) -> str:
+    """`text` safe to print on a terminal: every control character shown as its escape
+    (`\\x1b`, `\\n`, `\\u202e`), everything else as is. The one function that table
+    output, captions and messages print ids and values through; JSON and CSV output keep
+    them verbatim."""
+    if not _UNSAFE.search(text):
+        return text
+    return _UNSAFE.sub(_escaped, text)
+
+
+def _escaped(match: re.Match[str]) -> str:
+    char = match.group()
+    named = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}.get(char)
+    if named:
+        return named
+    code = ord(char)
+    return f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}"
 
 
 def emit(rows: Sequence[dict[str, Any]], columns: Sequence[str], fmt: str,

@@ -245,7 +245,23 @@ def normalise(value: str) -> str:
 
 
 class _Yaml11WithoutYesNo(yaml.SafeLoader):
-    """Safe YAML where only true/false are booleans: `on`, `no`, `yes` stay strings."""
+    """Safe YAML where only true/false are booleans: `on`, `no`, `yes` stay strings, and a
+    key given twice in one mapping is an error (PyYAML would keep the last silently)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> Any:
+        if isinstance(node, yaml.MappingNode):
+            first: dict[Any, int] = {}
+            for key_node, _ in node.value:
+                if key_node.tag == "tag:yaml.org,2002:merge" or not isinstance(
+                        key_node, yaml.ScalarNode):
+                    continue  # `<<` merges may override; complex keys fail below anyway
+                key = self.construct_object(key_node)
+                if key in first:
+                    raise yaml.constructor.ConstructorError(
+                        None, None, f"duplicate key {key!r} (first at line {first[key]})",
+                        key_node.start_mark)
+                first[key] = key_node.start_mark.line + 1
+        return super().construct_mapping(node, deep=deep)
 
 
 _Yaml11WithoutYesNo.yaml_implicit_resolvers = {

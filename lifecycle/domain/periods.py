@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 EVERY = ("week", "month")
+#: The last instant a datetime can hold: the end of the last period of the calendar.
+END_OF_TIME = datetime.max.replace(tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -27,14 +29,33 @@ def period_start(moment: datetime, every: str) -> datetime:
 
 
 def next_start(start: datetime, every: str) -> datetime:
+    """The start of the next period; END_OF_TIME after the calendar's last one (year 9999
+    has no successor)."""
+    if start >= END_OF_TIME - timedelta(weeks=5):
+        if every == "month" and start.month < 12:
+            return datetime(start.year, start.month + 1, 1, tzinfo=UTC)
+        if every == "week" and start < END_OF_TIME - timedelta(weeks=1):
+            return start + timedelta(weeks=1)
+        return END_OF_TIME
     if every == "month":
         return datetime(start.year + start.month // 12, start.month % 12 + 1, 1, tzinfo=UTC)
     return start + timedelta(weeks=1)
 
 
+def count_periods(start: datetime, end: datetime, every: str) -> int:
+    """How many periods `periods(start, end, every)` returns, without making them."""
+    if end <= start:
+        return 0
+    if every == "month":
+        partial = end > period_start(end, every)
+        return (end.year - start.year) * 12 + end.month - start.month + partial
+    return -(-(end - period_start(start, every)) // timedelta(weeks=1))
+
+
 def label(start: datetime, every: str) -> str:
     """`2024-03` for a month, the Monday's date (`2024-03-04`) for a week."""
-    return f"{start:%Y-%m}" if every == "month" else f"{start:%Y-%m-%d}"
+    month = f"{start.year:04d}-{start.month:02d}"  # %Y does not pad years before 1000
+    return month if every == "month" else f"{month}-{start.day:02d}"
 
 
 def month_of(moment: datetime) -> str:

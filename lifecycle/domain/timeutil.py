@@ -42,11 +42,47 @@ def parse_instant(text: str | datetime, assume_tz: ZoneInfo | None = None) -> da
                 f"timestamp {format_naive(value)} has no offset "
                 "(add Z or +HH:MM, or pass --assume-tz)"
             )
-        value = value.replace(tzinfo=assume_tz)
+        value = _local(value, assume_tz)
     try:
         return value.astimezone(UTC)
     except OverflowError as exc:
         raise TimeError(f"timestamp out of range: {text!r}") from exc
+
+
+def _local(value: datetime, zone_: ZoneInfo) -> datetime:
+    """A wall-clock time in `zone_`; one the clocks skipped (a spring-forward gap) is an
+    error naming the gap. A repeated time (autumn) is its first occurrence."""
+    local = value.replace(tzinfo=zone_, fold=0)
+    try:
+        before, after = local.utcoffset(), local.replace(fold=1).utcoffset()
+        if before is None or after is None or after <= before:
+            return local  # the usual case (one offset), or a repeated hour
+        if local.astimezone(UTC).astimezone(zone_).replace(tzinfo=None) == value:
+            return local
+    except OverflowError:
+        return local  # at the calendar's ends: parse_instant names the range
+    # The gap's first instant: the moment, between the two readings, the offset changed.
+    low, high = value - after, value - before
+    while high - low > timedelta(seconds=1):
+        middle = low + (high - low) / 2
+        if middle.replace(tzinfo=UTC).astimezone(zone_).utcoffset() == after:
+            high = middle
+        else:
+            low = middle
+    start = (high.replace(tzinfo=UTC) + before).replace(tzinfo=None, microsecond=0)
+    end = (high.replace(tzinfo=UTC) + after).replace(tzinfo=None, microsecond=0)
+    jump = (f"{start:%H:%M} to {end:%H:%M} on {start.date().isoformat()}"
+            if start.date() == end.date()
+            else f"{start.isoformat(timespec='minutes')} to {end.isoformat(timespec='minutes')}")
+    raise TimeError(
+        f"{format_naive(value)} does not exist in {zone_.key}: the clocks went from {jump} "
+        f"(UTC{_offset(before)} to UTC{_offset(after)}); give the time with its offset")
+
+
+def _offset(delta: timedelta) -> str:
+    minutes = int(delta.total_seconds() // 60)
+    sign = "+" if minutes >= 0 else "-"
+    return f"{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
 
 
 def format_naive(value: datetime) -> str:

@@ -13,7 +13,12 @@ from zoneinfo import ZoneInfo
 
 from lifecycle.domain.candidates import Candidate, Rejection
 from lifecycle.domain.facts import FACT_TYPES, FactInputError, parse_fact
-from lifecycle.importers.records import csv_records, jsonl_lines
+from lifecycle.importers.records import (
+    csv_records,
+    jsonl_lines,
+    repeated_columns,
+    repeated_message,
+)
 
 CANONICAL_COLUMNS = sorted(
     {name for cls in FACT_TYPES.values() for name in cls.model_fields} - {"attributes"})
@@ -79,6 +84,8 @@ def read_csv(stream: BinaryIO, assume_tz: ZoneInfo | None = None) -> Iterator[Ro
             f"{', '.join(CANONICAL_COLUMNS)}; map other exports with --format csv --columns)")
     if "type" not in header:
         raise FileFormatError("line 1: the header has no 'type' column")
+    for name, spots in repeated_columns(header).items():
+        raise FileFormatError(repeated_message(first.line, name, spots))
     for record in records:
         line, cells, raw = record.line, record.cells, record.raw
         if record.problem is not None:

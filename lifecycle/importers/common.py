@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 from lifecycle.domain.candidates import Candidate, Rejection
 from lifecycle.domain.facts import FactInputError, parse_fact
 from lifecycle.importers.canonical import FileFormatError, Notice, Row
-from lifecycle.importers.records import CsvRecord
+from lifecycle.importers.records import CsvRecord, repeated_columns, repeated_message
 
 Reader = Callable[[BinaryIO, ZoneInfo | None], Iterator[Row]]
 #: The longest raw text kept with a rejection (the rejects file is for people to read).
@@ -46,11 +46,18 @@ def clip(raw: str | None) -> str | None:
 
 # ---- CSV headers ----------------------------------------------------------------------
 
-def read_header(records: Iterator[CsvRecord]) -> list[str] | None:
-    """The header record's cells, trimmed; None for an empty file."""
+def read_header(records: Iterator[CsvRecord], reads: frozenset[str] | None = None
+                ) -> list[str] | None:
+    """The header record's cells, trimmed; None for an empty file. A column named in
+    `reads` (compared case-insensitively) that appears twice is an error."""
     header = next(records, None)
     if header is None:
         return None
     if header.problem is not None:
         raise FileFormatError(f"line {header.line}: not a CSV header: {header.problem}")
-    return [cell.strip() for cell in header.cells]
+    names = [cell.strip() for cell in header.cells]
+    if reads is not None:
+        for name, spots in repeated_columns(names, fold=True).items():
+            if name.casefold() in reads:
+                raise FileFormatError(repeated_message(header.line, name, spots))
+    return names

@@ -4,11 +4,18 @@
 JSON documents are streamed with ijson, JSON Lines line by line, so memory stays flat
 whatever the file size. Each object comes out as a `Record` with where it was found (a
 line, or the 1-based record number in a document), or with why it could not be read.
+
+A single value in a document is not streamed by the parser: it is held whole until it
+ends. So a value (or a stretch of bytes between two tokens) longer than `MAX_VALUE` bytes
+makes that record a rejected row naming its field, and ends the document there, as a
+line longer than `MAX_LINE` does in JSON Lines: memory stays flat whatever one value
+holds, and the value is never read whole.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, BinaryIO
@@ -19,6 +26,8 @@ from lifecycle.importers.common import clip
 from lifecycle.importers.records import MAX_LINE, jsonl_lines
 
 MAX_DEPTH = 64
+#: The longest single JSON value read from a document (bytes, as long as a JSON line).
+MAX_VALUE = MAX_LINE
 
 
 @dataclass
@@ -139,10 +148,67 @@ class _TooDeep(Exception):
     pass
 
 
+class _Oversized(Exception):
+    """More than MAX_VALUE bytes were read without a token ending."""
+
+
+#: The last field name before a value, at the end of the bytes up to its last quote: a
+#: key (after `{` or `,`), then maybe the colon, an opening bracket and the value's quote.
+_KEY_BEFORE = re.compile(
+    rb'(?:^|[{,\[])\s*"((?:[^"\\]|\\.){1,200})"\s*(?::\s*(?:[{\[]\s*)?"?)?$')
+
+
+class _Guarded:
+    """The stream the parser reads, refusing to feed it a token (a string, a number, a
+    stretch of whitespace) longer than MAX_VALUE bytes.
+
+    Every token ends within a few bytes of a double quote that is not escaped (the
+    document's structure is all strings), so the guard only counts the bytes read since
+    the last such quote: a search at C speed per read, no work per token."""
+
+    def __init__(self, stream: _Prefixed):
+        self.stream = stream
+        self.run = 0  # bytes read since the last unescaped double quote
+        self.before = b""  # the bytes up to and including that quote (their end)
+        self.tail = b""  # the end of the previous read (backslashes escaping its next byte)
+
+    def read(self, size: int = -1) -> bytes:
+        if self.run > MAX_VALUE:
+            raise _Oversized
+        data = self.stream.read(size if 0 <= size <= MAX_VALUE else MAX_VALUE)
+        quote = data.rfind(b'"')
+        while quote >= 0 and _escaped(data, quote, self.tail):
+            quote = data.rfind(b'"', 0, quote)
+        if quote < 0:
+            self.run += len(data)
+        else:
+            self.run = len(data) - quote - 1
+            self.before = (self.before + data[:quote + 1])[-512:]
+        self.tail = (self.tail + data)[-64:] if len(data) < 64 else data[-64:]
+        return data
+
+    def field(self) -> str:
+        found = _KEY_BEFORE.search(self.before)
+        return found.group(1).decode("utf-8", "replace") if found else "(unknown)"
+
+
+def _escaped(data: bytes, quote: int, before: bytes) -> bool:
+    """Whether the double quote at `quote` is escaped (an odd number of backslashes)."""
+    start = quote
+    while start > 0 and data[start - 1] == 0x5C:
+        start -= 1
+    slashes = quote - start
+    if start == 0:
+        slashes += len(before) - len(before.rstrip(b"\\"))
+    return slashes % 2 == 1
+
+
 def _document_records(stream: _Prefixed) -> Iterator[Record]:
     """Objects of one JSON document: a list, a batch-read response or a single object.
-    Broken JSON ends the document: the rest of it cannot be read."""
-    events = ijson.basic_parse(stream, use_float=True)
+    Broken JSON, or a value longer than MAX_VALUE, ends the document: the rest of it
+    cannot be read."""
+    guarded = _Guarded(stream)
+    events = ijson.basic_parse(guarded, use_float=True)
     last = 0
     try:
         for record in _document_objects(events):
@@ -150,6 +216,10 @@ def _document_records(stream: _Prefixed) -> Iterator[Record]:
             yield record
         for _ in events:  # whatever follows the document is an error too
             pass
+    except _Oversized:
+        yield Record(last + 1, problem=f"field {guarded.field()}: a value longer than "
+                     f"{MAX_VALUE:,} bytes; the rest of the document was not read",
+                     in_document=True)
     except (ijson.JSONError, UnicodeDecodeError, ValueError) as exc:
         yield Record(last + 1, problem=f"not valid JSON: {_json_message(exc)}; the rest "
                      "of the document was not read", in_document=True)

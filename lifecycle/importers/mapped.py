@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 from lifecycle.domain.facts import FACT_TYPES
 from lifecycle.importers.canonical import CANONICAL_COLUMNS, FileFormatError, Row
 from lifecycle.importers.common import fact_row, read_header, reject
-from lifecycle.importers.records import csv_records
+from lifecycle.importers.records import csv_records, repeated_message
 
 
 class ColumnsError(ValueError):
@@ -74,6 +74,10 @@ class ColumnMap:
         for key, value in self.pairs:
             index = exact.get(value)
             candidates = loose.get(value.strip().casefold(), [])
+            twice = [i + 1 for i, name in enumerate(header) if name == value] \
+                if index is not None else [i + 1 for i in candidates]
+            if len(twice) > 1:  # which one was meant cannot be told
+                raise FileFormatError(repeated_message(1, header[twice[0] - 1], twice))
             if index is None and len(candidates) == 1:
                 index = candidates[0]
             if index is not None:

@@ -111,6 +111,21 @@ class _Lines:
         return chunk.decode("utf-8", "surrogateescape")
 
 
+def repeated_columns(header: list[str], fold: bool = False) -> dict[str, list[int]]:
+    """Column names the header holds more than once (compared case-insensitively with
+    `fold`), with their 1-based positions: such a column cannot be read unambiguously."""
+    seen: dict[str, list[int]] = {}
+    for position, name in enumerate(header, 1):
+        seen.setdefault(name.casefold() if fold else name, []).append(position)
+    return {header[spots[0] - 1]: spots for spots in seen.values() if len(spots) > 1}
+
+
+def repeated_message(line: int, name: str, spots: list[int]) -> str:
+    where = ", ".join(map(str, spots[:-1])) + f" and {spots[-1]}"
+    return f"line {line}: column {name!r} appears {len(spots)} times in the header " \
+           f"(columns {where})"
+
+
 def csv_records(stream: BinaryIO) -> Iterator[CsvRecord]:
     """Every non-blank record of a CSV file, the header first; bad ones carry a problem.
 

@@ -25,6 +25,9 @@ SOURCE = "salesforce"
 HISTORY_PARENTS = {"leadid": ("Lead", "person_id"), "contactid": ("Contact", "person_id"),
                    "accountid": ("Account", "account_id")}
 HISTORY_COLUMNS = ("id", "createddate", "field", "newvalue")
+#: Every column the importer reads (lower case): none of them may appear twice.
+READS = frozenset({"id", "isdeleted", "leadid", "contactid", "accountid", "createdbyid",
+                   "createddate", "field", "oldvalue", "newvalue", "datatype"})
 #: Used when a Contact export has no CreatedDate (documented in docs/importing.md).
 EPOCH = "1970-01-01T00:00:00Z"
 #: Id prefixes of objects that are not contacts (Salesforce key prefixes).
@@ -43,7 +46,7 @@ def record_rows(records: Iterator[CsvRecord], assume_tz: ZoneInfo | None = None
                 ) -> Iterator[Row]:
     """The facts of an export's records, its header first (a file read, or the rows
     `lifecycle sync salesforce` fetched, in the same columns)."""
-    header = read_header(records)
+    header = read_header(records, READS)
     if header is None:
         return
     columns = {name.lower(): index for index, name in reversed(list(enumerate(header)))}

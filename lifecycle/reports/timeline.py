@@ -12,8 +12,16 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
+from lifecycle.domain.errors import LedgerError
 from lifecycle.domain.facts import PERSON
-from lifecycle.domain.periods import EVERY, Period, next_start, period_start, periods
+from lifecycle.domain.periods import (
+    EVERY,
+    Period,
+    count_periods,
+    next_start,
+    period_start,
+    periods,
+)
 from lifecycle.domain.timeutil import format_instant
 from lifecycle.reports import base as report_base
 from lifecycle.reports.base import scope
@@ -23,6 +31,9 @@ from projections.queries.stages import driver_query, stored_instant
 from projections.view import View
 
 FIXED_COLUMNS = ["period", "start", "end", "total"]
+#: The most periods a timeline has (about 190 years of weeks, 830 of months): a wider
+#: window is an error, not minutes of work for a table no one can read.
+MAX_PERIODS = 10_000
 
 
 def columns(stages: list[str]) -> list[str]:
@@ -38,8 +49,10 @@ def timeline(view: View, start: datetime | None = None, end: datetime | None = N
     keys = [s.key for s in view.definitions.stages]
     rows = []
     with view.engine.connect() as conn:
+        asked = start is not None and end is not None
         start, end = _window(conn, level, start, end, every)
         if start is not None and end is not None:
+            check_size(start, end, every, asked)
             cuts = periods(start, end, every)
             counts = counts_before(driver_query(conn), level, [p.end for p in cuts],
                                    stored_instant(conn))
@@ -48,6 +61,17 @@ def timeline(view: View, start: datetime | None = None, end: datetime | None = N
     document = report_base.header(view, **{"from": start}, to=end, every=every, level=level)
     document |= {"stages": keys, "rows": rows}
     return document
+
+
+def check_size(start: datetime, end: datetime, every: str, asked: bool = True) -> None:
+    """A window of more than MAX_PERIODS periods is an error naming it."""
+    count = count_periods(start, end, every)
+    if count > MAX_PERIODS:
+        span = f"from {format_instant(start)} to {format_instant(end)}"
+        what = f"the window {span} holds" if asked else f"the transitions run {span},"
+        raise LedgerError(
+            f"{what} {count:,} {every}s; a timeline has at most {MAX_PERIODS:,} periods: "
+            "give a narrower --from/--to" + (" or --every month" if every == "week" else ""))
 
 
 def _window(conn: Any, level: str, start: datetime | None, end: datetime | None,

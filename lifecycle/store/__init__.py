@@ -4,7 +4,7 @@
 """
 
 from lifecycle.store.base import AppendTx, IndexRow, LedgerRecorder, StreamEvent
-from lifecycle.store.settings import StoreURLError, open_recorder, redact
+from lifecycle.store.settings import StoreURLError, open_recorder, redact, scrub
 
 __all__ = ["AppendTx", "IndexRow", "LedgerRecorder", "StoreURLError", "StreamEvent",
-           "open_recorder", "redact"]
+           "open_recorder", "redact", "scrub"]

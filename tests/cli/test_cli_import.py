@@ -129,4 +129,4 @@ def test_import_file_problems(run: Run, sqlite_db: str) -> None:
     Path("bad.csv").write_text("type,colour\n", "utf-8")
     header = run("--db", sqlite_db, "import", "bad.csv")
     assert header.exit_code == 1
-    assert header.stderr.startswith("Error: line 1: unknown column 'colour'")
+    assert header.stderr.startswith("Error: bad.csv: line 1: unknown column 'colour'")

@@ -160,7 +160,8 @@ def test_other_salesforce_objects_are_a_file_error(run: Run, db: str, sample: st
                                                    kind: str) -> None:
     result = run("--db", db, "import", SAMPLES / sample, "--format", "salesforce")
     assert result.exit_code == 1
-    assert result.stderr.startswith(f"Error: line 1: {kind} (parent column OpportunityId) "
+    assert result.stderr.startswith(f"Error: {sample}: line 1: {kind} (parent column "
+                                    "OpportunityId) "
                                     "cannot be imported (supported Salesforce exports: "
                                     "LeadHistory, ContactHistory or AccountHistory")
     assert "Contact (Id, AccountId[, CreatedDate])" in result.stderr
@@ -609,11 +610,12 @@ def test_salesforce_account_history_and_contact_exports(run: Run, db: str,
 
 @pytest.mark.parametrize(("content", "message"), [
     ("Id,AccountId\n0018c000001,0018c000002\n",
-     "Error: line 2: Id '0018c000001' is the id of an Account, not of a Contact"),
-    ("Id,Name\n1,x\n", "Error: line 1: a CSV with the columns Id, Name cannot be imported"),
-    ('"Id","LeadId","Field"\n1,2,3\n', "Error: line 1: a LeadHistory export needs the "
-                                        "column(s) createddate, newvalue"),
-    ('"Id,"LeadId\n', "Error: line 1: an export with the parent column Id,LeadId"),
+     "Error: x.csv: line 2: Id '0018c000001' is the id of an Account, not of a Contact"),
+    ("Id,Name\n1,x\n",
+     "Error: x.csv: line 1: a CSV with the columns Id, Name cannot be imported"),
+    ('"Id","LeadId","Field"\n1,2,3\n', "Error: x.csv: line 1: a LeadHistory export needs "
+                                        "the column(s) createddate, newvalue"),
+    ('"Id,"LeadId\n', "Error: x.csv: line 1: an export with the parent column Id,LeadId"),
 ])
 def test_salesforce_file_errors(run: Run, db: str, tmp_path: Path, content: str,
                                 message: str) -> None:
@@ -716,11 +718,11 @@ def test_mapped_csv_bad_rows(run: Run, db: str, tmp_path: Path) -> None:
     (["--columns", "person_id"], 2, "'person_id' is not FIELD=COLUMN"),
     (["--format", "jsonl", "--columns", "type=x"], 2, "--columns goes with --format csv"),
     (["--columns", "person_id=Lead,occurred_at=When,type=hand_raised"], 1,
-     "Error: line 1: person_id='Lead' is not a column of the file (columns: Who, Org, When, "
-     "What)"),
+     "Error: x.csv: line 1: person_id='Lead' is not a column of the file (columns: Who, Org, "
+     "When, What)"),
     (["--columns", "person_id=Who,occurred_at=Whenn,type=hand_raised"], 1,
-     "Error: line 1: occurred_at='Whenn' is neither a column of the file (columns: Who, Org, "
-     "When, What) nor a timestamp"),
+     "Error: x.csv: line 1: occurred_at='Whenn' is neither a column of the file (columns: "
+     "Who, Org, When, What) nor a timestamp"),
 ])
 def test_mapped_csv_usage(run: Run, db: str, tmp_path: Path, args: list[str], code: int,
                           message: str) -> None:

@@ -111,3 +111,28 @@ def test_cli_on_random_definition_files(tmp_path_factory: Any, content: bytes,
             "init": ["init", "--definitions", str(path)],
             "backfill": ["backfill", "--dry-run", str(path)]}[command]
     invoke(["--db", url, *args])
+
+
+STARTER_LINES = (DATA / "b2b-2024.yaml").read_text("utf-8").splitlines(keepends=True)
+KEYED = [i for i, line in enumerate(STARTER_LINES)
+         if ":" in line and not line.lstrip().startswith(("#", "-"))]
+
+
+@fuzz_settings()
+@given(index=st.sampled_from(KEYED), value=st.sampled_from(["x", "mql", "{}", "[]", "1"]))
+def test_a_key_given_twice_is_named(index: int, value: str) -> None:
+    """Any `key: value` line of the starter repeated below itself (with another value) is a
+    duplicate key, named with its line; PyYAML alone would keep the last silently."""
+    line = STARTER_LINES[index]
+    indent = line[:len(line) - len(line.lstrip())]
+    key = line.strip().split(":", 1)[0]
+    text = "".join(STARTER_LINES[:index + 1]) + f"{indent}{key}: {value}\n" + "".join(
+        STARTER_LINES[index + 1:])
+    try:
+        load_definitions(text)
+    except DefinitionsError as exc:
+        assert "duplicate key" in str(exc) or "not valid YAML" in str(exc), str(exc)
+        if "duplicate key" in str(exc):
+            assert f"at line {index + 2}, column {len(indent) + 1}" in str(exc), str(exc)
+    else:
+        raise AssertionError(f"line {index + 1} ({key}) given twice was accepted")

@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -126,6 +127,29 @@ def test_huge_and_deep_lines(fuzz_store: str, fuzz_folder: Path) -> None:
                              ["--format", fmt], strict=False)
 
 
+HUGE = 1_500_000  # bytes: more than a value may hold in a HubSpot document (MAX_VALUE)
+
+
+def test_huge_values_in_hubspot_documents(fuzz_store: str, fuzz_folder: Path) -> None:
+    """One value (a string, escaped quotes, a number, a key, a stretch of blanks) too long to
+    hold: that record is rejected naming its field, the rest of the document is not read,
+    what came before is stored; never a traceback, never the whole value in memory."""
+    head = ('{"results": [{"id": "h1", "propertiesWithHistory": {"lifecyclestage": '
+            '[{"value": "lead", "timestamp": "2024-01-01T00:00:00Z"}]}}, {"id": "h2", '
+            '"properties": {"notes": ')
+    tail = '}}, {"id": "h3"}]}'
+    for middle, field in (('"' + "x" * HUGE + '"', "notes"), ('"' + '\\"' * HUGE + '"', "notes"),
+                          ("1" * HUGE, "notes"), ('{"' + "k" * HUGE + '": 1}', "notes"),
+                          ("1" + " " * HUGE, "notes")):
+        text = head + middle + tail
+        for strict in (False, True):
+            result = import_and_check(fuzz_store, fuzz_folder, "huge.json", text.encode(),
+                                      ["--format", "hubspot"], strict)
+            assert result.exit_code == (1 if strict else 3), result.output
+            assert f"record 2: field {field}: a value longer than 1,000,000 bytes; the rest " \
+                   "of the document was not read" in result.output
+
+
 # ---- CSV -----------------------------------------------------------------------------------
 
 def cell_values() -> st.SearchStrategy[str]:
@@ -141,6 +165,8 @@ def csv_files(draw: Any) -> bytes:
         header.insert(0, "type")
     if draw(st.integers(0, 9)) == 0:
         header.append(draw(odd_text(max_size=10)))
+    if draw(st.integers(0, 7)) == 0:  # a column given twice: an error naming it
+        header.insert(draw(st.integers(0, len(header))), draw(st.sampled_from(header)))
     rows = draw(st.lists(st.lists(cell_values(), min_size=len(header) - 1,
                                   max_size=len(header) + 1), max_size=10))
     text = csv_text(header, rows)
@@ -309,3 +335,74 @@ def test_a_conflicting_source_id_late_in_a_strict_file_stores_nothing(
                               ("\n".join(lines) + "\n").encode(), [], strict=True)
     assert result.exit_code == 1, result.output
     assert "nothing was stored" in result.output
+
+
+# ---- local times (--assume-tz) ---------------------------------------------------------------
+
+DST_ZONES = ["America/New_York", "Europe/Berlin", "Australia/Lord_Howe", "Pacific/Apia",
+             "America/Santiago", "Asia/Tehran", "Europe/London"]
+
+
+def _changes(zone: str, year: int) -> list[tuple[datetime, int]]:
+    """When the zone's offset changed in `year`: (the local time just before, the change in
+    minutes), to the minute."""
+    from datetime import timedelta
+    from zoneinfo import ZoneInfo
+
+    tz = ZoneInfo(zone)
+    found = []
+    moment = datetime(year, 1, 1, tzinfo=UTC)
+    while moment.year == year:
+        following = moment + timedelta(days=1)
+        if moment.astimezone(tz).utcoffset() != following.astimezone(tz).utcoffset():
+            low, high = moment, following
+            while high - low > timedelta(minutes=1):
+                middle = low + (high - low) / 2
+                if middle.astimezone(tz).utcoffset() == moment.astimezone(tz).utcoffset():
+                    low = middle
+                else:
+                    high = middle
+            before, after = low.astimezone(tz).utcoffset(), high.astimezone(tz).utcoffset()
+            assert before is not None and after is not None
+            found.append(((high + before).replace(tzinfo=None),
+                          int((after - before).total_seconds() // 60)))
+        moment = following
+    return found
+
+
+@st.composite
+def local_times(draw: Any) -> tuple[str, datetime]:
+    """A zone and a wall-clock time in it: anywhere, or within two hours of a change of
+    offset (where gaps and repeated hours are)."""
+    from datetime import timedelta
+
+    zone = draw(st.sampled_from(DST_ZONES))
+    year = draw(st.integers(1990, 2030))
+    changes = _changes(zone, year)
+    if changes and draw(st.booleans()):
+        start, _ = draw(st.sampled_from(changes))
+        return zone, start + timedelta(minutes=draw(st.integers(-120, 120)))
+    day = draw(st.dates(min_value=date(year, 1, 1), max_value=date(year, 12, 31)))
+    minute = draw(st.integers(0, 24 * 60 - 1))
+    return zone, datetime(day.year, day.month, day.day, minute // 60, minute % 60)
+
+
+@fuzz_settings()
+@given(local=local_times())
+def test_local_times_exist_or_are_rejected_naming_the_gap(fuzz_store: str, fuzz_folder: Path,
+                                                          local: tuple[str, datetime]) -> None:
+    """A wall-clock time with --assume-tz is stored as the instant it names there, or, if
+    the clocks skipped it, rejected with the gap; never silently moved."""
+    from zoneinfo import ZoneInfo
+
+    zone, wall = local
+    text = f"type,person_id,value,occurred_at\nstatus_changed,tz-{zone},lead,{wall.isoformat()}\n"
+    result = import_and_check(fuzz_store, fuzz_folder, "local.csv", text.encode(),
+                              ["--assume-tz", zone], strict=False)
+    back = wall.replace(tzinfo=ZoneInfo(zone)).astimezone(UTC).astimezone(ZoneInfo(zone))
+    if back.replace(tzinfo=None) == wall:
+        assert result.exit_code == 0, result.output
+    else:
+        assert result.exit_code == 3, result.output
+        assert f"{wall.isoformat()} does not exist in {zone}: the clocks went from " in \
+            result.output

@@ -40,6 +40,8 @@ def _run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedP
     f"postgresql+psycopg://u:{SECRET}@127.0.0.1:1/x",           # nothing listens there
     f"postgresql://u:{SECRET}@127.0.0.1:1/x",
     f"postgresql+psycopg://u:{SECRET}@no-such-host.invalid/x",
+    f"postgresql+psycopg://u@127.0.0.1:1/x?password={SECRET}",   # libpq's query form
+    f"postgresql://u@127.0.0.1:1/x?sslmode=disable&PassWord={SECRET}",
     f"mysql://u:{SECRET}@127.0.0.1/x",                          # unsupported database
     f"postgresql+psycopg://u:{SECRET}@[::1/x",                  # unreadable URL
     f"u:{SECRET}@127.0.0.1/x",                                  # not a URL at all
@@ -69,6 +71,7 @@ def test_a_working_url_with_a_password_is_shown_redacted(pg_url: str, tmp_path: 
     """The test server trusts local connections, so a password is accepted and ignored;
     every message that names the store shows it as ***."""
     url = make_url(pg_url).set(password=SECRET).render_as_string(hide_password=False)
+    url = f"{url}?password={SECRET}"  # and in the query, as libpq also takes it
     facts = tmp_path / "f.jsonl"
     facts.write_text(json.dumps({"type": "status_changed", "person_id": "p", "value": "lead",
                                  "occurred_at": "2024-01-01T00:00:00Z"}) + "\n{bad\n", "utf-8")

@@ -70,6 +70,55 @@ def test_shadow_tables_of_a_killed_build_are_dropped_by_the_next(store_url: str,
         assert _shadows(ledger) == []
 
 
+def test_a_failed_build_drops_its_shadow_tables_at_once(store_url: str,
+                                                      tmp_path: Path) -> None:
+    """A build that fails (here: its indexes cannot be made) drops what it made before
+    the error reaches the user, without waiting for the next build."""
+    with Ledger(load(store_url, tmp_path)) as ledger:
+        before = _views(ledger)
+        real = rebuild._create_indexes
+
+        def fail(conn, table):  # type: ignore[no-untyped-def]
+            raise Boom("the disk filled up")
+
+        rebuild._create_indexes = fail
+        try:
+            with pytest.raises(Boom):
+                ledger.rebuild()
+        finally:
+            rebuild._create_indexes = real
+        assert _shadows(ledger) == []
+        assert _views(ledger) == before
+
+
+def test_shadow_tables_that_could_not_be_dropped_go_at_the_next_open(
+        store_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """When even dropping fails (a full disk refuses that write too), the build's own error
+    is the one raised, and the next command that opens the store drops the leftovers,
+    unless a build is running."""
+    url = load(store_url, tmp_path)
+    with Ledger(url) as ledger:
+        monkeypatch.setattr(rebuild, "_create_indexes", lambda *_: (_ for _ in ()).throw(
+            Boom("the disk filled up")))
+        real_drop = rebuild.drop_shadows
+
+        def drop(engine, token=None):  # type: ignore[no-untyped-def]
+            if token is not None:  # the failed build's own clean-up
+                raise OSError("no space left to drop them either")
+            real_drop(engine, token)
+
+        monkeypatch.setattr(rebuild, "drop_shadows", drop)
+        with pytest.raises(Boom):
+            ledger.rebuild()
+        assert len(_shadows(ledger)) == len(tables.VIEW_TABLES)
+        monkeypatch.undo()
+        # While a build is running (it holds the lock), they are left alone.
+        with rebuild.build_lock(ledger.engine), Ledger(url) as other:
+            assert len(_shadows(other)) == len(tables.VIEW_TABLES)
+    with Ledger(url) as ledger:
+        assert _shadows(ledger) == []
+
+
 def test_builds_hold_a_lock_that_a_second_build_waits_for(sqlite_url: str,
                                                           tmp_path: Path) -> None:
     """While one build holds the lock, another process's `lifecycle rebuild` waits; it

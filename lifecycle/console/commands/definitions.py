@@ -10,6 +10,7 @@ from lifecycle.console.options import (
     ledger_from,
     load_definitions_file,
     output_format,
+    refuse_read_only,
 )
 
 
@@ -111,6 +112,8 @@ def backfill(ctx: click.Context, file: str, dry_run: bool, examples: int, fmt: s
     from lifecycle.console.progress import showing_progress
     from lifecycle.console.render import print_dry_run, to_json
 
+    if not dry_run:
+        refuse_read_only(ctx, "backfill")
     new = load_definitions_file(file)
     with showing_progress(ctx) as ledger:
         result = (backfills.dry_run(ledger, new, examples) if dry_run
@@ -122,6 +125,10 @@ def backfill(ctx: click.Context, file: str, dry_run: bool, examples: int, fmt: s
         click.echo(to_json(result))
         return
     state = "published and" if result["published"] else "already published;"
+    if not result["rebuilt"]:  # the warning that follows says why (exit status 4)
+        click.echo(f"Definitions {result['version']} {state.rstrip(';').replace(' and', '')}"
+                   "; the projections are not rebuilt under them yet.")
+        return
     click.echo(f"Definitions {result['version']} {state} projections rebuilt "
                f"to position {result['position']}.")
     for change in result["definition_changes"]:

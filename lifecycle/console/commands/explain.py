@@ -104,9 +104,14 @@ def report_html(ctx: click.Context, output: str, start: datetime | None, end: da
     """
     from lifecycle.application.reporting import write_html
     from lifecycle.console.progress import showing_progress
+    from lifecycle.console.render import printable
 
     with showing_progress(ctx) as ledger:
         summary = write_html(ledger, Path(output), known_at, definitions_version,
                              start=start, end=end, level=level)
-    click.echo(f"Wrote {output}: {level}s from {summary['from']} to {summary['to']}, "
-               f"definitions {summary['definitions_version']}.")
+    start_text, end_text = summary["from"], summary["to"]
+    window = (f"from {start_text} to {end_text}" if start_text and end_text
+              else f"from {start_text} on" if start_text
+              else f"before {end_text}" if end_text else "(no transitions yet)")
+    click.echo(f"Wrote {printable(output)}: {level}s {window}, "
+               f"definitions {printable(summary['definitions_version'])}.")

@@ -7,7 +7,12 @@ from uuid import UUID
 
 import click
 
-from lifecycle.console.options import friendly, ledger_from, load_definitions_file
+from lifecycle.console.options import (
+    friendly,
+    load_definitions_file,
+    refuse_read_only,
+    writer_from,
+)
 
 
 @click.command()
@@ -25,8 +30,9 @@ def init(ctx: click.Context, definitions_file: str) -> None:
     """
     from lifecycle.domain.errors import LedgerError
 
+    refuse_read_only(ctx, "init")
     definitions = load_definitions_file(definitions_file)
-    ledger = ledger_from(ctx)
+    ledger = writer_from(ctx, "init")
     published = ledger.definitions_log()
     if published and published[-1].definitions.version != definitions.version:
         raise LedgerError(
@@ -90,7 +96,7 @@ def record(ctx: click.Context, fact_type: str, assume_tz: str | None, **fields: 
     if "field_name" in data:
         data["field"] = data.pop("field_name")
     fact = parse_fact(data, zone(assume_tz) if assume_tz else None)
-    stored, _ = ledger_from(ctx).record(fact)
+    stored, _ = writer_from(ctx, "record").record(fact)
     if stored is None:
         click.echo(f"Already recorded: {fact.event_id()}")
     else:
@@ -113,7 +119,7 @@ def retract(ctx: click.Context, event_id: UUID, reason: str | None, actor: str |
     from lifecycle.domain.facts import FactRetracted
     from lifecycle.domain.timeutil import utc_now
 
-    ledger = ledger_from(ctx)
+    ledger = writer_from(ctx, "retract")
     subject = ledger.subject_of(event_id)
     fact = FactRetracted(**{f"{subject.type}_id": subject.id}, occurred_at=utc_now(),
                          target_event_id=event_id, reason=reason, actor=actor)

@@ -8,7 +8,8 @@ from typing import Any
 
 import click
 
-from lifecycle.console.options import EXIT_REJECTED, friendly, ledger_from
+from lifecycle.console.options import EXIT_REJECTED, friendly, refuse_read_only, writer_from
+from lifecycle.console.render import printable
 
 
 @click.command(name="import")
@@ -52,12 +53,15 @@ def import_(ctx: click.Context, file: str, input_format: str | None, object_type
     import shutil
     import tempfile
 
+    from lifecycle.application.errors import ImportInterrupted, describe
     from lifecycle.application.importing import import_rows, write_rejects
     from lifecycle.console.progress import showing_progress
     from lifecycle.domain.timeutil import zone
+    from lifecycle.importers.canonical import FileFormatError
     from lifecycle.importers.mapped import ColumnsError
     from lifecycle.importers.registry import detect_format, open_reader
 
+    refuse_read_only(ctx, "import")
     name = Path(file).name
     fmt = input_format or ("csv" if columns else detect_format(Path(file)))
     if object_type and fmt != "hubspot":
@@ -73,45 +77,60 @@ def import_(ctx: click.Context, file: str, input_format: str | None, object_type
     else:
         path = Path(file)
         if not path.is_file():
-            raise click.ClickException(f"{file}: no such file")
-    try:
-        reader, notes = open_reader(fmt, path, object_type=object_type,
-                                    columns=",".join(columns) if columns else None)
-    except ColumnsError as exc:
-        raise click.BadParameter(str(exc), param_hint="--columns") from None
-    for note in notes:
-        click.echo(note)
+            raise click.ClickException(f"{printable(file)}: no such file")
     opened: list[Any] = []
 
     def rows() -> Any:
         opened.append(path.open("rb"))
         return reader(opened[-1], tz)
 
-    ledger_from(ctx).active_definitions()
     try:
+        try:
+            reader, notes = open_reader(fmt, path, object_type=object_type,
+                                        columns=",".join(columns) if columns else None)
+        except ColumnsError as exc:
+            raise click.BadParameter(str(exc), param_hint="--columns") from None
+        for note in notes:
+            click.echo(printable(note))
+        writer_from(ctx, "import").active_definitions()
         with showing_progress(ctx) as ledger:
             summary = import_rows(ledger, rows, strict=strict, name=name,
                                   size=path.stat().st_size, tell=lambda: opened[-1].tell())
+    except FileFormatError as exc:
+        raise click.ClickException(printable(f"{name}: {exc}")) from None
+    except ImportInterrupted as stop:
+        _print_summary(stop.summary, name, fmt, file)
+        why = describe(stop.cause, ctx.find_root().obj["db"]) or repr(stop.cause)
+        raise click.ClickException(printable(
+            f"{why}. {stop.summary.stored} fact(s) of {name} were stored before the failure "
+            "(whole batches; the failing one was rolled back): run the same import again to "
+            "store the rest, what is stored counts as duplicate")) from None
     finally:
         for stream in opened:
             stream.close()
-    # `skipped` is shown where rows are skipped by design (the SPEC line is kept otherwise).
-    skipped = f", skipped {summary.skipped}" if summary.skipped or fmt == "salesforce" else ""
-    click.echo(f"{name}: read {summary.read}, stored {summary.stored}, "
-               f"duplicate {summary.duplicate}, rejected {summary.rejected}{skipped}")
-    for message, items in summary.warnings.items():
-        shown = ", ".join(items[:20]) + (f", … and {len(items) - 20} more"
-                                         if len(items) > 20 else "")
-        click.echo(f"Warning: {message} ({len(items)}): {shown}", err=True)
-    for bad in summary.rejections[:5]:
-        where = f"{file}:{bad.line}" + (f": {bad.field}" if bad.field else "")
-        click.echo(f"  {where}: {bad.reason}", err=True)
-    if summary.rejected > 5:
-        click.echo(f"  … and {summary.rejected - 5} more", err=True)
+    _print_summary(summary, name, fmt, file)
     if rejects:
         write_rejects(Path(rejects), summary.rejections)
     if not summary.committed:
         raise click.ClickException(
-            f"{file}: {summary.rejected} bad row(s); nothing was stored (--strict)")
+            f"{printable(file)}: {summary.rejected} bad row(s); nothing was stored (--strict)")
     if summary.rejected:
         ctx.exit(EXIT_REJECTED)
+
+
+def _print_summary(summary: Any, name: str, fmt: str, file: str) -> None:
+    """The counts line, then warnings and the first rejected rows on standard error."""
+    # `skipped` is shown where rows are skipped by design (the SPEC line is kept otherwise).
+    skipped = f", skipped {summary.skipped}" if summary.skipped or fmt == "salesforce" else ""
+    click.echo(printable(f"{name}: read {summary.read}, stored {summary.stored}, "
+                         f"duplicate {summary.duplicate}, rejected {summary.rejected}"
+                         f"{skipped}"))
+    for message, items in summary.warnings.items():
+        shown = ", ".join(items[:20]) + (f", … and {len(items) - 20} more"
+                                         if len(items) > 20 else "")
+        click.echo(printable(f"Warning: {message} ({len(items)}): {shown}"), err=True)
+    for bad in summary.rejections[:5]:
+        where = f"{file}:{bad.line}" + (f": {bad.field}" if bad.field else "")
+        click.echo(printable(f"  {where}: {bad.reason}"), err=True)
+    if summary.rejected > 5:
+        click.echo(f"  … and {summary.rejected - 5} more", err=True)

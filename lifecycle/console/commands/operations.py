@@ -14,6 +14,7 @@ from lifecycle.console.options import (
     friendly,
     ledger_from,
     output_format,
+    writer_from,
 )
 
 
@@ -96,7 +97,7 @@ def project(ctx: click.Context, partition: Any, follow: bool, interval: float,
 
     from lifecycle.console.progress import showing_progress
 
-    ledger = ledger_from(ctx)
+    ledger = writer_from(ctx, "project")
     if inline:
         ledger.stop_workers()
         click.echo(f"projections kept inline again, at position {ledger.position()}")
@@ -135,6 +136,7 @@ def rebuild(ctx: click.Context) -> None:
     """
     from lifecycle.console.progress import showing_progress
 
+    writer_from(ctx, "rebuild")
     with showing_progress(ctx) as ledger:
         position = ledger.rebuild()
     click.echo(f"Projections rebuilt from the log up to position {position}.")
