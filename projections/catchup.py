@@ -21,11 +21,14 @@ from projections.schema import reading
 PAGE = 5_000
 
 def catch_up(engine: Engine, log: EventLog, definitions: Definitions,
-             partition: Partition | None = None, at: Position | None = None) -> int:
+             partition: Partition | None = None, at: Position | None = None,
+             follow_definitions: bool = True) -> int:
     """Bring the views up to the end of the log; returns how many events were applied.
 
     With a partition, only that partition's subjects are written, under its own position.
-    `at` is the position if the caller has just read it.
+    `at` is the position if the caller has just read it. A page that publishes definitions
+    rebuilds the views under the newest ones; with `follow_definitions=False` (a reader)
+    the catch-up stops before such a page instead.
     """
     name = partition.name if partition else PROJECTION
     applied = 0
@@ -44,7 +47,10 @@ def catch_up(engine: Engine, log: EventLog, definitions: Definitions,
             return _replay(engine, log, definitions, at)
         upto = notes[-1].id
         if any(log.mapper.is_definitions(n) for n in notes):
-            rebuild(engine, log, definitions)
+            if not follow_definitions:
+                return applied
+            # The newest published, which may be newer than the caller's `definitions`.
+            rebuild(engine, log, log.definitions_history()[-1].definitions)
             return applied + len(notes)
         streams = sorted({n.originator_id for n in notes}, key=str)
         _apply(engine, log, definitions, at, upto, streams, partition)
