@@ -29,6 +29,7 @@ from lifecycle.store.codec import (
     definitions_event_id,
 )
 from lifecycle.store.eventlog import EventLog
+from lifecycle.store.logchain import key_from_environment
 from lifecycle.store.settings import sqlalchemy_url, sqlite_pragmas
 from projections import catchup, positions, rebuild, schema
 from projections.view import View
@@ -54,9 +55,11 @@ class Ledger:
         self.url = url
         self.read_only = read_only
         recorder, self._factory = open_recorder(url, create_tables=not read_only)
+        recorder.chain_key = key_from_environment()
         self.log = EventLog(recorder, LedgerMapper())
         self.engine = self._engine(url)
         if not read_only:
+            self.log.ensure_chain()  # a store made before the log chain gets one, once
             schema.create_tables(self.engine)
 
     @staticmethod
