@@ -136,18 +136,29 @@ class LedgerRecorder(ABC):
     def check_storage(self) -> tuple[list[str], list[str]]:
         """The database's own integrity check: (problems, notes)."""
 
-    def iter_log(self, page: int = 5_000) -> Iterator[StreamEvent]:
-        """The whole log in log order, a page at a time."""
+    @abstractmethod
+    def log_bounds(self) -> tuple[int, int]:
+        """The log's last position and the chain's last entry, read at one moment (appends
+        add to both in one transaction), so a walk over both agrees while others append."""
+
+    def iter_log(self, upto: int | None = None, page: int = 5_000) -> Iterator[StreamEvent]:
+        """The log in log order, up to position `upto`, a page at a time."""
         after = 0
         while rows := self.select_log(after, page):
-            yield from rows
+            for row in rows:
+                if upto is not None and row.seq > upto:
+                    return
+                yield row
             after = rows[-1].seq
 
-    def iter_chain(self, page: int = 5_000) -> Iterator[ChainRow]:
-        """The whole log chain by entry, a page at a time."""
+    def iter_chain(self, upto: int | None = None, page: int = 5_000) -> Iterator[ChainRow]:
+        """The log chain by entry, up to entry `upto`, a page at a time."""
         after = 0
         while rows := self.select_chain(after, page):
-            yield from rows
+            for row in rows:
+                if upto is not None and row.entry > upto:
+                    return
+                yield row
             after = rows[-1].entry
 
     def notifications_after(self, position: int, limit: int) -> Sequence[Notification]:

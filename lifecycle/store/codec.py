@@ -166,6 +166,11 @@ class LedgerMapper(Mapper):
         except Exception:  # damaged bytes: the caller names the event by its place
             return None
 
+    def document_of(self, stored: StoredEvent) -> tuple[UUID, dict[str, Any]]:
+        """A published definitions event's id and document, as stored (not validated)."""
+        body = self._open(stored.state)
+        return UUID(body["event_id"]), dict(body["document"])
+
     def chain_of(self, stored: StoredEvent) -> str:
         """The chain hash a stored fact carries ("" for other events)."""
         if self.is_definitions(stored):

@@ -9,6 +9,7 @@ chain. Both name what they find by event id, and neither writes anything.
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from itertools import groupby
@@ -18,6 +19,7 @@ from uuid import UUID
 from lifecycle.domain.recorded import RecordedFact, StoredFact
 from lifecycle.domain.timeutil import format_instant
 from lifecycle.store.codec import DEFINITIONS_SUBJECT_TYPE
+from lifecycle.store.logchain import GENESIS as GENESIS_LINK
 from lifecycle.store.logchain import (
     KEY_VARIABLE,
     ChainRow,
@@ -35,8 +37,9 @@ if TYPE_CHECKING:
 GENESIS = ""
 
 #: What the fact index must say of an event: content hash, subject type and id, fact type,
-#: the fact it retracts, the account it links to.
+#: the fact it retracts, the account it links to (`_ANY`: not checked).
 Expected = tuple[str, str, str, str, UUID | None, str | None]
+_ANY = "\x00any"
 
 
 def chain_hash(previous: str, event_id: UUID, recorded_at: str, canonical_json: str) -> str:
@@ -113,9 +116,11 @@ def check_log(log: EventLog, max_listed: int = 50) -> tuple[int, int, list[str]]
 
 
 def _expected(fact: RecordedFact, canonical: str) -> Expected:
+    """Only retractions retract; a person_linked fact's link is the account it names (other
+    facts' links are not checked: later fact types may keep one)."""
     body: Any = fact.fact
     retracts = getattr(body, "target_event_id", None) if fact.type == "retracted" else None
-    link = getattr(body, "account_id", None) if fact.type == "person_linked" else None
+    link = getattr(body, "account_id", None) if fact.type == "person_linked" else _ANY
     return (hashlib.sha256(canonical.encode()).hexdigest(), fact.subject.type,
             fact.subject.id, fact.type, retracts, link)
 
@@ -123,19 +128,21 @@ def _expected(fact: RecordedFact, canonical: str) -> Expected:
 def _definitions_entry(log: EventLog, item: StreamEvent, where: str,
                        indexed: list[tuple[int, UUID, str, Expected]],
                        flag: Callable[[str], None]) -> None:
-    """A published definitions document must read back as what was published."""
+    """A published definitions document must read back as what was published: its hash,
+    taken the way `publish` took it (canonical JSON of the document as stored, so a later
+    release's model cannot make an old document look changed)."""
     try:
-        recorded = log.mapper.to_definitions(item.event, item.seq)
+        event_id, document = log.mapper.document_of(item.event)
+        version = str(document["version"])
+        canonical = json.dumps(document, sort_keys=True, separators=(",", ":"))
     except Exception as exc:
         flag(f"{where}: published definitions cannot be read back ({type(exc).__name__}: "
              f"{str(exc).splitlines()[0] if str(exc) else ''})")
         return
-    version = recorded.definitions.version
-    indexed.append((item.seq, recorded.event_id,
-                    f"definitions {version!r} (event {recorded.event_id}, log position "
-                    f"{item.seq})",
-                    (recorded.definitions.content_hash(), DEFINITIONS_SUBJECT_TYPE, version,
-                     "definitions_published", None, None)))
+    indexed.append((item.seq, event_id,
+                    f"definitions {version!r} (event {event_id}, log position {item.seq})",
+                    (hashlib.sha256(canonical.encode()).hexdigest(), DEFINITIONS_SUBJECT_TYPE,
+                     version, "definitions_published", None, None)))
 
 
 def _note_retraction(fact: RecordedFact, retracted_by: dict[UUID, UUID], where: str,
@@ -173,7 +180,7 @@ def _check_index(log: EventLog, items: list[tuple[int, UUID, str, Expected]],
                  f"{row.retracts or 'nothing'}, not {retracts or 'nothing'}: its record was "
                  "changed behind the ledger's back"
                  + (f" (fact {retracts} could be retracted again)" if retracts else ""))
-        if row.link_account != link:
+        if link is not _ANY and row.link_account != link:
             flag(f"{where}: the fact index records it as linking to account "
                  f"{row.link_account!r}, not {link!r}: its record was changed behind the "
                  "ledger's back")
@@ -183,7 +190,7 @@ def _check_index(log: EventLog, items: list[tuple[int, UUID, str, Expected]],
 class ChainReport:
     """The log checked in log order against its chain."""
 
-    head: str = format_head(0, "0" * 64)
+    head: str = format_head(0, GENESIS_LINK)
     entries: int = 0
     problems: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
@@ -195,13 +202,14 @@ def check_chain(log: EventLog, key: bytes | None = None,
     head, if given; the seals, with the key. A store made before the chain and opened
     read-only since has none: its head is computed from the log as it stands."""
     report = ChainReport()
+    chained = log.recorder.has_log_chain()
+    last, entries = log.recorder.log_bounds() if chained else (log.position(), 0)
 
     def logged() -> Iterator[LoggedEvent]:
         return (LoggedEvent(item.seq, log.mapper.event_id_of(item.event), item.event)
-                for item in log.recorder.iter_log())
+                for item in log.recorder.iter_log(last))
 
-    chained = log.recorder.has_log_chain()
-    rows: Iterable[ChainRow] = log.recorder.iter_chain()
+    rows: Iterable[ChainRow] = log.recorder.iter_chain(entries)
     if not chained:
         report.notes.append("this store has no log chain yet (it was made by an earlier "
                             "release and only opened read-only since): the head below is "
@@ -250,6 +258,8 @@ def _deleted(log: EventLog, rows: list[ChainRow]) -> list[str]:
 def _against(expect: tuple[int, str], entries: int, seen: str | None,
              report: ChainReport) -> None:
     entry, expected = expect
+    if entry == 0:
+        seen = GENESIS_LINK  # the empty log: every log holds it
     if entries < entry:
         report.problems.append(
             f"the log chain ends at entry {entries}, before the expected head's entry "

@@ -261,6 +261,15 @@ class PostgresLedgerRecorder(PostgresApplicationRecorder, LedgerRecorder):
         with self._reading() as c:
             return self._log_page(c, after, limit)
 
+    def log_bounds(self) -> tuple[int, int]:
+        with self._reading() as c:  # one statement: one snapshot
+            c.execute(SQL("SELECT (SELECT MAX(notification_id) FROM {}) AS last, "
+                          "(SELECT MAX(entry) FROM {}.log_chain) AS entry").format(
+                self.table, Identifier(self.schema)))
+            row = c.fetchone()
+            assert row is not None
+            return int(row["last"] or 0), int(row["entry"] or 0)
+
     def select_chain(self, after: int, limit: int) -> list[ChainRow]:
         with self._reading() as c:
             c.execute(SQL("SELECT entry, event_id, hash, seal FROM {}.log_chain "

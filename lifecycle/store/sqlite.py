@@ -265,6 +265,13 @@ class SQLiteLedgerRecorder(SQLiteApplicationRecorder, LedgerRecorder):
             return [StreamEvent(r[0], StoredEvent(_stream(r[1]), r[2], r[3], r[4]))
                     for r in c.fetchall()]
 
+    def log_bounds(self) -> tuple[int, int]:
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(f"SELECT (SELECT MAX(rowid) FROM {self.events_table_name}), "  # noqa: S608
+                      "(SELECT MAX(entry) FROM log_chain)")
+            last, entry = c.fetchone()
+            return int(last or 0), int(entry or 0)
+
     def select_chain(self, after: int, limit: int) -> list[ChainRow]:
         with self.datastore.transaction(commit=False) as c:
             c.execute("SELECT entry, event_id, hash, seal FROM log_chain WHERE entry > ? "
