@@ -136,16 +136,17 @@ def raw_load(store: str, url: str, path: Path) -> float:
 
 def storage_floor(store: str, url: str, events: str) -> float:
     """Seconds to write the rows the import stored into empty copies of the ledger's own
-    tables (events and fact index, their keys and indexes), raw: executemany (SQLite,
+    tables (events, fact index and log chain, their keys and indexes), raw: executemany (SQLite,
     `synchronous = FULL` as the ledger) or COPY (PostgreSQL), one transaction per import
     batch. No reading, validation, identity or hashing: what the ledger's storage alone
     costs, so raw / this is the best import ratio the schema allows."""
     def sqlite_floor() -> float:
         source = sqlite3.connect(url.removeprefix("sqlite:///"))
         schema = [sql for (sql,) in source.execute(
-            "SELECT sql FROM sqlite_master WHERE tbl_name IN (?, 'fact_index') "
+            "SELECT sql FROM sqlite_master WHERE tbl_name IN (?, 'fact_index', 'log_chain') "
             "AND sql IS NOT NULL ORDER BY type DESC", [events])]
         index_rows = source.execute("SELECT * FROM fact_index ORDER BY rowid").fetchall()
+        chain_rows = source.execute("SELECT * FROM log_chain ORDER BY entry").fetchall()
         event_rows = source.execute(
             f"SELECT originator_id, originator_version, topic, state FROM {events} "
             "ORDER BY rowid").fetchall()
@@ -163,6 +164,8 @@ def storage_floor(store: str, url: str, events: str) -> float:
                                index_rows[at:at + BATCH])
             target.executemany(f"INSERT INTO {events} VALUES (?,?,?,?)",
                                event_rows[at:at + BATCH])
+            target.executemany("INSERT INTO log_chain VALUES (?,?,?,?)",
+                               chain_rows[at:at + BATCH])
             target.execute("COMMIT")
         seconds = time.perf_counter() - start
         target.close()
@@ -174,11 +177,13 @@ def storage_floor(store: str, url: str, events: str) -> float:
         dsn = url.replace("postgresql+psycopg://", "postgresql://")
         with psycopg.connect(dsn) as conn:
             index_rows = conn.execute("SELECT * FROM fact_index").fetchall()
+            chain_rows = conn.execute("SELECT * FROM log_chain ORDER BY entry").fetchall()
             event_rows = conn.execute(
                 f"SELECT originator_id, originator_version, topic, state FROM {events} "
                 "ORDER BY notification_id").fetchall()
-            conn.execute("DROP TABLE IF EXISTS floor_index, floor_events")
+            conn.execute("DROP TABLE IF EXISTS floor_index, floor_events, floor_chain")
             conn.execute("CREATE TABLE floor_index (LIKE fact_index INCLUDING ALL)")
+            conn.execute("CREATE TABLE floor_chain (LIKE log_chain INCLUDING ALL)")
             conn.execute("CREATE TABLE floor_events (originator_id uuid NOT NULL, "
                          "originator_version bigint NOT NULL, topic text, state bytea, "
                          "notification_id bigserial UNIQUE, "
@@ -193,9 +198,12 @@ def storage_floor(store: str, url: str, events: str) -> float:
                                         "originator_version, topic, state) FROM STDIN") as copy:
                     for row in event_rows[at:at + BATCH]:
                         copy.write_row(row)
+                with conn.cursor().copy("COPY floor_chain FROM STDIN") as copy:
+                    for row in chain_rows[at:at + BATCH]:
+                        copy.write_row(row)
                 conn.commit()
             seconds = time.perf_counter() - start
-            conn.execute("DROP TABLE floor_index, floor_events")
+            conn.execute("DROP TABLE floor_index, floor_events, floor_chain")
         return seconds
 
     return sqlite_floor() if store == "sqlite" else pg_floor()

@@ -25,12 +25,14 @@ PAGE = 5_000
 
 def catch_up(engine: Engine, log: EventLog, definitions: Definitions,
              partition: Partition | None = None, at: Position | None = None,
-             progress: Progress = SILENT) -> int:
+             progress: Progress = SILENT, follow_definitions: bool = True) -> int:
     """Bring the views up to the end of the log; returns how many events were applied.
 
     With a partition, only that partition's subjects are written, under its own position.
     `at` is the position if the caller has just read it. `progress` hears of a phase
-    only when there is something to apply.
+    only when there is something to apply. A page that publishes definitions rebuilds the
+    views under the newest ones; with `follow_definitions=False` (a reader) the catch-up
+    stops before such a page instead.
     """
     name = partition.name if partition else PROJECTION
     applied = 0
@@ -49,7 +51,10 @@ def catch_up(engine: Engine, log: EventLog, definitions: Definitions,
             return _replay(engine, log, definitions, at, progress)
         upto = notes[-1].id
         if any(log.mapper.is_definitions(n) for n in notes):
-            rebuild(engine, log, definitions, progress=progress)
+            if not follow_definitions:
+                return applied
+            # The newest published, which may be newer than the caller's `definitions`.
+            rebuild(engine, log, log.definitions_history()[-1].definitions, progress=progress)
             return applied + len(notes)
         if not applied:
             # Counted in log positions: facts, and the rare gap a rolled-back append left.

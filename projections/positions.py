@@ -45,6 +45,15 @@ def advance(conn: Connection, old: Position, new: int, version: str,
     if result.rowcount != 1:
         raise ProjectionConflict("the projection was moved by another writer")
 
+def views_version(conn: Connection) -> str | None:
+    """The definitions version the views were derived under, as their tracking rows say
+    (None: never projected). ValueError if the rows disagree."""
+    versions = {p.definitions_version for p in read_positions(conn).values()}
+    if len(versions) > 1:
+        raise ValueError("the projection's partitions were derived under different "
+                         f"definitions ({', '.join(sorted(map(str, versions)))})")
+    return versions.pop() if versions else None
+
 def read_positions(conn: Connection) -> dict[str, Position]:
     """Every tracking row: the inline projection's or the partitions'."""
     p = tables.positions

@@ -41,6 +41,27 @@ def create_tables(engine: Engine) -> set[str]:
     raise AssertionError("unreachable")  # pragma: no cover
 
 @contextmanager
+def snapshot(engine: Engine) -> Iterator[Connection]:
+    """A connection that reads one consistent state of the views however many queries it
+    runs, so that what a report prints and the definitions it names come from the same
+    moment. On SQLite, one read transaction (the WAL keeps its snapshot while a swap
+    commits). On PostgreSQL, a REPEATABLE READ transaction that first locks the view tables
+    against a swap (ACCESS SHARE, in the order a swap drops them: a swap waits for the
+    reader, a reader for a swap, and neither for catch-ups)."""
+    with engine.connect() as conn:
+        if conn.dialect.name == "postgresql":
+            conn = conn.execution_options(isolation_level="REPEATABLE READ")
+            quote = conn.dialect.identifier_preparer.quote
+            names = ", ".join(quote(t.name) for t in tables.VIEW_TABLES)
+            conn.execute(text(f"LOCK TABLE {names} IN ACCESS SHARE MODE"))
+        else:
+            conn.exec_driver_sql("BEGIN")  # deferred: the snapshot is the first read's
+        try:
+            yield conn
+        finally:
+            conn.rollback()
+
+@contextmanager
 def reading(engine: Engine) -> Iterator[Connection]:
     """A connection for reads. On PostgreSQL it runs in autocommit, which spares the
     BEGIN and ROLLBACK round trips of a transaction that only reads."""

@@ -73,11 +73,19 @@ def _fresh_database() -> Iterator[str]:
     name = f"lifecycle_test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
     with admin:
         admin.execute(f'CREATE DATABASE "{name}"')
+    _with_amcheck(name)
     try:
         yield name
     finally:
         with _admin_connect(PG_ADMIN_DB) as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _with_amcheck(database: str) -> None:
+    """`lifecycle verify` runs PostgreSQL's own check where amcheck is installed (and notes
+    that it skipped it elsewhere: tests/reliability/test_tamper.py)."""
+    with _admin_connect(database) as conn:
+        conn.execute("CREATE EXTENSION IF NOT EXISTS amcheck")
 
 
 @pytest.fixture
@@ -89,6 +97,7 @@ def pg_url(_pg_database: str) -> str:
                      "WHERE datname = current_database() AND pid <> pg_backend_pid()")
         conn.execute("DROP SCHEMA IF EXISTS public CASCADE")
         conn.execute("CREATE SCHEMA public")
+        conn.execute("CREATE EXTENSION IF NOT EXISTS amcheck")  # dropped with the schema
     return f"postgresql+psycopg://{PG_SERVER}/{_pg_database}"
 
 
@@ -100,6 +109,7 @@ def pg_session_url(_pg_database: str) -> Iterator[str]:
     name = f"{_pg_database}_session"
     with _admin_connect(PG_ADMIN_DB) as admin:
         admin.execute(f'CREATE DATABASE "{name}"')
+    _with_amcheck(name)
     try:
         yield f"postgresql+psycopg://{PG_SERVER}/{name}"
     finally:

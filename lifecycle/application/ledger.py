@@ -31,6 +31,7 @@ from lifecycle.store.codec import (
 )
 from lifecycle.store.eventlog import EventLog
 from lifecycle.store.failures import ReadOnlyStore
+from lifecycle.store.logchain import key_from_environment
 from lifecycle.store.settings import read_models_engine_args, sqlite_pragmas
 from projections import catchup, positions, rebuild, schema
 from projections.view import View
@@ -67,9 +68,11 @@ class Ledger:
         #: Why the projections could not follow a write that was committed (None: they did).
         self.behind: Exception | None = None
         recorder, self._factory = open_recorder(url, read_only=read_only)
+        recorder.chain_key = key_from_environment()
         self.log = EventLog(recorder, LedgerMapper())
         self.engine = self._engine(url, read_only)
         if not read_only:
+            self.log.ensure_chain()  # a store made before the log chain gets one, once
             existing = schema.create_tables(self.engine)
             if any(name.startswith("lc_next_") for name in existing):
                 rebuild.drop_dead_shadows(self.engine)  # a failed build could not drop them
@@ -225,21 +228,38 @@ class Ledger:
 
     # ---- read models -----------------------------------------------------------------
 
-    def catch_up(self) -> int:
+    def catch_up(self, complete_backfill: bool = True) -> int:
         """Apply what the log holds beyond the projections' position (every partition's,
-        when workers keep them: their positions make it safe to help)."""
+        when workers keep them: their positions make it safe to help).
+
+        `complete_backfill=False` (readers): views derived under other definitions than
+        the active ones (a backfill running, or killed before its swap) are left as they
+        are, and so is a stretch of the log that publishes definitions: rebuilding is the
+        writers' job, and the views keep saying which definitions they reflect."""
         if self.read_only:
             return 0
         with schema.reading(self.engine) as conn:
             tracked = positions.read_positions(conn)
+        if not complete_backfill and self._backfill_pending(tracked):
+            return 0
         parts = positions.partitions_of(tracked)
         if not parts:
             return self.project(None, tracked.get(positions.PROJECTION,
-                                                  positions.Position(0, None)))
-        return sum(self.project(part, tracked.get(part.name)) for part in parts)
+                                                  positions.Position(0, None)),
+                                complete_backfill)
+        return sum(self.project(part, tracked.get(part.name), complete_backfill)
+                   for part in parts)
+
+    def _backfill_pending(self, tracked: dict[str, positions.Position]) -> bool:
+        try:
+            active = self.active_definitions().definitions.version
+        except LedgerError:
+            return False
+        return any(p.definitions_version not in (None, schema.STALE, active)
+                   for p in tracked.values())
 
     def project(self, partition: positions.Partition | None,
-                at: positions.Position | None = None) -> int:
+                at: positions.Position | None = None, complete_backfill: bool = True) -> int:
         """Catch up the whole projection, or one partition of it (registering it)."""
         self.writable("projecting")
         try:
@@ -255,7 +275,7 @@ class Ledger:
         for attempt in range(1, 6):
             try:
                 return catchup.catch_up(self.engine, self.log, definitions, partition, at,
-                                        self.progress)
+                                        self.progress, follow_definitions=complete_backfill)
             except positions.ProjectionConflict:
                 # Another writer moved first: start again from where it left off.
                 at = None
@@ -301,11 +321,41 @@ class Ledger:
         """The read models to report from: the live ones, or a replay as known at a time
         and/or under another published version of the definitions."""
         if known_at is None and definitions is None:
-            self.catch_up()
-            return View(self.engine, self.active_definitions(), None)
+            self.catch_up(complete_backfill=False)
+            return self.live_view()
         recorded = (self.published(definitions) if definitions is not None
                     else self.active_definitions(known_at))
         return View(self.scratch(recorded.definitions, known_at), recorded, known_at)
+
+    def live_view(self) -> View:
+        """The live read models as they stand, labelled with the definitions they were
+        derived under (their tracking rows say), which during a backfill, or after one
+        killed before its swap, are the previous ones."""
+        version = self.views_version()
+        return View(self.engine, self.views_definitions(version), None,
+                    live=version is not None)
+
+    def views_version(self) -> str | None:
+        """The definitions version the live views reflect (None: never projected)."""
+        with schema.reading(self.engine) as conn:
+            try:
+                return positions.views_version(conn)
+            except ValueError as exc:
+                raise LedgerError(f"{exc}: run `lifecycle rebuild`") from None
+
+    def views_definitions(self, version: str | None) -> RecordedDefinitions:
+        """The published definitions the live views reflect (`version`, as their tracking
+        rows say: the active ones if they were never projected)."""
+        if version is None:
+            return self.active_definitions()
+        if version == schema.STALE:
+            raise LedgerError("the views were made by an earlier release and must be "
+                              "replayed first: run `lifecycle rebuild`")
+        for recorded in reversed(self.definitions_log()):
+            if recorded.definitions.version == version:
+                return recorded
+        raise LedgerError(f"the views say they reflect definitions {version!r}, which were "
+                          "never published: run `lifecycle verify`")
 
     def published(self, version: str) -> RecordedDefinitions:
         """A published version of the definitions, by its label."""

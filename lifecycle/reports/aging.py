@@ -27,7 +27,7 @@ def aging(view: View, as_of: datetime, level: str = PERSON) -> dict[str, Any]:
     """Time in the current stage as of `as_of`, per stage."""
     report_base.check_level(level)
     rows, total = [], 0
-    with view.engine.connect() as conn:
+    with view.connect() as conn:
         for stage in view.definitions.stages:
             entered = analytics.entered_in(conn, level, stage.key, as_of)
             count = len(entered)

@@ -24,7 +24,7 @@ def flags(view: View, as_of: datetime, flag: tuple[str, ...] | list[str] = ()
              ) -> dict[str, Any]:
     """Active flags as of `as_of`: one row per flagged account, then one per person."""
     report_base.check_choices(flag, FLAGS, "flag")
-    with view.engine.connect() as conn:
+    with view.connect() as conn:
         found = status_queries.flag_rows(conn, as_of, flag, FLAGS)
     rows = []
     accounts: Counter[str] = Counter()

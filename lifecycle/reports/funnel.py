@@ -49,7 +49,7 @@ def funnel(view: View, entry_stage: str | None = None, start: datetime | None = 
                           "at a path or off-path stage")
     later = [s.key for s in defs.path_stages if (s.rank or 0) > entry.rank]
     reached: dict[tuple[Any, str], tuple[list[int], int]] = {}
-    with view.engine.connect() as conn:
+    with view.connect() as conn:
         members = analytics.cohort_groups(conn, level, entry.key, start, end, by)
         for key in later:
             for group, _, inferred, durations in analytics.funnel_steps(

@@ -47,7 +47,7 @@ def build(view: View, start: datetime | None = None, end: datetime | None = None
     now = utc_now().replace(microsecond=0)
     latest = min(now, view.known_at) if view.known_at else now  # nothing later is known
     as_of = min(end - timedelta(microseconds=1), latest) if end else latest
-    with view.engine.connect() as conn:
+    with view.connect() as conn:
         flow = analytics.flow(conn, level, start, end)
     return {
         "meta": {"title": f"Lifecycle report: {level}s", "level": level,
@@ -69,7 +69,7 @@ def build(view: View, start: datetime | None = None, end: datetime | None = None
 def _every(view: View, start: datetime | None, end: datetime | None, level: str) -> str:
     """Weeks for a window of up to six months, else months."""
     if start is None or end is None:
-        with view.engine.connect() as conn:
+        with view.connect() as conn:
             first, last = analytics.move_span(conn, level)
         start, end = start or first, end or last
     if start is None or end is None:

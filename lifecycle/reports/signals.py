@@ -30,7 +30,7 @@ def signals(view: View, since: datetime | None = None, until: datetime | None = 
     report_base.check_window(since, until)
     report_base.check_choices(reason, REASONS, "reason")
     reasons = [r for r in REASONS if r in (reason or DEFAULT_REASONS)]
-    with view.engine.connect() as conn:
+    with view.connect() as conn:
         found = status_queries.signal_rows(conn, since, until, reasons)
     rows = [dict(zip(COLUMNS, row, strict=True)) for row in found]
     counts = Counter(row["reason"] for row in rows)

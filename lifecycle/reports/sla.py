@@ -42,7 +42,7 @@ def sla(view: View, as_of: datetime, level: str = PERSON, name: str | None = Non
             raise LedgerError(f"--sla: no SLA {name!r} in definitions {defs.version} "
                               f"(SLAs: {known})")
     summary, rows = [], []
-    with view.engine.connect() as conn:
+    with view.connect() as conn:
         for rule in chosen:
             counts = status_queries.sla_tally(conn, level, rule.stage, as_of, since,
                                               rule.duration)

@@ -33,7 +33,7 @@ def _check_stage(definitions: Any, stage: str | None) -> None:
 
 def stages(view: View, as_of: datetime, level: str = PERSON) -> dict[str, Any]:
     """Stage counts as of a moment: every defined stage, zero counts included."""
-    with view.engine.connect() as conn:
+    with view.connect() as conn:
         counts = queries.stage_counts(conn, view.definitions, level, as_of)
     return {
         "as_of": format_instant(as_of),
@@ -50,7 +50,7 @@ def stamps(view: View, level: str | None = None, stage: str | None = None,
     """One row per subject and stage reached; with `snapshot`, what caused it first."""
     _check_stage(view.definitions, stage)
     columns = STAMP_COLUMNS + (SNAPSHOT_COLUMNS if snapshot else [])
-    with view.engine.connect() as conn:
+    with view.connect() as conn:
         rows = queries.stamps(conn, view.definitions, level, stage)
     return [_out(row, columns) for row in rows]
 
@@ -63,7 +63,7 @@ def moves(view: View, level: str | None = None, directions: Sequence[str] = (),
         if direction not in DIRECTIONS:
             raise LedgerError(
                 f"unknown direction {direction!r} (directions: {', '.join(DIRECTIONS)})")
-    with view.engine.connect() as conn:
+    with view.connect() as conn:
         rows = queries.moves(conn, level, directions, since, until)
     return [_out(row, MOVE_COLUMNS) for row in rows]
 

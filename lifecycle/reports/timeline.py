@@ -48,7 +48,7 @@ def timeline(view: View, start: datetime | None = None, end: datetime | None = N
     report_base.check_window(start, end)
     keys = [s.key for s in view.definitions.stages]
     rows = []
-    with view.engine.connect() as conn:
+    with view.connect() as conn:
         asked = start is not None and end is not None
         start, end = _window(conn, level, start, end, every)
         if start is not None and end is not None:

@@ -47,7 +47,7 @@ def velocity(view: View, from_stage: str | None = None, to_stage: str | None = N
     sources = sorted({a for a, _ in pairs}, key=defs.order.__getitem__)
     durations: dict[tuple[str, str], dict[str | None, list[int]]] = {}
     inferred: Counter[tuple[str, str, str | None]] = Counter()
-    with view.engine.connect() as conn:
+    with view.connect() as conn:
         for a, b in pairs:
             found: dict[str | None, list[int]] = {}
             for bucket, _, in_bucket_inferred, ordered in analytics.pair_steps(

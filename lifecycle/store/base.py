@@ -7,18 +7,21 @@ same fact is refused by a unique index. `sync_cursors` keeps, per CRM object, ho
 `lifecycle sync` has read: set inside the append transaction of the facts it covers.
 
 Appending is one unit of work under the store's write lock: look up which identities are
-known, read each stream's last version, insert index rows and events, commit.
+known, read each stream's last version, insert index rows and events, and extend the log
+chain (`log_chain`, see logchain.py) over them, commit.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from uuid import UUID
 
 from eventsourcing.persistence import Notification, StoredEvent
+
+from lifecycle.store.logchain import ChainRow
 
 #: Largest number of bound parameters sent in one IN (...) list.
 CHUNK = 500
@@ -84,7 +87,8 @@ class AppendTx(ABC):
 
     @abstractmethod
     def insert(self, rows: Sequence[IndexRow], events: Sequence[StoredEvent]) -> None:
-        """Store index rows and their events."""
+        """Store index rows and their events (one row per event, in the same order), and
+        chain the events onto the log chain in that order."""
 
     @abstractmethod
     def save_cursor(self, name: str, value: str) -> None:
@@ -101,6 +105,8 @@ class LedgerRecorder(ABC):
 
     #: The dialect name SQLAlchemy uses for the same database.
     dialect: str
+    #: Seals each new log-chain entry when set (logchain.KEY_VARIABLE).
+    chain_key: bytes | None = None
 
     @abstractmethod
     def append_transaction(self) -> AbstractContextManager[AppendTx]:
@@ -144,6 +150,55 @@ class LedgerRecorder(ABC):
     def links_to(self, fact_types: Sequence[str], linked_ids: Sequence[str]) -> set[Link]:
         """The links of facts of `fact_types` that name one of `linked_ids` as their second
         subject (ever, retracted ones included)."""
+
+    @abstractmethod
+    def has_log_chain(self) -> bool:
+        """Whether the store keeps a log chain (stores made before it do not, until opened
+        for writing)."""
+
+    @abstractmethod
+    def ensure_log_chain(self, event_id_of: Callable[[StoredEvent], UUID | None]) -> bool:
+        """Give a store that has no log chain one, over its whole log, in one locked
+        transaction; returns whether it was made. A store that has one keeps it as it is
+        (its rows are evidence: never recomputed)."""
+
+    @abstractmethod
+    def select_log(self, after: int, limit: int) -> list[StreamEvent]:
+        """Events after log position `after`, in log order, as stored (a stream id that is
+        not a UUID any more is returned as its text)."""
+
+    @abstractmethod
+    def select_chain(self, after: int, limit: int) -> list[ChainRow]:
+        """Log-chain rows after entry `after`, by entry."""
+
+    @abstractmethod
+    def check_storage(self) -> tuple[list[str], list[str]]:
+        """The database's own integrity check: (problems, notes)."""
+
+    @abstractmethod
+    def log_bounds(self) -> tuple[int, int]:
+        """The log's last position and the chain's last entry, read at one moment (appends
+        add to both in one transaction), so a walk over both agrees while others append."""
+
+    def iter_log(self, upto: int | None = None, page: int = 5_000) -> Iterator[StreamEvent]:
+        """The log in log order, up to position `upto`, a page at a time."""
+        after = 0
+        while rows := self.select_log(after, page):
+            for row in rows:
+                if upto is not None and row.seq > upto:
+                    return
+                yield row
+            after = rows[-1].seq
+
+    def iter_chain(self, upto: int | None = None, page: int = 5_000) -> Iterator[ChainRow]:
+        """The log chain by entry, up to entry `upto`, a page at a time."""
+        after = 0
+        while rows := self.select_chain(after, page):
+            for row in rows:
+                if upto is not None and row.entry > upto:
+                    return
+                yield row
+            after = rows[-1].entry
 
     def notifications_after(self, position: int, limit: int) -> Sequence[Notification]:
         """Events after `position` in log order (gaps tolerated)."""

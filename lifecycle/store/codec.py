@@ -25,6 +25,8 @@ from lifecycle.domain.streams import DEFINITIONS_STREAM, LEDGER_NAMESPACE
 from lifecycle.domain.timeutil import format_instant, parse_instant
 
 DEFINITIONS_SUBJECT_TYPE = "definitions"
+#: How every stored state the ledger writes begins (facts and definitions alike).
+_ID_PREFIX = b'{"event_id":"'
 
 
 class DefinitionsPublished(BaseModel):
@@ -153,6 +155,21 @@ class LedgerMapper(Mapper):
         if self.compressor:
             state = self.compressor.decompress(state)
         return state.decode()
+
+    def event_id_of(self, stored: StoredEvent) -> UUID | None:
+        """The id a stored event (fact or definitions) carries; None if it cannot be read."""
+        state = bytes(stored.state)
+        try:
+            if not self.cipher and not self.compressor and state.startswith(_ID_PREFIX):
+                return UUID(state[len(_ID_PREFIX):len(_ID_PREFIX) + 36].decode())
+            return UUID(str(self._open(state)["event_id"]))
+        except Exception:  # damaged bytes: the caller names the event by its place
+            return None
+
+    def document_of(self, stored: StoredEvent) -> tuple[UUID, dict[str, Any]]:
+        """A published definitions event's id and document, as stored (not validated)."""
+        body = self._open(stored.state)
+        return UUID(body["event_id"]), dict(body["document"])
 
     def chain_of(self, stored: StoredEvent) -> str:
         """The chain hash a stored fact carries ("" for other events)."""

@@ -23,6 +23,10 @@ class EventLog:
     def position(self) -> int:
         return self.recorder.last_position()
 
+    def ensure_chain(self) -> bool:
+        """Chain a log stored before the log chain existed (once: see logchain.py)."""
+        return self.recorder.ensure_log_chain(self.mapper.event_id_of)
+
     def definitions_history(self, upto: int | None = None) -> list[RecordedDefinitions]:
         """Every published version, oldest first."""
         return [self.mapper.to_definitions(e.event, e.seq)

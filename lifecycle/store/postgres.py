@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 from uuid import UUID
@@ -13,6 +13,7 @@ from eventsourcing.postgres import PostgresApplicationRecorder
 from psycopg.sql import SQL, Identifier
 
 from lifecycle.store.base import AppendTx, IndexRow, LedgerRecorder, Link, StreamEvent
+from lifecycle.store.logchain import ChainRow, ChainTail, chain_all
 
 INDEX_TABLE = (
     "CREATE TABLE IF NOT EXISTS {schema}.fact_index ("
@@ -34,6 +35,10 @@ PERSON_LINK_INDEX = ("CREATE INDEX IF NOT EXISTS fact_index_person_links ON "
 CURSOR_TABLE = ("CREATE TABLE IF NOT EXISTS {schema}.sync_cursors ("
                 "name text PRIMARY KEY, value text NOT NULL, "
                 "updated_at timestamptz NOT NULL DEFAULT now())")
+#: The log chain (logchain.py), appended in entry order. Created with its rows in one
+#: transaction (`ensure_log_chain`), never by `IF NOT EXISTS` on its own.
+CHAIN_TABLE = ("CREATE TABLE {schema}.log_chain (entry bigint PRIMARY KEY, "
+               "event_id uuid NOT NULL, hash text NOT NULL, seal text)")
 
 
 #: Advisory lock key held while creating the schema (any constant the ledger owns).
@@ -51,6 +56,19 @@ class _PostgresAppend(AppendTx):
         self.recorder = recorder
         self.c = cursor
         self.table = recorder.table
+        self.chain = ChainTail(self._chain_head, recorder.chain_key)
+
+    def _chain_head(self) -> tuple[int, str] | None:
+        self.c.execute(SQL("SELECT entry, hash FROM {}.log_chain ORDER BY entry DESC LIMIT 1")
+                       .format(Identifier(self.recorder.schema)))
+        row = self.c.fetchone()
+        return (int(row["entry"]), str(row["hash"])) if row else None
+
+    def copy_chain(self, links: Sequence[ChainRow]) -> None:
+        with self.c.copy(SQL("COPY {}.log_chain (entry, event_id, hash, seal) FROM STDIN")
+                         .format(Identifier(self.recorder.schema))) as copy:
+            for link in links:
+                copy.write_row((link.entry, link.event_id, link.hash, link.seal))
 
     def lookup(self, event_ids: Sequence[UUID]) -> dict[UUID, IndexRow]:
         self.c.execute(
@@ -99,6 +117,7 @@ class _PostgresAppend(AppendTx):
                 ).format(self.table)) as copy:
             for e in events:
                 copy.write_row((e.originator_id, e.originator_version, e.topic, e.state))
+        self.copy_chain(self.chain.extend([r.event_id for r in rows], events))
 
     def save_cursor(self, name: str, value: str) -> None:
         self.c.execute(SQL(
@@ -241,3 +260,126 @@ class PostgresLedgerRecorder(PostgresApplicationRecorder, LedgerRecorder):
             row = c.fetchone()
             assert row is not None
             return int(row["n"])
+
+    # ---- the log chain and the server's own check ----------------------------------------
+
+    def has_log_chain(self) -> bool:
+        with self._reading() as c:
+            return _has_chain(c, self.schema)
+
+    def ensure_log_chain(self, event_id_of: Callable[[StoredEvent], UUID | None]) -> bool:
+        if self.has_log_chain():
+            return False
+        with self.append_transaction() as tx:  # the events table locked: nobody appends
+            assert isinstance(tx, _PostgresAppend)
+            if _has_chain(tx.c, self.schema):  # another process made it meanwhile
+                return False
+            tx.c.execute(SQL(CHAIN_TABLE).format(schema=Identifier(self.schema)))
+            links = chain_all(self._whole_log(tx.c, event_id_of))
+            tx.copy_chain(list(links))
+        return True
+
+    def _whole_log(self, c: psycopg.Cursor[Any],
+                   event_id_of: Callable[[StoredEvent], UUID | None]
+                   ) -> Iterator[tuple[UUID, StoredEvent]]:
+        after = 0
+        while page := self._log_page(c, after, 5_000):
+            for item in page:
+                yield event_id_of(item.event) or UUID(int=0), item.event
+            after = page[-1].seq
+
+    def _log_page(self, c: psycopg.Cursor[Any], after: int, limit: int) -> list[StreamEvent]:
+        c.execute(SQL("SELECT notification_id, originator_id, originator_version, topic, "
+                      "state FROM {} WHERE notification_id > %s ORDER BY notification_id "
+                      "LIMIT %s").format(self.table), [after, limit])
+        return [StreamEvent(r["notification_id"], StoredEvent(
+            r["originator_id"], r["originator_version"], r["topic"], bytes(r["state"])))
+            for r in c.fetchall()]
+
+    def select_log(self, after: int, limit: int) -> list[StreamEvent]:
+        with self._reading() as c:
+            return self._log_page(c, after, limit)
+
+    def log_bounds(self) -> tuple[int, int]:
+        with self._reading() as c:  # one statement: one snapshot
+            c.execute(SQL("SELECT (SELECT MAX(notification_id) FROM {}) AS last, "
+                          "(SELECT MAX(entry) FROM {}.log_chain) AS entry").format(
+                self.table, Identifier(self.schema)))
+            row = c.fetchone()
+            assert row is not None
+            return int(row["last"] or 0), int(row["entry"] or 0)
+
+    def select_chain(self, after: int, limit: int) -> list[ChainRow]:
+        with self._reading() as c:
+            c.execute(SQL("SELECT entry, event_id, hash, seal FROM {}.log_chain "
+                          "WHERE entry > %s ORDER BY entry LIMIT %s").format(
+                Identifier(self.schema)), [after, limit])
+            return [ChainRow(int(r["entry"]), r["event_id"], r["hash"], r["seal"])
+                    for r in c.fetchall()]
+
+    def check_storage(self) -> tuple[list[str], list[str]]:
+        """PostgreSQL's amcheck, where the database has it: every B-tree index checked
+        against its table (`bt_index_check` with `heapallindexed`), every table's pages
+        (`verify_heapam`)."""
+        with self._reading() as c:
+            c.execute("SELECT n.nspname AS schema FROM pg_extension e JOIN pg_namespace n "
+                      "ON n.oid = e.extnamespace WHERE e.extname = 'amcheck'")
+            row = c.fetchone()
+            if row is None:
+                return [], ["PostgreSQL's own check skipped: the amcheck extension is not "
+                            "installed in this database (`CREATE EXTENSION amcheck;` as a "
+                            "superuser lets verify run it)"]
+            try:
+                return _amcheck(c, row["schema"]), []
+            except psycopg.errors.InsufficientPrivilege as exc:
+                return [], [f"PostgreSQL's own check skipped: {str(exc).splitlines()[0]}"]
+
+
+def _has_chain(c: psycopg.Cursor[Any], schema: str) -> bool:
+    c.execute("SELECT to_regclass(format('%%I.log_chain', %s::text)) IS NOT NULL AS ok",
+              [schema])
+    row = c.fetchone()
+    return bool(row and row["ok"])
+
+
+_USER_RELATIONS = ("FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+                   "WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') "
+                   "AND n.nspname NOT LIKE 'pg\\_%%' AND c.relpersistence = 'p' ")
+
+
+def _amcheck(c: psycopg.Cursor[Any], schema: str) -> list[str]:
+    problems: list[str] = []
+    c.execute("SELECT c.oid::regclass::text AS name " + _USER_RELATIONS +  # noqa: S608
+              "AND c.relkind = 'i' AND c.relam = (SELECT oid FROM pg_am WHERE amname = "
+              "'btree') AND EXISTS (SELECT 1 FROM pg_index i WHERE i.indexrelid = c.oid "
+              "AND i.indisvalid AND i.indisready) ORDER BY 1")
+    for (name,) in [tuple(r.values()) for r in c.fetchall()]:
+        try:
+            c.execute(SQL("SELECT {}.bt_index_check(%s::regclass, true)").format(
+                Identifier(schema)), [name])
+        except psycopg.errors.InsufficientPrivilege:
+            raise
+        except psycopg.Error as exc:
+            problems.append(f"PostgreSQL's amcheck: index {name}: "
+                            f"{str(exc).splitlines()[0]}")
+    c.execute("SELECT c.oid::regclass::text AS name " + _USER_RELATIONS +
+              "AND c.relkind = 'r' ORDER BY 1")
+    for (name,) in [tuple(r.values()) for r in c.fetchall()]:
+        try:
+            c.execute(SQL("SELECT blkno, offnum, msg FROM {}.verify_heapam(%s::regclass)")
+                      .format(Identifier(schema)), [name])
+        except psycopg.errors.UndefinedFunction:
+            break  # amcheck before 1.3: indexes only
+        except psycopg.errors.InsufficientPrivilege:
+            raise
+        except psycopg.Error as exc:
+            problems.append(f"PostgreSQL's amcheck: table {name}: "
+                            f"{str(exc).splitlines()[0]}")
+            continue
+        problems += [f"PostgreSQL's amcheck: table {name}, page {r['blkno']}, item "
+                     f"{r['offnum']}: {r['msg']}" for r in c.fetchall()[:20]]
+    if problems:
+        problems.append("  the database is damaged: keep a copy (pg_dump may fail on "
+                        "damaged pages), then REINDEX damaged indexes; damaged tables need "
+                        "a backup")
+    return problems

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from typing import Any
 from uuid import UUID
 
 from eventsourcing.persistence import IntegrityError, StoredEvent
@@ -18,6 +19,7 @@ from lifecycle.store.base import (
     StreamEvent,
     chunks,
 )
+from lifecycle.store.logchain import ChainRow, ChainTail, chain_all
 from lifecycle.store.settings import sqlite_pragmas
 
 #: A rowid table, so that rows are appended in insertion order and only the primary key's
@@ -46,6 +48,18 @@ SAVE_CURSOR = ("INSERT INTO sync_cursors (name, value, updated_at) "
                "VALUES (?, ?, strftime('%Y-%m-%dT%H:%M:%fZ', 'now')) "
                "ON CONFLICT (name) DO UPDATE SET value = excluded.value, "
                "updated_at = excluded.updated_at")
+#: The log chain (logchain.py): a rowid table, appended in entry order. Created with its
+#: rows in one transaction (`ensure_log_chain`), never by `IF NOT EXISTS` on its own.
+CHAIN_TABLE = ("CREATE TABLE log_chain (entry INTEGER PRIMARY KEY, event_id TEXT NOT NULL, "
+               "hash TEXT NOT NULL, seal TEXT)")
+INSERT_CHAIN = "INSERT INTO log_chain (entry, event_id, hash, seal) VALUES (?,?,?,?)"
+
+
+def _stream(text: str) -> UUID | str:
+    try:
+        return UUID(text)
+    except (TypeError, ValueError):
+        return str(text)
 
 
 def _row(values: sqlite3.Row) -> IndexRow:
@@ -56,9 +70,16 @@ def _row(values: sqlite3.Row) -> IndexRow:
 
 
 class _SQLiteAppend(AppendTx):
-    def __init__(self, cursor: sqlite3.Cursor | SQLiteCursor, insert_events: str):
+    def __init__(self, cursor: sqlite3.Cursor | SQLiteCursor, insert_events: str,
+                 key: bytes | None = None):
         self.c = cursor
         self.insert_events_statement = insert_events
+        self.chain = ChainTail(self._chain_head, key)
+
+    def _chain_head(self) -> tuple[int, str] | None:
+        self.c.execute("SELECT entry, hash FROM log_chain ORDER BY entry DESC LIMIT 1")
+        row = self.c.fetchone()
+        return (int(row[0]), str(row[1])) if row else None
 
     def lookup(self, event_ids: Sequence[UUID]) -> dict[UUID, IndexRow]:
         found: dict[UUID, IndexRow] = {}
@@ -117,6 +138,9 @@ class _SQLiteAppend(AppendTx):
             self.insert_events_statement,
             [(e.originator_id.hex if isinstance(e.originator_id, UUID) else e.originator_id,
               e.originator_version, e.topic, e.state) for e in events])
+        self.c.executemany(INSERT_CHAIN, [
+            (link.entry, link.event_id.hex, link.hash, link.seal)
+            for link in self.chain.extend([r.event_id for r in rows], events)])
 
     def save_cursor(self, name: str, value: str) -> None:
         self.c.execute(SAVE_CURSOR, (name, value))
@@ -138,7 +162,7 @@ class SQLiteLedgerRecorder(SQLiteApplicationRecorder, LedgerRecorder):
             # until we commit (a deferred BEGIN would let another writer in between).
             c.execute("BEGIN IMMEDIATE")
             try:
-                yield _SQLiteAppend(c, self.insert_events_statement)
+                yield _SQLiteAppend(c, self.insert_events_statement, self.chain_key)
             except sqlite3.IntegrityError as exc:
                 conn.rollback()
                 raise IntegrityError(exc) from exc
@@ -243,3 +267,92 @@ class SQLiteLedgerRecorder(SQLiteApplicationRecorder, LedgerRecorder):
 
     def links_to(self, fact_types: Sequence[str], linked_ids: Sequence[str]) -> set[Link]:
         return self._links("link_account", linked_ids, fact_types)
+
+    # ---- the log chain and the file's own check ----------------------------------------
+
+    def has_log_chain(self) -> bool:
+        with self.datastore.transaction(commit=False) as c:
+            return _has_chain(c)
+
+    def ensure_log_chain(self, event_id_of: Callable[[StoredEvent], UUID | None]) -> bool:
+        if self.has_log_chain():
+            return False
+        with self.append_transaction() as tx:
+            assert isinstance(tx, _SQLiteAppend)
+            c = tx.c
+            if _has_chain(c):  # another process made it meanwhile
+                return False
+            c.execute(CHAIN_TABLE)
+            rows: list[tuple[Any, ...]] = []
+            for link in chain_all(self._whole_log(c, event_id_of)):
+                rows.append((link.entry, link.event_id.hex, link.hash, None))
+                if len(rows) >= 5_000:
+                    c.executemany(INSERT_CHAIN, rows)
+                    rows = []
+            c.executemany(INSERT_CHAIN, rows)
+        return True
+
+    def _whole_log(self, c: sqlite3.Cursor | SQLiteCursor,
+                   event_id_of: Callable[[StoredEvent], UUID | None]
+                   ) -> Iterator[tuple[UUID, StoredEvent]]:
+        after = 0
+        while True:
+            c.execute(self._log_statement, (after, 5_000))
+            page = [StreamEvent(r[0], StoredEvent(_stream(r[1]), r[2], r[3], r[4]))
+                    for r in c.fetchall()]
+            if not page:
+                return
+            for item in page:
+                yield event_id_of(item.event) or UUID(int=0), item.event
+            after = page[-1].seq
+
+    @property
+    def _log_statement(self) -> str:
+        return ("SELECT rowid, originator_id, originator_version, topic, state "  # noqa: S608
+                f"FROM {self.events_table_name} WHERE rowid > ? ORDER BY rowid LIMIT ?")
+
+    def select_log(self, after: int, limit: int) -> list[StreamEvent]:
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(self._log_statement, (after, limit))
+            return [StreamEvent(r[0], StoredEvent(_stream(r[1]), r[2], r[3], r[4]))
+                    for r in c.fetchall()]
+
+    def log_bounds(self) -> tuple[int, int]:
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(f"SELECT (SELECT MAX(rowid) FROM {self.events_table_name}), "  # noqa: S608
+                      "(SELECT MAX(entry) FROM log_chain)")
+            last, entry = c.fetchone()
+            return int(last or 0), int(entry or 0)
+
+    def select_chain(self, after: int, limit: int) -> list[ChainRow]:
+        with self.datastore.transaction(commit=False) as c:
+            c.execute("SELECT entry, event_id, hash, seal FROM log_chain WHERE entry > ? "
+                      "ORDER BY entry LIMIT ?", (after, limit))
+            return [ChainRow(int(r[0]), _uuid(r[1]), str(r[2]), r[3]) for r in c.fetchall()]
+
+    def check_storage(self) -> tuple[list[str], list[str]]:
+        """SQLite's `PRAGMA integrity_check`: pages, records, and that every index holds
+        exactly its table's rows (`quick_check` would skip that last part)."""
+        try:
+            with self.datastore.transaction(commit=False) as c:
+                c.execute("PRAGMA integrity_check(20)")
+                lines = [str(r[0]) for r in c.fetchall()]
+        except sqlite3.DatabaseError as exc:
+            lines = [str(exc)]
+        if lines == ["ok"]:
+            return [], []
+        return [f"SQLite's integrity check: {line}" for line in lines] + [
+            "  the database file is damaged: copy it aside first; `REINDEX` rebuilds damaged "
+            "indexes from their tables, damaged tables need a backup"], []
+
+
+def _has_chain(c: sqlite3.Cursor | SQLiteCursor) -> bool:
+    c.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'log_chain'")
+    return c.fetchone() is not None
+
+
+def _uuid(text: str) -> UUID:
+    try:
+        return UUID(text)
+    except (TypeError, ValueError):
+        return UUID(int=0)

@@ -42,6 +42,9 @@ def _sqlite(path: Path, as_of: datetime, level: str) -> dict[str, Any] | None:
         return None
     conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)
     try:
+        # One read transaction: the definitions, the position and the counts all come from
+        # the same moment, even if a backfill swaps the views in between.
+        conn.execute("BEGIN")
         names = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
         if not {"lc_positions", "lc_stage_days", "stored_events"} <= names:
             return None
@@ -70,8 +73,13 @@ def _postgres(url: str, as_of: datetime, level: str) -> dict[str, Any] | None:
         def query(sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
             return conn.execute(sql, params).fetchall()
 
-        exists = query("SELECT to_regclass('lc_positions'), to_regclass('lc_stage_days'), "
-                       "to_regclass('lifecycle_events')", ())
+        # One snapshot for the definitions, the position and the counts, the tables it
+        # counts from locked against a swap first (as projections.schema.snapshot does;
+        # a missing table fails the LOCK: then the full path answers).
+        conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
+        conn.execute("LOCK TABLE lc_intervals, lc_stage_days IN ACCESS SHARE MODE")
+        exists = query("SELECT to_regclass('lc_positions'), to_regclass('lifecycle_events')",
+                       ())
         if None in exists[0]:
             return None
         return _counts(query, "lifecycle_events", "notification_id", as_of, level,

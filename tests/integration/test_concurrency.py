@@ -111,3 +111,76 @@ def test_partition_workers_killed_and_restarted_lose_and_repeat_nothing(
         assert ledger.position() == ledger.log.position()
     assert report.ok, report.problems
     assert _fact_count(store_url) == _unique(lines)
+
+
+READER = """
+import json, sys, time
+from pathlib import Path
+from click.testing import CliRunner
+from cli import main
+url, out, stop, flags = sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3]), sys.argv[4:]
+reports = [["report", "stages", "--as-of", "2024-12-31T23:59:59Z", "--format", "json"],
+           ["report", "funnel", "--format", "json"]]
+with out.open("w") as lines:
+    while not stop.exists():
+        for args in reports:
+            started = time.time()
+            result = CliRunner().invoke(main, ["--db", url, *flags, *args])
+            lines.write(json.dumps({"args": args, "code": result.exit_code,
+                                    "output": result.output, "started": started,
+                                    "ended": time.time()}) + "\\n")
+            lines.flush()
+"""
+
+
+def test_readers_during_a_backfill_see_one_version_with_its_own_numbers(
+        store_url: str, tmp_path: Path, definitions_yaml: str) -> None:
+    """Every report read while a backfill runs is, label and numbers together, what the
+    old definitions said or what the new ones say: never the new label over old numbers,
+    never a mix (issue 19, point 3). One reader is a replica's (`--read-only`: it never
+    catches up), the other may catch up."""
+    lines = _facts(tmp_path, persons=400)
+    assert _run(store_url, "init", "--definitions", "b2b-2024").returncode == 0
+    assert _run(store_url, "import", str(_write(tmp_path / "f.jsonl", lines))).returncode == 0
+    v2 = tmp_path / "v2.yaml"
+    v2.write_text(definitions_yaml.replace('version: "b2b-2024"', 'version: "v2"')
+                  .replace("salesqualifiedlead: sql", "salesqualifiedlead: sal")
+                  .replace("min_fit: medium", "min_fit: high"), encoding="utf-8")
+    reports = [["report", "stages", "--as-of", "2024-12-31T23:59:59Z", "--format", "json"],
+               ["report", "funnel", "--format", "json"]]
+
+    def read_all() -> list[str]:
+        results = [_run(store_url, *args) for args in reports]
+        assert all(r.returncode == 0 for r in results), [r.stderr for r in results]
+        return [r.stdout for r in results]
+
+    before = read_all()
+    stop = tmp_path / "stop"
+    readers = [subprocess.Popen([sys.executable, "-c", READER, store_url,
+                                 str(tmp_path / f"reads-{i}.jsonl"), str(stop), *flags],
+                                cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                text=True)
+               for i, flags in enumerate([[], ["--read-only"]])]
+    try:
+        time.sleep(1)
+        started = time.time()
+        result = _run(store_url, "backfill", str(v2))
+        ended = time.time()
+        assert result.returncode == 0, result.stderr
+        time.sleep(0.5)
+    finally:
+        stop.touch()
+        for reader in readers:
+            reader.communicate(timeout=120)
+    after = read_all()
+    assert [json.loads(a)["definitions_version"] for a in after] == ["v2", "v2"]
+    assert after != before
+    during = 0
+    for i in range(2):
+        for line in (tmp_path / f"reads-{i}.jsonl").read_text("utf-8").splitlines():
+            read = json.loads(line)
+            assert read["code"] == 0, read["output"]
+            which = reports.index(read["args"])
+            assert read["output"] in (before[which], after[which]), read["output"]
+            during += read["started"] < ended and read["ended"] > started
+    assert during >= 2, "no report was read while the backfill ran"

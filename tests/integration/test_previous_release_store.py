@@ -55,15 +55,41 @@ def test_an_old_store_reports_what_it_reported(old_store: str, expected: str) ->
     assert result.output == (OLD / expected).read_text(encoding="utf-8")
 
 
+#: The log chain 0.1.0 did not keep, made when this release first opens the store: the
+#: same head every time, since it is computed from the stored bytes alone.
+HEAD = "69:e118045020cf9dbd573227ef70aa8002582e27b08e3d2e1544498956556d445d"
+
+
 def test_an_old_store_verifies_and_takes_new_facts(old_store: str, tmp_path: Path) -> None:
     runner = CliRunner()
     verified = runner.invoke(main, ["--db", old_store, "verify"])
     assert verified.exit_code == 0, verified.output
-    assert verified.output == "69 facts in 9 streams, projections at 69: intact\n"
+    # verify prints the log's head (added by the log chain) before its 0.1.0 line.
+    assert verified.output == f"head {HEAD}\n69 facts in 9 streams, projections at 69: intact\n"
     new = tmp_path / "new.jsonl"
     new.write_text('{"type": "status_changed", "person_id": "0038c00000PrS001", '
                    '"value": "lead", "occurred_at": "2025-02-01T00:00:00Z"}\n', encoding="utf-8")
     imported = runner.invoke(main, ["--db", old_store, "import", str(new)])
     assert imported.output == "new.jsonl: read 1, stored 1, duplicate 0, rejected 0\n"
-    assert runner.invoke(main, ["--db", old_store, "verify"]).output == (
-        "70 facts in 9 streams, projections at 70: intact\n")
+    again = runner.invoke(main, ["--db", old_store, "verify", "--expect-head", HEAD])
+    assert again.exit_code == 0, again.output
+    lines = again.output.splitlines()
+    assert lines[0] == "note: the log still holds the expected head (entry 69), and 1 entry " \
+                       "after it"
+    assert lines[1].startswith("head 70:") and lines[1] != f"head {HEAD}"
+    assert lines[2] == "70 facts in 9 streams, projections at 70: intact"
+
+
+def test_an_old_store_opened_read_only_is_not_chained_but_has_its_head(old_store: str) -> None:
+    """Read-only, the store cannot be given its chain: verify computes the head and says
+    that it checks nothing; the first writable open then stores that same chain."""
+    runner = CliRunner()
+    read_only = runner.invoke(main, ["--db", old_store, "--read-only", "verify"])
+    assert read_only.exit_code == 0, read_only.output
+    assert read_only.output.splitlines()[:2] == [
+        "note: this store has no log chain yet (it was made by an earlier release and only "
+        "opened read-only since): the head below is computed from the log as it stands, and "
+        "checks nothing",
+        f"head {HEAD}"]
+    verified = runner.invoke(main, ["--db", old_store, "verify", "--expect-head", HEAD])
+    assert verified.exit_code == 0, verified.output

@@ -6,10 +6,20 @@ Edits: a fact's content changed, its bytes replaced by garbage, a fact deleted (
 middle and at the end of its stream), two versions of a stream swapped, a forged event
 inserted (with a chain hash computed the ledger's way, and with a made-up one), and
 projection rows changed, deleted or added.
+
+The log chain (over the whole log, in its global order): published definitions edited; a
+stream's newest fact or a retraction deleted with its fact-index row (and with its chain
+row too); the log reordered; its tail truncated (caught by `--expect-head`); history
+rewritten with every hash recomputed the ledger's way (caught by `--expect-head` and by a
+keyed chain, not by the chain alone); a retraction's index record cleared; a projection's
+position moved ahead of the log; an index page of the SQLite file damaged. After each
+attack on the log, verify never advises `lifecycle rebuild`, and a rebuild does not make
+it pass.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import uuid
@@ -104,6 +114,37 @@ class Raw:
         self.run("INSERT INTO stored_events (originator_id, originator_version, topic, state) "
                  "VALUES (%s, %s, %s, %s)", self.sid(stream), version, topic, state)
 
+    @property
+    def position_column(self) -> str:
+        return "rowid" if self.sqlite else "notification_id"
+
+    def eid(self, event_id: str) -> Any:
+        return uuid.UUID(event_id).hex if self.sqlite else uuid.UUID(event_id)
+
+    def log(self) -> list[tuple[int, Event]]:
+        """Every event with its log position, in log order (definitions included)."""
+        return [(seq, Event(stream if isinstance(stream, uuid.UUID) else uuid.UUID(stream),
+                            version, topic, bytes(state)))
+                for seq, stream, version, topic, state in self.run(
+                    f"SELECT {self.position_column}, originator_id, originator_version, "
+                    f"topic, state FROM stored_events ORDER BY {self.position_column}")]
+
+    def chain(self) -> list[tuple[int, str, str, str | None]]:
+        return [(entry, str(uuid.UUID(str(event_id))), hash_, seal) for entry, event_id, hash_,
+                seal in self.run("SELECT entry, event_id, hash, seal FROM log_chain "
+                                 "ORDER BY entry")]
+
+    def delete_index(self, event: Event) -> None:
+        self.run("DELETE FROM fact_index WHERE event_id = %s", self.eid(event.event_id))
+
+    def delete_chain(self, event: Event) -> None:
+        self.run("DELETE FROM log_chain WHERE event_id = %s", self.eid(event.event_id))
+
+    def set_seq(self, event: Event, seq: int) -> None:
+        self.run(f"UPDATE stored_events SET {self.position_column} = %s WHERE "
+                 "originator_id = %s AND originator_version = %s", seq,
+                 self.sid(event.stream), event.version)
+
     def close(self) -> None:
         self.conn.close()
 
@@ -124,13 +165,13 @@ def raw(url: str) -> Iterator[Raw]:
         db.close()
 
 
-def verify(url: str) -> tuple[int, str]:
-    result = invoke(["--db", url, "verify"])
+def verify(url: str, *args: str) -> tuple[int, str]:
+    result = invoke(["--db", url, "verify", *args])
     return result.exit_code, result.output
 
 
-def tampered(url: str) -> str:
-    code, output = verify(url)
+def tampered(url: str, *args: str) -> str:
+    code, output = verify(url, *args)
     assert code == 1, output
     assert "intact" not in output.splitlines()[-1], output
     return output
@@ -247,6 +288,8 @@ def test_changed_projection_rows_name_the_table(store: str, edit: str, table: st
     output = tampered(store)
     assert f"{table}: differs from a fresh replay" in output
     assert f"  {table}: " in output  # with example rows
+    assert "note: the views differ from a replay of a log that passed its checks: " \
+           "`lifecycle rebuild` replaces them" in output
     # `rebuild` repairs projections (the log is intact): verify passes again.
     assert invoke(["--db", store, "rebuild"]).exit_code == 0
     assert verify(store)[0] == 0
@@ -264,3 +307,286 @@ def test_every_tampering_at_once_is_reported(store: str) -> None:
     output = tampered(store)
     for needle in (changed.event_id, f"stream {deleted.stream}", forged, "lc_current"):
         assert needle in output, needle
+
+
+# ---- the log chain: definitions, deletions with the index, order, tail, rewrites ---------
+
+NO_REBUILD = "`lifecycle rebuild` replaces"  # the advice verify gives only over a sound log
+
+
+def log_tampered(url: str, *args: str) -> str:
+    """verify fails, advises no rebuild, and still fails after a rebuild made anyway."""
+    output = tampered(url, *args)
+    assert NO_REBUILD not in output, output
+    assert invoke(["--db", url, "rebuild"]).exit_code == 0
+    again = tampered(url, *args)
+    assert NO_REBUILD not in again, again
+    return output
+
+
+def head(url: str) -> str:
+    code, output = verify(url)
+    assert code == 0, output
+    return next(line for line in output.splitlines() if line.startswith("head "))[5:]
+
+
+def _newest_of_a_stream(db: Raw) -> Event:
+    """The newest fact of a stream of several, not the log's newest event."""
+    newest = db.log()[-1][1]
+    for events in db.streams().values():
+        if len(events) >= 2 and events[-1].event_id != newest.event_id:
+            return events[-1]
+    raise AssertionError("no such stream")
+
+
+def test_edited_definitions_are_named(store: str) -> None:
+    with raw(store) as db:
+        seq, published = next((seq, e) for seq, e in db.log()
+                              if e.topic == "lifecycle:DefinitionsPublished")
+        assert b'"customer":"customer"' in published.state
+        db.run("UPDATE stored_events SET state = %s WHERE originator_id = %s", published.state
+               .replace(b'"customer":"customer"', b'"customer":"mql"'), db.sid(published.stream))
+    output = log_tampered(store)
+    assert f"definitions 'b2b-2024', event {published.event_id} (log entry 1, log position " \
+           f"{seq}): does not match its link in the log chain" in output
+    assert f"definitions 'b2b-2024' (event {published.event_id}, log position {seq}) differs " \
+           "from what was recorded" in output
+    assert "note: the log failed its checks above: do not rebuild" in output
+
+
+@pytest.mark.parametrize("chain_row_too", [False, True])
+def test_newest_fact_of_a_stream_deleted_with_its_index_row_is_named(
+        store: str, chain_row_too: bool) -> None:
+    with raw(store) as db:
+        victim = _newest_of_a_stream(db)
+        entries = {event_id: entry for entry, event_id, _, _ in db.chain()}
+        entry = entries[victim.event_id]
+        before, after = (event_id for event_id, e in entries.items() if e in (entry - 1,
+                                                                              entry + 1))
+        db.delete(victim)
+        db.delete_index(victim)
+        if chain_row_too:
+            db.delete_chain(victim)
+    output = log_tampered(store)
+    if chain_row_too:  # every trace of it is gone: the gap is named by its neighbours
+        assert f"log entry {entry} and its event are missing: deleted behind the ledger's " \
+               f"back, between event {before} (entry {entry - 1}) and event {after} " \
+               f"(entry {entry + 1})" in output
+    else:
+        assert f"event {victim.event_id} (log entry {entry}; its fact-index row is gone " \
+               "too) is in the log chain but not in the log" in output
+
+
+def _retract(url: str) -> tuple[str, str]:
+    """Retract a status change through the ledger; returns (target id, retraction id)."""
+    with raw(url) as db:
+        target = next(e for events in db.streams().values() for e in events
+                      if e.topic == "lifecycle:StatusChanged")
+    result = invoke(["--db", url, "retract", target.event_id, "--reason", "typo"])
+    assert result.exit_code == 0, result.output
+    with raw(url) as db:
+        retraction = db.log()[-1][1]
+    assert retraction.topic == "lifecycle:FactRetracted"
+    return target.event_id, retraction.event_id
+
+
+def test_deleted_retraction_is_named(store: str) -> None:
+    target, retraction = _retract(store)
+    invoke(["--db", store, "record", "status_changed", "--person", "after-it", "--value",
+            "lead", "--at", "2024-01-01T00:00:00Z"])  # the retraction is not the newest
+    with raw(store) as db:
+        event = next(e for _, e in db.log() if e.event_id == retraction)
+        db.delete(event)
+        db.delete_index(event)
+    output = log_tampered(store)
+    assert f"event {retraction} (log entry" in output
+    assert "is in the log chain but not in the log" in output
+
+
+def test_cleared_retraction_record_is_named(store: str) -> None:
+    target, retraction = _retract(store)
+    with raw(store) as db:
+        db.run("UPDATE fact_index SET retracts = NULL WHERE event_id = %s", db.eid(retraction))
+    output = log_tampered(store)
+    assert f"fact {retraction} (" in output
+    assert f"the fact index records it as retracting nothing, not {target}" in output
+    # The cleared record let the same fact be retracted a second time: named too.
+    assert invoke(["--db", store, "retract", target]).exit_code == 0
+    output = tampered(store)
+    assert f"retracts fact {target}, which fact {retraction} retracted already" in output
+
+
+def test_reordered_log_is_named(store: str) -> None:
+    with raw(store) as db:
+        (first_seq, first), (second_seq, second) = db.log()[10:12]
+        db.set_seq(first, 10_000_000)
+        db.set_seq(second, first_seq)
+        db.set_seq(first, second_seq)
+    output = log_tampered(store)
+    assert f"event {first.event_id} (log entry 11) comes after event {second.event_id} " \
+           "(log entry 12) in the log: the log was reordered" in output
+
+
+def test_truncated_tail_is_caught_by_the_expected_head(store: str) -> None:
+    anchored = head(store)
+    with raw(store) as db:
+        newest = db.log()[-1][1]
+        db.delete(newest)
+        db.delete_index(newest)
+        db.delete_chain(newest)
+    # The projections had applied it: their position is now past the log's end.
+    output = tampered(store)
+    assert "beyond its end" in output and NO_REBUILD not in output
+    # A forger who rebuilds the views leaves nothing in the store to see...
+    assert invoke(["--db", store, "rebuild"]).exit_code == 0
+    assert verify(store)[0] == 0
+    # ...but the head kept outside it still names what is missing.
+    entries = int(anchored.split(":")[0])
+    output = tampered(store, "--expect-head", anchored)
+    assert f"the log chain ends at entry {entries - 1}, before the expected head's entry " \
+           f"{entries}: entries {entries}-{entries} were removed from the end of the log" \
+           in output
+
+
+def _rewrite_history(url: str) -> str:
+    """Edit a fact and recompute everything the ledger's way: its stream chain, its index
+    content hash, and the log chain from its entry on. Returns the fact's id."""
+    from lifecycle.store.logchain import GENESIS, link
+
+    with raw(url) as db:
+        victim = _newest_of_a_stream(db)
+        body = victim.body
+        stream_previous = next(e for e in db.streams()[victim.stream]
+                               if e.version == victim.version - 1).body["chain"]
+        fields = {k: v for k, v in body.items() if k not in ("event_id", "recorded_at", "chain")}
+        fields["occurred_at"] = "2001-01-01T00:00:00Z"
+        fact = parse_fact(fields)
+        canonical = fact.canonical_json()
+        chain = chain_hash(stream_previous, uuid.UUID(victim.event_id), body["recorded_at"],
+                           canonical)
+        state = (f'{{"event_id":"{victim.event_id}","recorded_at":"{body["recorded_at"]}",'
+                 f'"chain":"{chain}",{canonical[1:]}').encode()
+        db.set_state(victim, state)
+        db.run("UPDATE fact_index SET content_hash = %s WHERE event_id = %s",
+               hashlib.sha256(canonical.encode()).hexdigest(), db.eid(victim.event_id))
+        events = {e.event_id: e for _, e in db.log()}
+        previous = GENESIS
+        for entry, event_id, stored, _ in db.chain():
+            from eventsourcing.persistence import StoredEvent
+
+            e = events[event_id]
+            new = link(previous, entry, uuid.UUID(event_id),
+                       StoredEvent(e.stream, e.version, e.topic, e.state))
+            if new != stored:
+                db.run("UPDATE log_chain SET hash = %s WHERE entry = %s", new, entry)
+            previous = new
+    return victim.event_id
+
+
+def test_rewritten_history_is_caught_by_the_expected_head_only(store: str) -> None:
+    anchored = head(store)
+    _rewrite_history(store)
+    assert invoke(["--db", store, "rebuild"]).exit_code == 0
+    # Everything recomputed the ledger's way, the views rebuilt: the store alone cannot
+    # tell (docs/reliability.md says so)...
+    assert verify(store)[0] == 0
+    # ...the head kept outside it can.
+    entries = anchored.split(":")[0]
+    output = tampered(store, "--expect-head", anchored)
+    assert f"log entry {entries}'s link is" in output
+    assert f"not the expected head's {anchored.split(':')[1]}: the log up to entry " \
+           f"{entries} was rewritten" in output
+
+
+def test_keyed_chain_names_a_rewrite_without_the_key(store_url: str, tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LIFECYCLE_CHAIN_KEY", "correct horse battery staple")
+    url = load(store_url, tmp_path)
+    code, output = verify(url)
+    assert code == 0, output
+    assert "note: log entries 1-" in output and "sealed with LIFECYCLE_CHAIN_KEY" in output
+    victim = _rewrite_history(url)
+    assert invoke(["--db", url, "rebuild"]).exit_code == 0  # the forger hides it in the views
+    output = tampered(url)
+    assert "its seal does not match LIFECYCLE_CHAIN_KEY" in output
+    assert victim in output or "log entry" in output
+    # Without the key the seals cannot be checked, and verify says so.
+    monkeypatch.delenv("LIFECYCLE_CHAIN_KEY")
+    code, output = verify(url)
+    assert code == 0 and "set LIFECYCLE_CHAIN_KEY to check their seals" in output, output
+    # Seals stripped, to pass as entries stored before the key: named with the key.
+    monkeypatch.setenv("LIFECYCLE_CHAIN_KEY", "correct horse battery staple")
+    with raw(url) as db:
+        db.run("UPDATE log_chain SET seal = NULL")
+    assert "no entry of the log is sealed" in tampered(url)
+
+
+def test_forged_entry_appended_without_the_key_is_named(store_url: str, tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch
+                                                        ) -> None:
+    """A forger appends a fact, its index row and its chain entry the ledger's way, but
+    cannot seal it."""
+    monkeypatch.setenv("LIFECYCLE_CHAIN_KEY", "k" * 64)
+    url = load(store_url, tmp_path)
+    monkeypatch.delenv("LIFECYCLE_CHAIN_KEY")
+    # The forger's process has write access and the code, not the key.
+    assert invoke(["--db", url, "record", "status_changed", "--person", "mallory", "--value",
+                   "customer", "--at", "2024-01-01T00:00:00Z"]).exit_code == 0
+    monkeypatch.setenv("LIFECYCLE_CHAIN_KEY", "k" * 64)
+    output = tampered(url)
+    assert "is not sealed, though entry 1 before it is" in output
+
+
+def test_position_moved_ahead_of_the_log_is_named(store: str) -> None:
+    with raw(store) as db:
+        db.run("UPDATE lc_positions SET position = position + 100000")
+    output = tampered(store)
+    assert "projection 'lifecycle.stages' says it applied the log up to position" in output
+    assert "beyond its end" in output
+    assert NO_REBUILD not in output
+
+
+def test_damaged_index_page_is_named(sqlite_url: str, tmp_path: Path) -> None:
+    """Bytes changed inside an index page of the SQLite file (the page-level damage of the
+    issue): SQLite's own integrity check names it."""
+    import sqlite3
+
+    url = load(sqlite_url, tmp_path)
+    path = Path(url.removeprefix("sqlite:///"))
+    conn = sqlite3.connect(path)
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    page_size = conn.execute("PRAGMA page_size").fetchone()[0]
+    root, = conn.execute("SELECT rootpage FROM sqlite_master "
+                         "WHERE name = 'fact_index_links'").fetchone()
+    account = conn.execute("SELECT link_account FROM fact_index WHERE link_account IS NOT "
+                           "NULL ORDER BY link_account LIMIT 1").fetchone()[0]
+    conn.close()
+    data = bytearray(path.read_bytes())
+    page = data[(root - 1) * page_size:root * page_size]
+    at = page.find(account.encode())
+    assert at > 0, "the index page holds the account id"
+    flipped = bytes(b ^ 0x01 for b in account.encode()[:4])
+    data[(root - 1) * page_size + at:(root - 1) * page_size + at + 4] = flipped
+    path.write_bytes(bytes(data))
+    output = tampered(url)
+    assert "SQLite's integrity check:" in output
+    assert "fact_index_links" in output
+    assert NO_REBUILD not in output
+
+
+def test_postgres_own_check_runs_where_amcheck_is_installed(pg_url: str,
+                                                             tmp_path: Path) -> None:
+    """The test databases have amcheck: verify runs it (bt_index_check on every B-tree
+    index, verify_heapam on every table) and says nothing when all is well; without the
+    extension it says that it skipped it, and still passes."""
+    url = load(pg_url, tmp_path)
+    code, output = verify(url)
+    assert (code, "amcheck" in output) == (0, False), output
+    with raw(url) as db:
+        assert db.run("SELECT count(*) FROM pg_extension WHERE extname = 'amcheck'") == [(1,)]
+        db.run("DROP EXTENSION amcheck")
+    code, output = verify(url)
+    assert code == 0, output
+    assert "note: PostgreSQL's own check skipped: the amcheck extension is not installed in " \
+           "this database (`CREATE EXTENSION amcheck;` as a superuser lets verify run it)" \
+           in output

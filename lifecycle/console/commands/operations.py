@@ -40,26 +40,54 @@ def audit(ctx: click.Context, subject_type: str, subject_id: str, fmt: str) -> N
     print_audit(document, fmt)
 
 
+class LogHead(click.ParamType):
+    """`ENTRIES:HASH`, a log head as `lifecycle verify` prints it."""
+
+    name = "HEAD"
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> Any:
+        from lifecycle.store.logchain import parse_head
+
+        try:
+            return parse_head(str(value))
+        except ValueError as exc:
+            self.fail(str(exc), param, ctx)
+
+
 @click.command()
+@click.option("--expect-head", type=LogHead(), metavar="HEAD",
+              help="A head printed by an earlier verify (ENTRIES:HASH), kept outside the "
+                   "store: the log must still hold it, unchanged.")
 @click.pass_context
 @friendly
-def verify(ctx: click.Context) -> None:
-    """Check the log reads back whole and every projection equals a fresh replay.
+def verify(ctx: click.Context, expect_head: Any) -> None:
+    """Check the log, its hash chains, the store, and every projection against a replay.
 
-    Exit status 0 only when all is intact.
+    Checks the log against its hash chains (edits, deletions, insertions, reordering), the
+    database's own integrity check, the projections' positions and the fact index against
+    the log, and that every projection equals a fresh replay.
+
+    Prints the log's head (ENTRIES:HASH): keep it outside the store (a ticket, a commit,
+    an email) and pass it back with --expect-head to prove that the log still holds
+    everything up to it, unchanged. With LIFECYCLE_CHAIN_KEY set, new entries are sealed
+    with the key, and verify checks the seals. Exit status 0 only when all is intact.
 
     \b
     Example:
         lifecycle verify
+        lifecycle verify --expect-head 1042:6f1c...
     """
     from lifecycle.application.verify import verify as run_verify
     from lifecycle.console.progress import showing_progress
 
     with showing_progress(ctx) as ledger:
-        result = run_verify(ledger)
+        result = run_verify(ledger, expect_head=expect_head)
     for problem in result.problems:
         click.echo(problem, err=True)
+    for note in result.notes:
+        click.echo(f"note: {note}", err=True)
     status = "intact" if result.ok else f"{len(result.problems)} problem(s)"
+    click.echo(f"head {result.head}")
     click.echo(f"{result.events} facts in {result.subjects} streams, projections at "
                f"{result.position}: {status}")
     if not result.ok:
