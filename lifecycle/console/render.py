@@ -163,8 +163,8 @@ def print_audit(document: dict[str, Any], fmt: str) -> None:
         return
     out = console()
     out.print(f"[bold]{document['subject_type']} {escape(document['subject_id'])}[/bold]"
-              f" · now in {document['current_stage'] or '(no stage)'}"
-              f" · definitions {document['definitions_version']}")
+              f" · now in {escape(document['current_stage'] or '(no stage)')}"
+              f" · definitions {escape(document['definitions_version'])}")
     out.print(table(facts, fact_columns, title="Facts"))
     out.print(table(document["transitions"],
                     ["occurred_at", "from_stage", "to_stage", "direction", "event_id"],
@@ -194,7 +194,7 @@ def print_dry_run(diff: dict[str, Any], fmt: str) -> None:
         print(to_csv(deltas, ["level", "stage", "before", "after", "delta"]), end="")
         return
     out = console()
-    out.print(f"Dry run: {diff['from_version']} -> {diff['to_version']} "
+    out.print(f"Dry run: {escape(diff['from_version'])} -> {escape(diff['to_version'])} "
               f"(nothing was written)")
     for change in diff["definition_changes"]:
         out.print(f"  · {escape(change)}")
@@ -218,8 +218,8 @@ def print_diff(result: dict[str, Any], fmt: str) -> None:
     out = console()
     b, a = result["before"], result["after"]
     out.print(f"{result['level']}s as of {result['as_of']}: "
-              f"known at {b['known_at'] or 'now'} under {b['definitions_version']} "
-              f"vs known at {a['known_at'] or 'now'} under {a['definitions_version']}")
+              f"known at {b['known_at'] or 'now'} under {escape(b['definitions_version'])} "
+              f"vs known at {a['known_at'] or 'now'} under {escape(a['definitions_version'])}")
     out.print(table([r for r in result["stages"] if r["delta"]], columns,
                     title="Stages that differ"))
     for change in result["definition_changes"]:

@@ -4,7 +4,7 @@ with the store and what to do.
 
 Every kind here is one the database raises *before* it commits: the failing transaction is
 rolled back, so the store is as it was before that transaction. What a command had already
-committed before it is for the caller to say (`lifecycle/application/outcomes.py`).
+committed before it is for the application to say (`ImportInterrupted`, `Ledger.behind`).
 """
 
 from __future__ import annotations

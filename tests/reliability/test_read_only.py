@@ -30,11 +30,25 @@ FACT = {"type": "status_changed", "person_id": "ro-1", "value": "lead",
         "occurred_at": "2024-01-01T00:00:00Z"}
 
 
+@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgres",
+                                                               marks=pytest.mark.postgres)])
+def loaded_store(request: pytest.FixtureRequest,
+                 tmp_path_factory: pytest.TempPathFactory) -> tuple[str, Path]:
+    """One loaded store per backend for the module: every test here leaves it as it was
+    (and checks so), so it is loaded once."""
+    folder = tmp_path_factory.mktemp("read-only")
+    url = (f"sqlite:///{folder / 'ledger.db'}" if request.param == "sqlite"
+           else request.getfixturevalue("module_pg_url"))
+    load(url, folder)
+    (folder / "more.jsonl").write_text(json.dumps(FACT) + "\n", "utf-8")
+    (folder / "alt.yaml").write_text(alt_definitions_yaml(), "utf-8")
+    return url, folder
+
+
 @pytest.fixture
-def loaded(store_url: str, tmp_path: Path) -> str:
-    url = load(store_url, tmp_path)
-    (tmp_path / "more.jsonl").write_text(json.dumps(FACT) + "\n", "utf-8")
-    (tmp_path / "alt.yaml").write_text(alt_definitions_yaml(), "utf-8")
+def loaded(loaded_store: tuple[str, Path], monkeypatch: pytest.MonkeyPatch) -> str:
+    url, folder = loaded_store
+    monkeypatch.chdir(folder)
     return url
 
 
