@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from lifecycle.application.ledger import Ledger
 from lifecycle.domain.errors import LedgerError
@@ -18,7 +19,8 @@ from lifecycle.domain.timeutil import format_instant
 from lifecycle.store.integrity import check_chain, check_log
 from lifecycle.store.logchain import GENESIS, format_head
 from projections import positions, schema
-from projections.queries.stages import table_rows
+from projections.queries.stages import row_count, rows_of
+from projections.tables import VIEW_TABLES
 
 REBUILD = ("the views differ from a replay of a log that passed its checks: `lifecycle "
            "rebuild` replaces them with a replay of it")
@@ -110,7 +112,8 @@ def _compare_projections(ledger: Ledger, report: VerifyReport, examples: int) ->
                 f"{ledger.active_definitions().definitions.version!r}: a backfill is running "
                 "or was interrupted (run the same `lifecycle backfill FILE` again to finish "
                 "it); they were compared with a replay under the definitions they reflect")
-        scratch = ledger.scratch(recorded.definitions, upto=report.position)
+        scratch = ledger.scratch(recorded.definitions, upto=report.position,
+                                 label="fresh replay")
     except LedgerError as exc:
         report.problems.append(f"projections not compared: {exc}")
         return
@@ -123,8 +126,16 @@ def _compare_projections(ledger: Ledger, report: VerifyReport, examples: int) ->
             f"projections not compared: the log cannot be replayed ({type(exc).__name__}: "
             f"{str(exc).splitlines()[0] if str(exc) else ''})")
         return
+    live: dict[str, list[tuple[Any, ...]]] = {}
+    fresh: dict[str, list[tuple[Any, ...]]] = {}
     with ledger.engine.connect() as live_conn, scratch.connect() as fresh_conn:
-        live, fresh = table_rows(live_conn), table_rows(fresh_conn)
+        ledger.progress.phase(f"comparing {len(VIEW_TABLES)} tables", sum(
+            row_count(conn, view) for view in VIEW_TABLES for conn in (live_conn, fresh_conn)),
+            "rows")
+        for view in VIEW_TABLES:  # a table at a time, so progress can say how far it is
+            live[view.name], fresh[view.name] = rows_of(live_conn, view), rows_of(fresh_conn,
+                                                                                 view)
+            ledger.progress.advance(len(live[view.name]) + len(fresh[view.name]))
     scratch.dispose()
     differing = False
     for table in live:
