@@ -89,6 +89,10 @@ def stop_cleanly_on_signals() -> None:
     A second signal kills as usual."""
     import signal
     import sys
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return  # signal handlers can be set from the main thread only (a notebook's worker)
 
     def stop(number: int, _frame: Any) -> None:
         for name in STOPPED_BY:

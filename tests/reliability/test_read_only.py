@@ -73,6 +73,8 @@ WRITERS = {
     "project partition": ["project", "--partition", "0/2"],
     "project inline": ["project", "--inline"],
     "project follow": ["project", "--follow", "--max-seconds", "0"],
+    "sync hubspot": ["sync", "hubspot"],
+    "sync salesforce": ["sync", "salesforce"],
 }
 
 

@@ -231,3 +231,26 @@ def test_every_keeps_going_through_errors_and_stops_on_sigterm(
     assert len(rounds) >= 3, out + err
     assert "Warning: hubspot contacts: HubSpot kept failing (503: Service Unavailable)" in err
     assert "hubspot contacts: fetched 147, stored 409, duplicate 2, rejected 0" in out
+
+
+def test_a_sync_on_a_terminal_shows_each_object_then_the_catch_up(
+        sqlite_url: str, hubspot: HubSpotAPI, monkeypatch: pytest.MonkeyPatch) -> None:
+    import io
+    import re
+
+    from rich.console import Console
+
+    from lifecycle.console import progress
+
+    screen = io.StringIO()
+    monkeypatch.setattr(progress, "terminal_console", lambda: Console(
+        file=screen, force_terminal=True, width=200, color_system=None))
+    init(sqlite_url)
+    result = invoke(sqlite_url, "sync", "hubspot", "--api-url", hubspot.url,
+                    env={"HUBSPOT_TOKEN": HUBSPOT_TOKEN})
+    assert result.exit_code == 0, result.stderr
+    drawn = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", screen.getvalue())
+    assert re.search(r"✓ Syncing hubspot contacts +147 records", drawn), drawn
+    assert re.search(r"✓ Syncing hubspot companies +15 records", drawn), drawn
+    assert re.search(r"✓ Projecting +439/439 facts", drawn), drawn  # 409 + 30 stored
+    assert HUBSPOT_TOKEN not in drawn

@@ -12,7 +12,7 @@ from typing import Any
 
 import click
 
-from lifecycle.console.options import EXIT_REJECTED, friendly, ledger_from
+from lifecycle.console.options import EXIT_REJECTED, friendly, ledger_from, refuse_read_only
 
 EXTRA = 'lifecycle sync needs the sync extra: pip install "lifecycle-ledger[sync]"'
 
@@ -98,6 +98,8 @@ def sync_hubspot(ctx: click.Context, objects: tuple[str, ...], properties: tuple
         lifecycle sync hubspot
         lifecycle sync hubspot --object contacts --property hs_lead_status --dry-run
     """
+    if not options["dry_run"]:
+        refuse_read_only(ctx, "sync")
     token = _secret("HUBSPOT_TOKEN", token_file, "create a HubSpot private app with the "
                     "crm.objects.contacts.read and crm.objects.companies.read scopes")
 
@@ -139,6 +141,8 @@ def sync_salesforce(ctx: click.Context, objects: tuple[str, ...],
         lifecycle sync salesforce
         lifecycle sync salesforce --object LeadHistory --full
     """
+    if not options["dry_run"]:
+        refuse_read_only(ctx, "sync")
     token = _secret("SALESFORCE_ACCESS_TOKEN", access_token_file,
                     "get an access token for the integration user")
     instance = os.environ.get("SALESFORCE_INSTANCE_URL", "").strip() or options["api_url"]
@@ -185,10 +189,12 @@ def _run(ctx: click.Context, make_source: Callable[[Any], Any], objects: tuple[s
     except ImportError:
         raise click.ClickException(EXTRA) from None
     from lifecycle.console.render_sync import Bars, print_round, write_rejects
+    from lifecycle.domain.progress import SILENT
 
     stop = threading.Event()
-    previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    ctx.call_on_close(lambda: signal.signal(signal.SIGTERM, previous))
+    if threading.current_thread() is threading.main_thread():
+        previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
+        ctx.call_on_close(lambda: signal.signal(signal.SIGTERM, previous))
     policy = RetryPolicy(stop=stop, on_wait=lambda reason, _: click.echo(
         f"Retrying after: {reason.replace(token, '***')}", err=True))
     try:
@@ -203,9 +209,11 @@ def _run(ctx: click.Context, make_source: Callable[[Any], Any], objects: tuple[s
 
     def one_round() -> Any:
         bars = Bars(quiet=ctx.find_root().obj.get("quiet", False))
+        ledger.progress = bars.display  # the catch-up after the round draws its phases too
         try:
             return sync(ledger, source, request, progress=bars)
         finally:
+            ledger.progress = SILENT
             bars.close()
 
     if options["every"] is None:
