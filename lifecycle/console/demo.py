@@ -53,8 +53,9 @@ def _run(folder: Path, kept: bool, quiet: bool) -> None:
     out.print(
         f"Sample data: {DEMO_PARAMS['persons']} people at {DEMO_PARAMS['accounts']} accounts "
         f"over {DEMO_PARAMS['years']} years ({start:%Y-%m-%d} to {as_of:%Y-%m-%d}): HubSpot "
-        "lifecycle stages, Salesforce lead statuses, hand raises, disqualifications, "
-        "recycles, job changes and renewal flags.")
+        "lifecycle stages, Salesforce lead statuses (some leads converted into contacts), "
+        "opportunities with their stage history and contact roles, hand raises, "
+        "disqualifications, recycles, job changes and renewal flags.")
     out.print(f"Store: {db}" + ("" if kept else " (a throwaway folder, deleted at the end)"))
     out.print("Definitions: b2b-2024 (the starter B2B stages)\n")
 
@@ -116,9 +117,11 @@ def _run(folder: Path, kept: bool, quiet: bool) -> None:
                                 + ": leads sent back to marketing, deals reopened."))
         out.print()
 
+        _pipeline(out, view, as_of)
+
         subject = _interesting_person(ledger)
         if subject is not None:
-            out.print(Rule(f"[bold]4. Audit of person {subject.id}[/bold]", align="left"))
+            out.print(Rule(f"[bold]5. Audit of person {subject.id}[/bold]", align="left"))
             _command(out, f"lifecycle audit person {subject.id}")
             out.print("[dim]One person with a skipped stage (an inferred stamp), a backward "
                       "move and a signal (a hand raise while already engaged).[/dim]")
@@ -132,6 +135,8 @@ def _run(folder: Path, kept: bool, quiet: bool) -> None:
     db_option = f"--db sqlite:///{db} " if kept else ""
     hints = [
         f"lifecycle {db_option}report funnel",
+        f"lifecycle {db_option}report velocity --level opportunity",
+        f"lifecycle {db_option}report merges",
         f"lifecycle {db_option}report sla --as-of {_iso(as_of)}",
         f"lifecycle {db_option}report flags --as-of {_iso(as_of)} --format csv",
         f"lifecycle {db_option}report stamps --level person --stage sql",
@@ -143,6 +148,44 @@ def _run(folder: Path, kept: bool, quiet: bool) -> None:
                   "and try:[/dim]")
     for hint in hints:
         _command(out, hint)
+
+
+def _pipeline(out: Any, view: Any, as_of: datetime) -> None:
+    """Open opportunities by stage at the end, and the pipeline's conversion (its last row
+    is the win rate)."""
+    from rich.rule import Rule
+
+    from lifecycle.console.render import table
+    from lifecycle.domain.facts import OPPORTUNITY
+    from lifecycle.reports.funnel import funnel
+    from lifecycle.reports.stages import stages
+
+    out.print(Rule(f"[bold]4. Pipeline as of {as_of:%Y-%m-%d}[/bold]", align="left"))
+    _command(out, f"lifecycle report stages --level opportunity --as-of {_iso(as_of)}")
+    counts = stages(view, as_of, OPPORTUNITY)
+    shown = [{"stage": r["stage"], "label": r["label"], "opportunities": r["count"]}
+             for r in counts["stages"] if r["count"]]
+    out.print(table(shown, ["stage", "label", "opportunities"],
+                    caption=f"{counts['total']} opportunities have a stage (Salesforce "
+                            "StageName mapped by b2b-2024: won is customer, lost is "
+                            "nurture); stages with none are left out."))
+    _command(out, "lifecycle report funnel --level opportunity")
+    document = funnel(view, level=OPPORTUNITY)
+    rows = [{"stage": r["stage"], "reached": r["reached"],
+             "share_of_cohort": _percent(r["share_of_cohort"]), "median_days": r["median_days"]}
+            for r in document["rows"]]
+    won = rows[-1]
+    out.print(table(rows, ["stage", "reached", "share_of_cohort", "median_days"],
+                    caption=f"{document['cohort']} opportunities opened at "
+                            f"{document['entry_stage']}; {won['reached']} won "
+                            f"({won['share_of_cohort']}), the rest lost or still open. "
+                            "People holding a role on an opportunity follow its stage "
+                            "(opportunity_cascade: contact_roles)."))
+    out.print()
+
+
+def _percent(value: float | None) -> str:
+    return "" if value is None else f"{value:.1%}"
 
 
 def _command(out: Any, text: str) -> None:

@@ -10,6 +10,8 @@ import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from lifecycle.domain.facts import plural
+
 if TYPE_CHECKING:  # rich is imported when a table is printed: JSON and CSV start faster
     from rich.console import Console
     from rich.table import Table
@@ -217,7 +219,7 @@ def print_diff(result: dict[str, Any], fmt: str) -> None:
         return
     out = console()
     b, a = result["before"], result["after"]
-    out.print(f"{result['level']}s as of {result['as_of']}: "
+    out.print(f"{plural(result['level'])} as of {result['as_of']}: "
               f"known at {b['known_at'] or 'now'} under {escape(b['definitions_version'])} "
               f"vs known at {a['known_at'] or 'now'} under {escape(a['definitions_version'])}")
     out.print(table([r for r in result["stages"] if r["delta"]], columns,

@@ -38,6 +38,12 @@ OPPORTUNITY = "opportunity"
 #: Every subject type, in the order reports list them.
 SUBJECT_TYPES = (PERSON, ACCOUNT, OPPORTUNITY)
 _ARTICLE = {PERSON: "a person", ACCOUNT: "an account", OPPORTUNITY: "an opportunity"}
+_PLURAL = {PERSON: "persons", ACCOUNT: "accounts", OPPORTUNITY: "opportunities"}
+
+
+def plural(subject_type: str) -> str:
+    """`persons`, `accounts`, `opportunities`: the subject type counted in a caption."""
+    return _PLURAL.get(subject_type, f"{subject_type}s")
 
 
 #: No NUL character: PostgreSQL cannot keep one in text, so it is a bad row on every store.

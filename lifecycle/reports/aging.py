@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from lifecycle.domain.facts import PERSON
+from lifecycle.domain.facts import PERSON, plural
 from lifecycle.domain.timeutil import format_instant
 from lifecycle.reports import base as report_base
 from lifecycle.reports.base import scope
@@ -55,6 +55,6 @@ def aging(view: View, as_of: datetime, level: str = PERSON) -> dict[str, Any]:
 
 
 def caption(document: dict[str, Any]) -> str:
-    return (f"{document['total']} {document['level']}s in a stage as of "
+    return (f"{document['total']} {plural(document['level'])} in a stage as of "
             f"{document['as_of']}; days since they entered it. Percentiles: "
             f"{document['percentiles']}. {scope(document)}")

@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from lifecycle.domain.errors import LedgerError
-from lifecycle.domain.facts import PERSON
+from lifecycle.domain.facts import OPPORTUNITY, PERSON, plural
 from lifecycle.reports import base as report_base
 from lifecycle.reports.base import scope
 from lifecycle.reports.stats import percentile_at, rounded, share
@@ -43,6 +43,8 @@ def funnel(view: View, entry_stage: str | None = None, start: datetime | None = 
         report_base.check_choices([by], BY, "--by value")
     if entry_stage is None and not defs.path_stages:
         raise LedgerError(f"definitions {defs.version} have no path stage: give --entry-stage")
+    if entry_stage is None and level == OPPORTUNITY:
+        entry_stage = _lowest_reached(view, level)
     entry = report_base.stage(defs, entry_stage or defs.path_stages[0].key, "--entry-stage")
     if entry.rank is None:
         raise LedgerError(f"--entry-stage: {entry.key!r} is an exit stage; a funnel starts "
@@ -71,6 +73,17 @@ def funnel(view: View, entry_stage: str | None = None, start: datetime | None = 
     return document
 
 
+def _lowest_reached(view: View, level: str) -> str | None:
+    """The lowest path stage some subject of `level` really reached (not only inferred):
+    where opportunities start (a pipeline begins at its first stage, not at `new`)."""
+    with view.connect() as conn:
+        for stage in view.definitions.path_stages:
+            if any(size > inferred for _, size, inferred in analytics.cohort_groups(
+                    conn, level, stage.key, None, None, None)):
+                return stage.key
+    return None
+
+
 def _group_rows(defs: Any, entry: str, later: list[str], size: int, inferred: int,
                 group_key: Any, reached: dict[tuple[Any, str], tuple[list[int], int]],
                 group: dict[str, Any]) -> list[dict[str, Any]]:
@@ -93,5 +106,5 @@ def _group_rows(defs: Any, entry: str, later: list[str], size: int, inferred: in
 def caption(document: dict[str, Any]) -> str:
     window = (f"first reached {document['entry_stage']} from {document['from'] or 'the start'}"
               f" to {document['to'] or 'now'}")
-    return (f"{document['cohort']} {document['level']}s {window}. Counting: "
+    return (f"{document['cohort']} {plural(document['level'])} {window}. Counting: "
             f"{document['counting']}; median_days from the entry stage. {scope(document)}")

@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from lifecycle.domain.facts import PERSON
+from lifecycle.domain.facts import PERSON, plural
 from lifecycle.domain.timeutil import format_instant, utc_now
 from lifecycle.reports import aging, funnel, sla, timeline, velocity
 from projections.queries import analytics
@@ -50,7 +50,7 @@ def build(view: View, start: datetime | None = None, end: datetime | None = None
     with view.connect() as conn:
         flow = analytics.flow(conn, level, start, end)
     return {
-        "meta": {"title": f"Lifecycle report: {level}s", "level": level,
+        "meta": {"title": f"Lifecycle report: {plural(level)}", "level": level,
                  "from": start_text, "to": end_text, "as_of": format_instant(as_of),
                  "known_at": format_instant(view.known_at),
                  "definitions_version": defs.version, "generated_at": format_instant(now),
@@ -163,7 +163,7 @@ def _kpis(data: dict[str, Any]) -> str:
     moves = sum(f["moves"] for f in data["flow"])
     level = data["meta"]["level"]
     cards = [
-        (f"{at_end:,}", f"{level}s in a stage at the end"),
+        (f"{at_end:,}", f"{plural(level)} in a stage at the end"),
         (f"{cohort:,}", f"entered the funnel ({_label(data, rows[0]['stage']) if rows else ''})"),
         (f"{last['reached']:,}" if last else "0",
          f"reached {_label(data, last['stage'])} ({_pct(last['share_of_cohort'])})"

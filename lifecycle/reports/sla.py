@@ -14,7 +14,7 @@ from typing import Any
 
 from lifecycle.domain.definitions import Sla
 from lifecycle.domain.errors import LedgerError
-from lifecycle.domain.facts import PERSON
+from lifecycle.domain.facts import PERSON, plural
 from lifecycle.reports import base as report_base
 from lifecycle.reports.base import scope
 from lifecycle.reports.stats import micro_hours, rounded, share
@@ -72,5 +72,5 @@ def _breaches(rule: Sla, found: Sequence[Sequence[Any]]) -> list[dict[str, Any]]
 
 
 def caption(document: dict[str, Any]) -> str:
-    return (f"{len(document['rows'])} breach(es) of {document['level']}s as of "
+    return (f"{len(document['rows'])} breach(es) of {plural(document['level'])} as of "
             f"{document['as_of']}; exited_at empty = still in the stage. {scope(document)}")

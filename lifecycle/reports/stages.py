@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from lifecycle.domain.errors import LedgerError
-from lifecycle.domain.facts import PERSON, SUBJECT_TYPES
+from lifecycle.domain.facts import PERSON, SUBJECT_TYPES, plural
 from lifecycle.domain.history import DIRECTIONS
 from lifecycle.domain.timeutil import format_instant
 from projections.queries import stages as queries
@@ -74,6 +74,6 @@ def _out(row: dict[str, Any], columns: Sequence[str]) -> dict[str, Any]:
 
 
 def caption(document: dict[str, Any]) -> str:
-    return (f"{document['level']}s as of {document['as_of']}"
+    return (f"{plural(document['level'])} as of {document['as_of']}"
             + (f", known at {document['known_at']}" if document["known_at"] else "")
             + f" · definitions {document['definitions_version']} · total {document['total']}")

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from lifecycle.domain.errors import LedgerError
-from lifecycle.domain.facts import PERSON
+from lifecycle.domain.facts import PERSON, plural
 from lifecycle.domain.periods import (
     EVERY,
     Period,
@@ -98,7 +98,7 @@ def _row(period: Period, counts: dict[str, int], keys: list[str]) -> dict[str, A
 
 
 def caption(document: dict[str, Any]) -> str:
-    return (f"{document['level']}s by stage at the end of each {document['every']} "
+    return (f"{plural(document['level'])} by stage at the end of each {document['every']} "
             f"(transitions before `end`). {scope(document)}")
 
 

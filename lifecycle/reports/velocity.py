@@ -18,7 +18,7 @@ from datetime import datetime
 from typing import Any
 
 from lifecycle.domain.errors import LedgerError
-from lifecycle.domain.facts import PERSON
+from lifecycle.domain.facts import PERSON, plural
 from lifecycle.reports import base as report_base
 from lifecycle.reports.base import scope
 from lifecycle.reports.stats import PERCENTILE_RULE, share, summary_sorted
@@ -105,7 +105,7 @@ def _move_counts(totals: list[analytics.MoveTotal], stages: list[str]
 
 
 def caption(document: dict[str, Any]) -> str:
-    return (f"{document['level']}s: days from first reaching from_stage to first reaching "
+    return (f"{plural(document['level'])}: days from first reaching from_stage to first reaching "
             "to_stage (inferred stamps count; `inferred` says how many). Percentiles: "
             f"{document['percentiles']}. recycle_rate = backward_moves / entries of "
             f"from_stage. {scope(document)}")

@@ -46,9 +46,9 @@ TOUCH_WEIGHTS = [w for _, w, _ in FIRST_TOUCH]
 DQ_REASONS = ["no budget", "not a decision maker", "student", "competitor",
               "bad contact data", "chose a competitor", "timing"]
 ACCOUNT_DQ_REASONS = ["outside ICP", "competitor", "too small", "duplicate company"]
-FACT_KEYS = ["type", "person_id", "account_id", "occurred_at", "field", "value",
-              "previous", "kind", "fit", "reason", "flag", "state", "source", "source_id",
-              "actor", "campaign"]
+FACT_KEYS = ["type", "person_id", "account_id", "opportunity_id", "merged_id",
+             "occurred_at", "field", "value", "previous", "kind", "fit", "reason", "flag",
+             "state", "role", "source", "source_id", "actor", "campaign"]
 
 
 class End(Exception):

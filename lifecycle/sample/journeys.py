@@ -27,6 +27,13 @@ from typing import Any
 
 from lifecycle.sample.accounts import AccountPlan, account_journey, account_rng, plan_account
 from lifecycle.sample.journey import DEFAULT_SEED, DEMO_PARAMS, FACT_KEYS, Clock, parse_start
+from lifecycle.sample.opportunities import (
+    Deal,
+    contact_roles,
+    convert_lead,
+    deal_facts,
+    plan_deals,
+)
 from lifecycle.sample.persons import PersonJourney
 
 #: Subjects per chunk: what one sorted run holds in memory.
@@ -34,14 +41,18 @@ CHUNK = 10_000
 
 
 def _units(persons: int, accounts: int) -> list[tuple[str, int, int]]:
-    """Chunks of subjects: (kind, first index, end index), accounts first."""
+    """Chunks of subjects: (kind, first index, end index), accounts first, then the
+    accounts' opportunities, then persons."""
     units = [("account", lo, min(lo + CHUNK, accounts)) for lo in range(0, accounts, CHUNK)]
+    units += [("opportunity", lo, min(lo + CHUNK, accounts))
+              for lo in range(0, accounts, CHUNK)]
     units += [("person", lo, min(lo + CHUNK, persons)) for lo in range(0, persons, CHUNK)]
     return units
 
 
 def _chunk(clock: Clock, seed: int, unit: tuple[str, int, int], plans: list[AccountPlan],
-           cum_weights: list[float], offset: int) -> list[tuple[int, int, dict[str, Any]]]:
+           cum_weights: list[float], deals: list[list[Deal]], offset: int
+           ) -> list[tuple[int, int, dict[str, Any]]]:
     """One chunk's facts as (t, sequence, fact), sorted."""
     kind, lo, hi = unit
     rows: list[tuple[int, int, dict[str, Any]]] = []
@@ -49,8 +60,12 @@ def _chunk(clock: Clock, seed: int, unit: tuple[str, int, int], plans: list[Acco
     for index in range(lo, hi):
         if kind == "account":
             facts = account_journey(clock, seed, index)
+        elif kind == "opportunity":
+            facts = [f for deal in deals[index] for f in deal_facts(clock, deal)]
         else:
-            facts = PersonJourney(clock, seed, index, plans, cum_weights).journey()
+            person = PersonJourney(clock, seed, index, plans, cum_weights)
+            facts = convert_lead(index, person.sid, person.journey())
+            facts += contact_roles(clock, seed, index, person.links, deals, person.sid)
         for number, (t, fact) in enumerate(facts):
             rows.append((t, seq, fact))
             seq += 1
@@ -75,6 +90,7 @@ def generate_lines(persons: int, accounts: int, start: datetime | date | str,
         raise ValueError("persons and accounts must be >= 0 and years >= 1")
     clock = Clock(parse_start(start), years)
     plans = [plan_account(account_rng(seed, j), clock.span) for j in range(accounts)]
+    deals = [plan_deals(clock, seed, j, plan) for j, plan in enumerate(plans)]
     # A few big accounts and a long tail; customers attract more people.
     weights = [(2.0 if p.won_at else 1.0) / (1 + j % 17) ** 0.7 for j, p in enumerate(plans)]
     cum_weights, total = [], 0.0
@@ -84,7 +100,7 @@ def generate_lines(persons: int, accounts: int, start: datetime | date | str,
     units = _units(persons, accounts)
     dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
     if len(units) <= 1:
-        rows = _chunk(clock, seed, units[0], plans, cum_weights, 0) if units else []
+        rows = _chunk(clock, seed, units[0], plans, cum_weights, deals, 0) if units else []
         for t, _, fact in rows:
             yield dumps(_finish(clock, fact, t))
         return
@@ -94,7 +110,7 @@ def generate_lines(persons: int, accounts: int, start: datetime | date | str,
         runs = []
         offset = 0
         for number, unit in enumerate(units):
-            rows = _chunk(clock, seed, unit, plans, cum_weights, offset)
+            rows = _chunk(clock, seed, unit, plans, cum_weights, deals, offset)
             offset += len(rows) + 1
             path = Path(folder) / f"run{number:05d}.txt"
             with path.open("w", encoding="utf-8") as out:

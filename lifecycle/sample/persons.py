@@ -37,6 +37,8 @@ class PersonJourney(Journey):
         self.stage: str | None = None
         self.sdr = self.rng.choice(SDRS)
         self.champion = False
+        #: (when, account index or None after leaving): where the person works, over time.
+        self.links: list[tuple[int, int | None]] = []
 
     def pick_account(self, avoid: int | None = None) -> int | None:
         if not self.plans:
@@ -51,6 +53,7 @@ class PersonJourney(Journey):
 
     def link(self, index: int) -> None:
         self.account = index
+        self.links.append((self.t, index))
         source = self.rng.choice(["hubspot", "hubspot", "salesforce"])
         self.emit("person_linked", source, account_id=account_id(index),
                   actor=MARKETING[0] if source == "hubspot" else self.sdr)
@@ -330,6 +333,7 @@ class PersonJourney(Journey):
         self.later(30, 200)
         if self.account is None:
             return False
+        self.links.append((self.t, None))
         self.emit("person_left", "salesforce", actor=self.sdr)
         self.stage = "inactive"
         return True

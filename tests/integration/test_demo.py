@@ -16,6 +16,7 @@ from report_calls import moves, stages, stamps
 from cli import main
 from lifecycle.application.importing import import_rows
 from lifecycle.application.ledger import Ledger
+from lifecycle.application.reporting import run_report
 from lifecycle.domain.definitions import load_definitions
 from lifecycle.domain.facts import parse_fact
 from lifecycle.domain.starters import starter_text
@@ -49,7 +50,8 @@ def test_generator_covers_the_funnel() -> None:
     facts = list(generate(**DEMO_PARAMS))
     types = {f["type"] for f in facts}
     assert types == {"status_changed", "hand_raised", "disqualified", "renewal_flagged",
-                     "person_linked", "person_left"}
+                     "person_linked", "person_left", "opportunity_linked", "contact_role",
+                     "merged"}
     values = {(f["field"], f["value"]) for f in facts if f["type"] == "status_changed"}
     for value in ("subscriber", "lead", "marketingqualifiedlead", "salesqualifiedlead",
                   "opportunity", "customer", ""):
@@ -72,6 +74,30 @@ def test_generator_covers_the_funnel() -> None:
         if f["type"] == "person_linked":
             links.setdefault(f["person_id"], set()).add(f["account_id"])
     assert any(len(accounts) > 1 for accounts in links.values())
+
+
+def test_generator_covers_the_pipeline() -> None:
+    """Opportunities of every kind, won, lost and reopened, roles added and removed, and
+    Salesforce leads converted into contacts (their lead statuses on the lead id)."""
+    facts = list(generate(**DEMO_PARAMS))
+    kinds = {f["kind"] for f in facts if f["type"] == "opportunity_linked"}
+    assert kinds == {"New Business", "Renewal", "Existing Customer - Upgrade"}
+    history: dict[str, list[str]] = {}
+    for f in facts:
+        if f["type"] == "status_changed" and "opportunity_id" in f:
+            assert f["field"] == "StageName"
+            history.setdefault(f["opportunity_id"], []).append(f["value"])
+    finals = {stages[-1] for stages in history.values()}
+    assert {"Closed Won", "Closed Lost", "Qualification"} <= finals
+    assert any(s[s.index("Closed Lost") + 1:] for s in history.values() if "Closed Lost" in s)
+    roles = {(f["state"], f["role"]) for f in facts if f["type"] == "contact_role"}
+    assert {state for state, _ in roles} == {"added", "removed"}
+    merges = [f for f in facts if f["type"] == "merged"]
+    assert merges and all(m["merged_id"].startswith("00Q") for m in merges)
+    for merge in merges:
+        lead = [f for f in facts if f.get("person_id") == merge["merged_id"]]
+        assert [f["value"] for f in lead][-1] == "Closed - Converted"
+        assert all(f["field"] == "Status" for f in lead)
 
 
 def test_chunked_generation_merges_to_the_same_stream(monkeypatch: pytest.MonkeyPatch
@@ -104,7 +130,8 @@ def test_bundled_file_is_the_generator_output_for_its_parameters() -> None:
 # ---- (c) the command ------------------------------------------------------------------------
 
 HEADINGS = ["lifecycle demo", "1. Import", "2. Stages as of 2024-12-31",
-            "3. Backward moves, 2024-10-01 to 2024-12-31", "4. Audit of person",
+            "3. Backward moves, 2024-10-01 to 2024-12-31", "4. Pipeline as of 2024-12-31",
+            "5. Audit of person",
             "Transitions", "Stamps", "Try next"]
 
 
@@ -133,7 +160,10 @@ def test_lifecycle_demo_keep(tmp_path: Path) -> None:
 
 # ---- (d) one subject, by hand ---------------------------------------------------------------
 #
-# Person 10252, as the bundled file has it (lines 183-766; no other fact names it):
+# Person 10252, as the bundled file has it (no other fact names it). Its two contact roles
+# (2024-02-26 and 2024-06-19, on opportunities of its account) name opportunities that are
+# not in this one-person ledger: an opportunity without facts has no stage, so a role on it
+# cascades nothing (SPEC §7), and the walk below is the person's own facts:
 #
 #  F1  2023-06-09T20:34:05Z person_linked  account 0018c000020000IAAQ
 #  F2  2023-06-09T20:41:03Z status_changed lifecycle_stage = subscriber
@@ -203,7 +233,8 @@ def hand_ledger(tmp_path: Path) -> Iterator[Ledger]:
     """A ledger holding only person 10252's facts, from the bundled file."""
     lines = [line for line in DATA_FILE.read_text("utf-8").splitlines()
              if json.loads(line).get("person_id") == HAND_PERSON]
-    assert len(lines) == 10
+    assert len(lines) == 12
+    assert sum('"contact_role"' in line for line in lines) == 2
     path = tmp_path / "one.jsonl"
     path.write_text("\n".join(lines) + "\n", "utf-8")
     ledger = Ledger(f"sqlite:///{tmp_path}/t.db")
@@ -218,7 +249,7 @@ def hand_ledger(tmp_path: Path) -> Iterator[Ledger]:
 
         summary = import_rows(ledger, rows)
         assert (summary.read, summary.stored, summary.duplicate, summary.rejected) == \
-            (10, 10, 0, 0)
+            (12, 12, 0, 0)
         yield ledger
     finally:
         ledger.close()
@@ -255,3 +286,39 @@ def test_hand_checked_person_stage_as_of(hand_ledger: Ledger, as_of: str,
     counts = {row["stage"]: row["count"] for row in report["stages"]}
     assert report["total"] == (0 if stage is None else 1)
     assert {s: c for s, c in counts.items() if c} == ({} if stage is None else {stage: 1})
+
+
+def test_the_demo_counts_each_converted_lead_once(tmp_path: Path) -> None:
+    """Converted leads (SPEC §8): their lead statuses derive as the contact's, no alias is
+    a subject, and the funnel's cohort counts each person once."""
+    facts = [json.loads(line) for line in DATA_FILE.read_text("utf-8").splitlines()]
+    merges = {f["merged_id"]: f["person_id"] for f in facts if f["type"] == "merged"}
+    assert len(merges) >= 5
+    ids = {f["person_id"] for f in facts if "person_id" in f}
+    ledger = Ledger(f"sqlite:///{tmp_path}/demo.db")
+    try:
+        text = starter_text("b2b-2024")
+        assert text is not None
+        ledger.publish(load_definitions(text))
+
+        def rows() -> Iterator[Row]:
+            with DATA_FILE.open("rb") as stream:
+                yield from read_jsonl(stream)
+
+        import_rows(ledger, rows)
+        rows_ = stamps(ledger, level="person")
+        subjects = {r["subject_id"] for r in rows_}
+        assert not subjects & set(merges)
+        assert subjects <= ids - set(merges)
+        first = {(r["subject_id"], r["stage"]): r["first_reached_at"] for r in rows_}
+        for lead, contact in merges.items():
+            lead_facts = [f for f in facts if f.get("person_id") == lead]
+            # The lead's first status (Open - Not Contacted: verified) is the contact's.
+            assert first[contact, "verified"] <= lead_facts[0]["occurred_at"]
+            converted = next(f for f in lead_facts if f["value"] == "Closed - Converted")
+            assert first[contact, "sql"] <= converted["occurred_at"]
+        cohort = run_report(ledger, "funnel", None, None)["cohort"]
+        assert cohort == sum(1 for r in rows_ if r["stage"] == "new")
+        assert cohort == len(subjects)
+    finally:
+        ledger.close()

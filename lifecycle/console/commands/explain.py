@@ -19,6 +19,7 @@ from lifecycle.console.options import (
     ledger_from,
     output_format,
 )
+from lifecycle.domain.facts import plural
 
 
 @click.command("merges")
@@ -113,5 +114,5 @@ def report_html(ctx: click.Context, output: str, start: datetime | None, end: da
     window = (f"from {start_text} to {end_text}" if start_text and end_text
               else f"from {start_text} on" if start_text
               else f"before {end_text}" if end_text else "(no transitions yet)")
-    click.echo(f"Wrote {printable(output)}: {level}s {window}, "
+    click.echo(f"Wrote {printable(output)}: {plural(level)} {window}, "
                f"definitions {printable(summary['definitions_version'])}.")

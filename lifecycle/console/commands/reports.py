@@ -99,7 +99,9 @@ def report_moves(ctx: click.Context, level: str | None, direction: tuple[str, ..
 
 @report.command("funnel")
 @click.option("--entry-stage", metavar="STAGE",
-              help="The stage the cohort first reached (default: the lowest path stage).")
+              help="The stage the cohort first reached (default: the lowest path stage; "
+                   "for opportunities, the lowest one an opportunity really reached, so the "
+                   "funnel is the pipeline's conversion and its last row the win rate).")
 @click.option("--from", "start", type=INSTANT,
               help="Cohort: first reached the entry stage at or after this moment.")
 @click.option("--to", "end", type=INSTANT,
