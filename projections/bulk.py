@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import Boolean, Column, Connection, Table, and_, bindparam, delete, or_, select
 
-from lifecycle.domain.facts import ACCOUNT, PERSON, Subject
+from lifecycle.domain.facts import ACCOUNT, OPPORTUNITY, PERSON, Subject
 from projections import tables
 from projections.instants import naive_utc, sqlite_text
 from projections.rows import Rows, Summary, summary_rows
@@ -119,6 +119,9 @@ def delete_subjects(conn: Connection, subjects: Iterable[Subject]) -> None:
         if chunk.get(PERSON):
             conn.execute(delete(tables.memberships)
                          .where(tables.memberships.c.person_id.in_(chunk[PERSON])))
+        if chunk.get(OPPORTUNITY):
+            links = tables.opportunity_links
+            conn.execute(delete(links).where(links.c.opportunity_id.in_(chunk[OPPORTUNITY])))
         if chunk.get(ACCOUNT):
             conn.execute(delete(tables.flags)
                          .where(tables.flags.c.account_id.in_(chunk[ACCOUNT])))

@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import Table
 
-from lifecycle.domain.facts import ACCOUNT, PERSON
+from lifecycle.domain.facts import ACCOUNT, OPPORTUNITY, PERSON
 from lifecycle.domain.history import Stamp, SubjectHistory
 from projections import tables
 from projections.instants import MICROSECOND, epoch_day
@@ -77,6 +77,13 @@ def add_history(rows: Rows, history: SubjectHistory) -> None:
             rows[tables.memberships].append({
                 "person_id": sid, "ordinal": ordinal, "account_id": link.account_id,
                 "start_at": link.start, "end_at": link.end,
+            })
+    if kind == OPPORTUNITY:
+        for ordinal, opportunity_link in enumerate(history.opportunity_links):
+            rows[tables.opportunity_links].append({
+                "opportunity_id": sid, "ordinal": ordinal,
+                "account_id": opportunity_link.account_id, "kind": opportunity_link.kind,
+                "start_at": opportunity_link.start, "end_at": opportunity_link.end,
             })
     if kind == ACCOUNT:
         for ordinal, flag in enumerate(history.flags):

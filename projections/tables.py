@@ -179,6 +179,18 @@ memberships = Table(
     Index("lc_memberships_account", "account_id"),
 )
 
+#: An opportunity's links to accounts, with their kind (SPEC §7): what `--by kind` groups by.
+opportunity_links = Table(
+    "lc_opportunity_links", metadata,
+    Column("opportunity_id", ID, primary_key=True),
+    Column("ordinal", Integer, primary_key=True),
+    Column("account_id", ID, nullable=False),
+    Column("kind", Text),
+    Column("start_at", UTCDateTime, nullable=False),
+    Column("end_at", UTCDateTime),
+    Index("lc_opportunity_links_account", "account_id"),
+)
+
 flags = Table(
     "lc_flags", metadata,
     Column("account_id", ID, primary_key=True),
@@ -217,7 +229,7 @@ SUBJECT_TABLES: dict[Table, tuple[str, ...]] = {
     signals: ("subject_type", "subject_id"),
 }
 VIEW_TABLES = (current, stamps, moves, intervals, memberships, flags, signals, stage_days,
-               move_days, steps)
+               move_days, steps, opportunity_links)
 #: Counts per day the writer keeps beside the rows they count.
 SUMMARY_TABLES = (stage_days, move_days)
 

@@ -21,7 +21,7 @@ from lifecycle.reports.stats import percentile_at, rounded, share
 from projections.queries import analytics
 from projections.view import View
 
-BY = ("source", "campaign")
+BY = ("source", "campaign", "kind")
 COLUMNS = ["stage", "label", "cohort", "reached", "inferred", "share_of_cohort",
            "share_of_previous", "median_days"]
 COUNTING = ("a stage counts as reached when the subject has a stamp for it first reached "
@@ -41,6 +41,9 @@ def funnel(view: View, entry_stage: str | None = None, start: datetime | None = 
     report_base.check_window(start, end)
     if by is not None:
         report_base.check_choices([by], BY, "--by value")
+        if by == "kind" and level != OPPORTUNITY:
+            raise LedgerError("--by kind: only opportunities have a kind; add "
+                              "--level opportunity")
     if entry_stage is None and not defs.path_stages:
         raise LedgerError(f"definitions {defs.version} have no path stage: give --entry-stage")
     if entry_stage is None and level == OPPORTUNITY:

@@ -155,8 +155,10 @@ def deal_facts(clock: Clock, deal: Deal) -> list[tuple[int, dict[str, Any]]]:
     previous = None
     for t, stage in deal.stages:
         journey.at(t)
-        journey.emit("status_changed", "salesforce", field="StageName", value=stage,
-                     actor=owner, **({"previous": previous} if previous else {}))
+        fields: dict[str, Any] = {"field": "StageName", "value": stage, "actor": owner}
+        if previous:
+            fields["previous"] = previous
+        journey.emit("status_changed", "salesforce", **fields)
         previous = stage
     return journey.facts
 

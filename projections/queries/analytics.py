@@ -42,17 +42,26 @@ def raw(conn: Connection, query: Any) -> list[tuple[Any, ...]]:
         result.close()
 
 
+def kind_of(subject_id: Any) -> Any:
+    """The kind of the opportunity `subject_id` names, from its latest link (SPEC §7)."""
+    o = tables.opportunity_links
+    return (select(o.c.kind).where(o.c.opportunity_id == subject_id)
+            .order_by(o.c.ordinal.desc()).limit(1).scalar_subquery())
+
+
 def cohort_groups(conn: Connection, level: str, stage: str, start: datetime | None,
                   end: datetime | None, by: str | None) -> list[tuple[Any, int, int]]:
     """(group, subjects, inferred) of the subjects that first reached `stage` in
-    [start, end), grouped by the first-reached snapshot's `by` column (None: one group)."""
+    [start, end), grouped by the first-reached snapshot's `by` column, or by the
+    opportunity's kind (None: one group)."""
     s = tables.stamps
-    query = (select(s.c[by] if by else null(), func.count(),
+    column = kind_of(s.c.subject_id) if by == "kind" else s.c[by] if by else None
+    query = (select(column if column is not None else null(), func.count(),
                     func.sum(case((s.c.inferred, 1), else_=0)))
              .where(s.c.subject_type == level, s.c.stage == stage,
                     *in_range(s.c.first_reached_at, start, end)))
-    if by:
-        query = query.group_by(s.c[by])
+    if column is not None:
+        query = query.group_by(column)
     # Without GROUP BY, an empty cohort is one row with a count of 0: left out.
     return [(g, int(n), int(i or 0)) for g, n, i in raw(conn, query) if n]
 
@@ -68,7 +77,7 @@ def funnel_steps(conn: Connection, level: str, stage: str, later: str,
     in [start, end) and `later` at or after it, per group (`by`: the source or campaign
     of the first-reached snapshot; None: one group); inferred: of the `later` stamp."""
     t = tables.steps
-    group = t.c[f"from_{by}"] if by else None
+    group = kind_of(t.c.subject_id) if by == "kind" else t.c[f"from_{by}"] if by else None
     return _steps(conn, level, stage, later, t.c.from_at, start, end, group, t.c.to_inferred)
 
 

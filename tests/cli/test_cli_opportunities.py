@@ -75,6 +75,27 @@ def test_opportunity_stage_counts_json(run: Run, pipeline: str) -> None:
     assert (document["level"], document["total"]) == ("opportunity", 2)
 
 
+def test_the_pipeline_funnel_by_kind_is_the_win_rate_per_kind(run: Run, pipeline: str
+                                                               ) -> None:
+    """At opportunity level the funnel starts where opportunities really start (sql here,
+    not `new`), and `--by kind` splits it by Type: New Business 0 of 1 won, Renewal 1."""
+    result = run("--db", pipeline, "report", "funnel", "--level", "opportunity", "--by",
+                 "kind", "--format", "csv")
+    assert (result.exit_code, result.stderr) == (0, "")
+    assert result.stdout == (
+        "kind,stage,label,cohort,reached,inferred,share_of_cohort,share_of_previous,"
+        "median_days\n"
+        "New Business,sql,Sales Qualified,1,1,0,1.0,,\n"
+        "New Business,late_stage,Late Stage Opportunity,1,1,0,1.0,1.0,29.0\n"
+        "New Business,customer,Customer,1,0,0,0.0,0.0,\n"
+        "Renewal,sql,Sales Qualified,1,1,0,1.0,,\n"
+        "Renewal,late_stage,Late Stage Opportunity,1,1,1,1.0,1.0,31.0\n"
+        "Renewal,customer,Customer,1,1,0,1.0,1.0,31.0\n")
+    persons = run("--db", pipeline, "report", "funnel", "--by", "kind")
+    assert (persons.exit_code, persons.stdout, persons.stderr) == (1, "", (
+        "Error: --by kind: only opportunities have a kind; add --level opportunity\n"))
+
+
 def test_people_take_their_opportunities_stages(run: Run, pipeline: str) -> None:
     result = run("--db", pipeline, "report", "moves", "--level", "person", "--format", "csv")
     assert result.stdout == MOVES + (

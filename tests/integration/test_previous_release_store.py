@@ -86,10 +86,14 @@ def test_an_old_store_opened_read_only_is_not_chained_but_has_its_head(old_store
     runner = CliRunner()
     read_only = runner.invoke(main, ["--db", old_store, "--read-only", "verify"])
     assert read_only.exit_code == 0, read_only.output
-    assert read_only.output.splitlines()[:2] == [
+    assert read_only.output.splitlines()[:3] == [
         "note: this store has no log chain yet (it was made by an earlier release and only "
         "opened read-only since): the head below is computed from the log as it stands, and "
         "checks nothing",
+        # A view this release added cannot be created read-only: it is left out, said so.
+        "note: not compared: lc_opportunity_links, which this store does not have yet (an "
+        "earlier release made it and it was opened read-only since; the next writable open "
+        "creates and fills it)",
         f"head {HEAD}"]
     verified = runner.invoke(main, ["--db", old_store, "verify", "--expect-head", HEAD])
     assert verified.exit_code == 0, verified.output

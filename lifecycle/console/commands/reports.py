@@ -107,9 +107,10 @@ def report_moves(ctx: click.Context, level: str | None, direction: tuple[str, ..
 @click.option("--to", "end", type=INSTANT,
               help="Cohort: first reached the entry stage before this moment (exclusive).")
 @click.option("--level", type=LEVEL, default="person", show_default=True)
-@click.option("--by", type=click.Choice(["source", "campaign"]),
+@click.option("--by", type=click.Choice(["source", "campaign", "kind"]),
               help="Split by the source or campaign of the fact that first reached the "
-                   "entry stage (its first-reached snapshot).")
+                   "entry stage (its first-reached snapshot), or, for opportunities, by "
+                   "kind (Salesforce Type, HubSpot dealtype; of its latest link).")
 @click.option("--known-at", type=INSTANT, help=KNOWN_AT_HELP)
 @report_options
 def report_funnel(ctx: click.Context, entry_stage: str | None, start: datetime | None,
