@@ -16,11 +16,11 @@ from __future__ import annotations
 import html
 import json
 import re
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from lifecycle.domain.facts import PERSON, plural
+from lifecycle.domain.facts import OPPORTUNITY, PERSON, plural
 from lifecycle.domain.timeutil import format_instant, utc_now
 from lifecycle.reports import aging, funnel, sla, timeline, velocity
 from projections.queries import analytics
@@ -63,7 +63,35 @@ def build(view: View, start: datetime | None = None, end: datetime | None = None
         "sla": sla.sla(view, as_of, level, since=start, worst=TOP_BREACHES),
         "velocity": velocity.velocity(view, level=level, since=start, until=end)["rows"],
         "aging": aging.aging(view, as_of, level)["rows"],
+        "pipeline": pipeline(view, as_of),
     }
+
+
+def pipeline(view: View, as_of: datetime) -> dict[str, Any]:
+    """Opportunities open at `as_of` by stage, and per quarter they opened: opened, won,
+    win rate and median days to won (the opportunity funnel of that quarter's cohort)."""
+    with view.connect() as conn:
+        first, last = analytics.move_span(conn, OPPORTUNITY)
+    quarters: list[dict[str, Any]] = []
+    if first is not None and last is not None and view.definitions.path_stages:
+        start = datetime(first.year, (first.month - 1) // 3 * 3 + 1, 1, tzinfo=UTC)
+        while start <= last:
+            end = _next_quarter(start)
+            document = funnel.funnel(view, None, start, end, OPPORTUNITY)
+            won = document["rows"][-1]
+            if document["cohort"]:
+                quarters.append({"quarter": f"{start.year}-Q{(start.month - 1) // 3 + 1}",
+                                 "opened": document["cohort"], "won": won["reached"],
+                                 "win_rate": won["share_of_cohort"],
+                                 "median_days_to_won": won["median_days"],
+                                 "won_stage": won["stage"]})
+            start = end
+    return {"quarters": quarters}
+
+
+def _next_quarter(start: datetime) -> datetime:
+    month = start.month + 3
+    return start.replace(year=start.year + (month > 12), month=(month - 1) % 12 + 1)
 
 
 def _every(view: View, start: datetime | None, end: datetime | None, level: str) -> str:
@@ -105,6 +133,7 @@ def render(data: dict[str, Any]) -> str:
         "BREACHES": _breaches_table(data),
         "VELOCITY": _velocity_table(data),
         "AGING": _aging_table(data),
+        "PIPELINE": _pipeline_table(data),
         "FOOTER": _footer(data),
         "DATA": script_json(_chart_data(data)),
         "ECHARTS": (DATA / "echarts.min.js").read_text("utf-8"),
@@ -227,6 +256,16 @@ def _aging_table(data: dict[str, Any]) -> str:
             for r in data["aging"] if r["count"]]
     return _table(["Stage", "Subjects now", "Median days in stage", "p90 days",
                    "Longest there", "Days"], rows, {1, 2, 3, 5}, "Nobody is in a stage.")
+
+
+def _pipeline_table(data: dict[str, Any]) -> str:
+    def num(value: float | None) -> str:
+        return "–" if value is None else f"{value:.1f}"
+
+    rows = [[q["quarter"], f"{q['opened']:,}", f"{q['won']:,}", _pct(q["win_rate"]),
+             num(q["median_days_to_won"])] for q in data["pipeline"]["quarters"]]
+    return _table(["Opened in", "Opportunities", "Won", "Win rate", "Median days to won"],
+                  rows, {1, 2, 3, 4}, "No opportunities in the ledger.")
 
 
 def _footer(data: dict[str, Any]) -> str:

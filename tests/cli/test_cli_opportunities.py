@@ -5,6 +5,7 @@ contact-role cascade on, won and lost closed, Renewal opportunities flagging acc
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -231,3 +232,13 @@ def test_a_merge_that_would_make_an_id_its_own_alias_is_rejected(run: Run, db: s
         (3, "merged_id", "person 'a' is already merged into 'c' (directly or through a "
                          "chain): merging 'c' into it would make it its own alias"),
         (4, "merged_id", "person 'd' cannot be merged into itself")]
+
+
+def test_the_html_report_has_the_pipeline_by_quarter_opened(run: Run, pipeline: str) -> None:
+    result = run("--db", pipeline, "report", "html", "-o", "report.html")
+    assert result.exit_code == 0, result.stderr
+    page = Path("report.html").read_text("utf-8")
+    section = page[page.index('id="pipeline"'):page.index("<h2>Aging</h2>")]
+    cells = re.findall(r"<td[^>]*>([^<]*)</td>", section)
+    assert cells == ["2024-Q1", "1", "0", "0.0%", "–",  # o1, lost
+                     "2024-Q2", "1", "1", "100.0%", "31.0"]  # o2, won in 31 days
