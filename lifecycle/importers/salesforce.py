@@ -148,6 +148,10 @@ def recognise(columns: Columns, first: CsvRecord | None) -> SalesforceObject:
         raise FileFormatError(
             f"line {first.line}: Id {record_id!r} is the id of "
             f"{article(other or by_prefix or '')}, not of {article(guess)} ({SUPPORTED})")
+    if guess is None and other is not None:
+        assert first is not None
+        raise FileFormatError(f"line {first.line}: Id {record_id!r} is the id of "
+                              f"{article(other)}, which is not imported ({SUPPORTED})")
     if guess is None:
         raise FileFormatError(f"line {columns.line}: {_describe(columns)} cannot be "
                               f"imported ({SUPPORTED})")

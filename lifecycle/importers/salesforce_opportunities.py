@@ -57,7 +57,7 @@ def _modified(columns: Columns, cells: list[str]) -> tuple[str, str]:
         value = columns.get(cells, key)
         if value:
             return value, columns.name(key)
-    return "", "LastModifiedDate"
+    return "", columns.name("lastmodifieddate")
 
 
 def _deleted(record: CsvRecord, opportunity: str, at: str, column: str, source_id: str,
