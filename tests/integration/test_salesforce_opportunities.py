@@ -5,16 +5,23 @@ object's rows become the facts docs/importing.md says, checked one by one."""
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from click.testing import CliRunner, Result
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from cli import main
 from lifecycle.application.ledger import Ledger
+from lifecycle.importers.canonical import FileFormatError
+from lifecycle.importers.salesforce import read_salesforce
 
 DATA = Path(__file__).parent.parent / "data"
 JOURNEYS = DATA / "opportunities"
@@ -358,3 +365,33 @@ def test_fivetran_soft_delete_tables(run: Run, db: str, tmp_path: Path) -> None:
         ("status_changed", "Prospecting", "2024-01-08T15:02:11Z"),
         ("opportunity_linked", None, "2024-01-08T15:02:11Z"),
         ("status_changed", "true", "2024-05-01T09:00:00Z")]
+
+
+# ---- whatever the cells, rows or rejections, never a traceback ---------------------------------
+
+HEADERS = [path.read_text("utf-8").splitlines()[0] for path in
+           sorted(JOURNEYS.glob("*/*.csv"))] + [HISTORY_MODE.strip()]
+CELLS = st.sampled_from(["", "true", "1", "0", "false", "006A", "003B", "00QC", "2024-01-08",
+                         "2024-01-08 6:02:11", "2024-01-08T15:02:11.000+0000", "9999-12-31",
+                         "9999-12-31 23:59:59", "Closed Won", "x\x00y", '"', "a,b"])
+
+
+@settings(max_examples=200, deadline=None)
+@given(data=st.data(), header=st.sampled_from(HEADERS),
+       assume_tz=st.sampled_from([None, ZoneInfo("UTC")]))
+def test_odd_rows_are_rows_or_rejections(data: st.DataObject, header: str,
+                                          assume_tz: ZoneInfo | None) -> None:
+    width = len(next(csv.reader([header])))
+    rows = data.draw(st.lists(st.one_of(st.lists(CELLS, min_size=width, max_size=width),
+                                        st.lists(CELLS, max_size=4)), max_size=6))
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    for row in rows:
+        writer.writerow(row)
+    text = (header + "\n" + out.getvalue()).encode("utf-8")
+    try:
+        read = list(read_salesforce(io.BytesIO(text), assume_tz))
+    except FileFormatError:
+        return  # a file error names the file's line: e.g. an Account's Id first
+    for row in read:
+        assert (row.candidate is None) != (row.rejection is None) or row.skipped
