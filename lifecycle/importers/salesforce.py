@@ -95,7 +95,7 @@ HISTORY_MODE = SalesforceObject("Opportunity", HISTORY_MODE_NEEDS, HISTORY_MODE_
 PREFIXES = {"003": "Contact", "00Q": "Lead", "006": "Opportunity", "00K":
             "OpportunityContactRole", "008": "OpportunityHistory"}
 OTHER_PREFIXES = {"001": "Account", "005": "User", "00T": "Task", "00U": "Event",
-                  "701": "Campaign", "00v": "CampaignMember", "017": "a field history",
+                  "701": "Campaign", "00v": "CampaignMember", "017": "field-history row",
                   "500": "Case", "800": "Contract"}
 SUPPORTED = ("supported Salesforce exports: LeadHistory, ContactHistory, AccountHistory or "
              "OpportunityFieldHistory (Id, IsDeleted, LeadId/ContactId/AccountId/OpportunityId,"

@@ -81,14 +81,15 @@ def timestamp(text: str) -> str:
 
 def day_start(text: str, assume_tz: ZoneInfo | None) -> str:
     """A date field (`ConvertedDate`, `2024-01-08`) as the day's first instant, in the
-    --assume-tz zone or UTC; a timestamp is read as one."""
+    --assume-tz zone or UTC. A time after the date (`2019-11-11 17:23:34`, as some
+    warehouse exports write dates) is dropped: the field holds a day."""
     text = text.strip()
-    if not _DATE.match(text):
-        return timestamp(text)
+    if not _DATE.match(text[:10]) or text[10:11] not in ("", " ", "T"):
+        return text  # not a date: the fact's validation names it
     try:
-        day = datetime.fromisoformat(text)
+        day = datetime.fromisoformat(text[:10])
     except ValueError:
-        return text  # not a date after all: the fact's validation names it
+        return text
     return day.replace(tzinfo=assume_tz or UTC).isoformat()
 
 

@@ -395,3 +395,35 @@ def test_odd_rows_are_rows_or_rejections(data: st.DataObject, header: str,
         return  # a file error names the file's line: e.g. an Account's Id first
     for row in read:
         assert (row.candidate is None) != (row.rejection is None) or row.skipped
+
+
+#: fivetran/dbt_salesforce integration_tests/seeds/sf_lead_history_data.csv: a history-mode
+#: `lead` table, its header (`_fivetran_active` twice) and its one row, verbatim.
+FIVETRAN_LEAD = (
+    "_fivetran_active,_fivetran_start,_fivetran_end,country,email_bounced_reason,"
+    "email_bounced_date,owner_id,lead_source,converted_date,last_modified_date,"
+    "master_record_id,last_modified_by_id,system_modstamp,geocode_accuracy,"
+    "converted_contact_id,id,photo_url,state,longitude,last_referenced_date,"
+    "last_activity_date,country_code,phone,name,jigsaw_contact_id,created_by_id,salutation,"
+    "is_converted,state_code,is_unread_by_owner,status,city,latitude,industry,title,"
+    "_fivetran_synced,last_viewed_date,converted_opportunity_id,is_deleted,street,company,"
+    "first_name,email,website,last_name,number_of_employees,created_date,postal_code,"
+    "has_opted_out_of_email,converted_account_id,mobile_phone,annual_revenue,description,"
+    "fax,individual_id,_fivetran_active\n"
+    "false,2019-11-11 17:23:34,2019-11-11 17:23:35,,,,00537000003tmTnAAI,,"
+    "2019-11-11 17:23:34,2019-11-11 17:23:34,,0051G000007F2JGQA0,2019-11-11 17:23:34,,"
+    "0031G00001QtDPlQAN,00Q1G00000nDnM5UAK,/services/images/photo/00Q1G00000nDnM5UAK,,,,,,,"
+    "h,,0051G0000060XhiQAE,,TRUE,,FALSE,Converted,,,Internet Software & Services,,"
+    "2019-11-11 17:23:34,,,FALSE,,Z,H,h@gmail.com,,Croc,,2019-11-11 17:23:34,,FALSE,"
+    "0011G00000tLWKnQAO,,280522000,,,,\n")
+
+
+def test_the_fivetran_lead_seed_converts(run: Run, db: str, tmp_path: Path) -> None:
+    """A converted date written with a time is still the day it holds."""
+    path = write(tmp_path / "lead.csv", FIVETRAN_LEAD)
+    result = run("--db", db, "import", path, "--format", "salesforce")
+    assert result.stdout == "lead.csv: read 2, stored 2, duplicate 0, rejected 0, skipped 0\n"
+    assert [(f["type"], f.get("merged_id"), f.get("account_id"), f["occurred_at"])
+            for f in facts_of(db)["person:0031G00001QtDPlQAN"]] == [
+        ("merged", "00Q1G00000nDnM5UAK", None, "2019-11-11T00:00:00Z"),
+        ("person_linked", None, "0011G00000tLWKnQAO", "2019-11-11T00:00:00Z")]
