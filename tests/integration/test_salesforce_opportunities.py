@@ -427,3 +427,20 @@ def test_the_fivetran_lead_seed_converts(run: Run, db: str, tmp_path: Path) -> N
             for f in facts_of(db)["person:0031G00001QtDPlQAN"]] == [
         ("merged", "00Q1G00000nDnM5UAK", None, "2019-11-11T00:00:00Z"),
         ("person_linked", None, "0011G00000tLWKnQAO", "2019-11-11T00:00:00Z")]
+
+
+def test_fivetran_history_mode_recycle_bin_version(run: Run, db: str, tmp_path: Path) -> None:
+    path = write(tmp_path / "opportunity.csv", HISTORY_MODE + "\n".join([
+        "false,2024-01-08 15:02:11,2024-01-09 09:59:59.999,2024-06-01 00:00:00,006C,001A,,"
+        "Prospecting,2024-01-08 15:02:11,false,false",
+        "true,2024-01-09 10:00:00,9999-12-31 23:59:59,2024-06-01 00:00:00,006C,001A,,"
+        "Prospecting,2024-01-08 15:02:11,true,true",
+    ]) + "\n")
+    result = run("--db", db, "import", path, "--format", "salesforce", "--assume-tz", "UTC")
+    assert result.stdout == ("opportunity.csv: read 3, stored 3, duplicate 0, rejected 0, "
+                             "skipped 0\n")
+    assert [(f["type"], f.get("field"), f.get("value"), f["occurred_at"])
+            for f in facts_of(db)["opportunity:006C"]] == [
+        ("opportunity_linked", None, None, "2024-01-08T15:02:11Z"),
+        ("status_changed", "StageName", "Prospecting", "2024-01-08T15:02:11Z"),
+        ("status_changed", "IsDeleted", "true", "2024-01-09T10:00:00Z")]
