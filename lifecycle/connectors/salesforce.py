@@ -1,9 +1,11 @@
 """Salesforce through `simple-salesforce`: SOQL on the REST API, Bulk API 2.0 when large.
 
 Each object is one query ordered by the field that dates its rows (`CreatedDate` for the
-field-history objects, whose rows never change; `SystemModstamp` for Contact), from the
-cursor on. History objects are read with `queryAll`, so that rows of deleted records come
-too (the importer counts them as skipped today; merged identities will need them). The
+history objects, whose rows never change; `SystemModstamp` for Contact, Lead, Opportunity
+and OpportunityContactRole), from the cursor on. History objects, Opportunity and
+OpportunityContactRole are read with `queryAll`, so that rows of deleted records come too
+(a deleted opportunity or contact role is a fact; deleted history rows are skipped). Leads
+are read only once converted (`IsConverted = true`): the conversion is what they add. The
 REST API answers 2,000 rows a page at most and names the next with `nextRecordsUrl`; each
 page is stored with the cursor at its last row. When a `COUNT()` says there are more rows
 than `bulk_threshold`, the query runs as a Bulk API 2.0 job instead: Bulk 2.0 queries do
@@ -45,24 +47,42 @@ class SalesforceObject:
     modified: str
     include_deleted: bool
     access: str
+    #: A SOQL condition every query of the object has (`IsConverted = true`).
+    condition: str = ""
 
 
-def _history(parent: str) -> SalesforceObject:
+def _history(parent: str, name: str = "") -> SalesforceObject:
     return SalesforceObject(
-        f"{parent}History", tuple(f.format(parent=f"{parent}Id") for f in HISTORY),
+        name or f"{parent}History", tuple(f.format(parent=f"{parent}Id") for f in HISTORY),
         "CreatedDate", True, f"field history tracking on {parent} and read access to "
-        f"{parent} ({parent}History follows it)")
+        f"{parent} ({name or parent + 'History'} follows it)")
 
 
-#: What `lifecycle sync salesforce` reads, in this order. OpportunityHistory,
-#: OpportunityFieldHistory, OpportunityContactRole, Opportunity and converted Leads are one
-#: more entry each once the opportunity and merged-identity facts exist.
+#: What `lifecycle sync salesforce` reads, in this order.
 OBJECTS = {
     "LeadHistory": _history("Lead"),
     "ContactHistory": _history("Contact"),
     "AccountHistory": _history("Account"),
     "Contact": SalesforceObject("Contact", ("Id", "AccountId", "CreatedDate", "SystemModstamp"),
                                 "SystemModstamp", False, "read access to Contact"),
+    "Lead": SalesforceObject(
+        "Lead", ("Id", "IsConverted", "ConvertedContactId", "ConvertedAccountId",
+                 "ConvertedOpportunityId", "ConvertedDate", "SystemModstamp"),
+        "SystemModstamp", False, "read access to Lead", condition="IsConverted = true"),
+    "Opportunity": SalesforceObject(
+        "Opportunity", ("Id", "AccountId", "Type", "CreatedDate", "IsDeleted",
+                        "LastModifiedDate", "SystemModstamp"),
+        "SystemModstamp", True, "read access to Opportunity"),
+    "OpportunityHistory": SalesforceObject(
+        "OpportunityHistory", ("Id", "IsDeleted", "OpportunityId", "CreatedById",
+                               "CreatedDate", "StageName"),
+        "CreatedDate", True, "read access to Opportunity (OpportunityHistory follows it)"),
+    "OpportunityFieldHistory": _history("Opportunity", "OpportunityFieldHistory"),
+    "OpportunityContactRole": SalesforceObject(
+        "OpportunityContactRole", ("Id", "OpportunityId", "ContactId", "Role", "CreatedDate",
+                                   "IsDeleted", "LastModifiedDate", "SystemModstamp"),
+        "SystemModstamp", True, "read access to Opportunity and Contact "
+        "(OpportunityContactRole follows them)"),
 }
 
 
@@ -111,8 +131,10 @@ class SalesforceConnector:
     def pages(self, object_name: str, since: datetime | None) -> Iterator[Page]:
         """Every row (`since` None) or those dated from `since` on, in pages."""
         spec = OBJECTS[object_name]
-        where = (f" WHERE {spec.modified} >= {since.strftime('%Y-%m-%dT%H:%M:%SZ')}"
-                 if since is not None else "")
+        conditions = [spec.condition] if spec.condition else []
+        if since is not None:
+            conditions.append(f"{spec.modified} >= {since.strftime('%Y-%m-%dT%H:%M:%SZ')}")
+        where = f" WHERE {' AND '.join(conditions)}" if conditions else ""
         if self.bulk_threshold is not None:
             count = self._call(spec, functools.partial(
                 self._sf.query, f"SELECT COUNT() FROM {spec.name}{where}",  # noqa: S608

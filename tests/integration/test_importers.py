@@ -152,22 +152,6 @@ def test_salesforce_lead_history_sample(run: Run, db: str) -> None:
     assert again.stdout.endswith("read 5, stored 0, duplicate 5, rejected 0, skipped 0\n")
 
 
-@pytest.mark.parametrize(("sample", "kind"), [
-    ("sf_opportunityfieldhistory.csv", "an OpportunityFieldHistory export"),
-    ("sf_opportunityhistory.csv", "an OpportunityHistory export"),
-])
-def test_other_salesforce_objects_are_a_file_error(run: Run, db: str, sample: str,
-                                                   kind: str) -> None:
-    result = run("--db", db, "import", SAMPLES / sample, "--format", "salesforce")
-    assert result.exit_code == 1
-    assert result.stderr.startswith(f"Error: {sample}: line 1: {kind} (parent column "
-                                    "OpportunityId) "
-                                    "cannot be imported (supported Salesforce exports: "
-                                    "LeadHistory, ContactHistory or AccountHistory")
-    assert "Contact (Id, AccountId[, CreatedDate])" in result.stderr
-    assert count_facts(db) == 0
-
-
 # ---- three renderings of the same journeys ---------------------------------------------------
 
 RENDERINGS: dict[str, list[list[str]]] = {

@@ -77,6 +77,13 @@ class CrmData:
             "Field": field_name, "DataType": "Picklist" if field_name[0].isupper() else None,
             "OldValue": old or None, "NewValue": new or None})
 
+    def queried(self, name: str) -> list[dict[str, Any]]:
+        """The rows a query of the object returns (queryAll: deleted ones too)."""
+        rows = self.salesforce[name]
+        if SF_OBJECTS[name].condition == "IsConverted = true":
+            rows = [r for r in rows if r["IsConverted"]]
+        return rows
+
     # ---- the files a user would export ----------------------------------------------------
 
     def write_exports(self, folder: Path) -> dict[str, Path]:
@@ -90,7 +97,7 @@ class CrmData:
             files[f"hubspot:{object_type}"] = path
         for name, spec in SF_OBJECTS.items():
             path = folder / f"{name}.csv"
-            rows = sorted(self.salesforce[name],
+            rows = sorted(self.queried(name),
                           key=lambda r: (_instant(r[spec.modified].replace("+0000", "Z")),
                                          r["Id"]))
             with path.open("w", encoding="utf-8", newline="") as out:
@@ -167,6 +174,7 @@ def make_data(persons: int = 160, accounts: int = 40, seed: int = 7) -> CrmData:
                  else "contact_to_company_unlabeled"} for n, account in enumerate(companies)]}}
         data.hubspot(object_type)[object_id] = obj
     _salesforce(data, sf_status, sf_links, histories)
+    _opportunities(data, sf_status, sf_links)
     return data
 
 
@@ -200,3 +208,60 @@ def _salesforce(data: CrmData, status: dict[str, list[tuple[datetime, str]]],
                 previous = value
     for at, name, parent, field_name, old, new, deleted in sorted(rows, key=lambda r: r[0]):
         data.add_history(name, parent, field_name, old, new, at, deleted)
+
+
+STAGES = ("Prospecting", "Qualification", "Proposal/Price Quote", "Closed Won")
+TYPES = ("New Business", "Renewal", "Existing Customer - Upgrade", "")
+
+
+def _opportunities(data: CrmData, status: dict[str, list[tuple[datetime, str]]],
+                   links: dict[str, list[tuple[datetime, str]]]) -> None:
+    """An opportunity on the account of each Salesforce contact, with its stage history
+    (OpportunityHistory, and OpportunityFieldHistory for every other one), the contact's
+    role on it (every fourth role deleted), some opportunities deleted; and leads, those of
+    the contacts converted into them."""
+    user = "0055e000001AbCdAAK"
+    for n, (person, joined) in enumerate(sorted(links.items())):
+        contact, account = f"0035e{int(person):010d}AAA", joined[-1][1]
+        opportunity = data.next_id("006")
+        created = joined[0][0] + timedelta(days=1)
+        stages = STAGES[:2 + n % 3] if n % 5 else (*STAGES[:2], "Closed Lost")
+        times = [created + timedelta(days=4 * k, hours=k) for k in range(len(stages))]
+        deleted = n % 9 == 4
+        data.salesforce["Opportunity"].append({
+            "Id": opportunity, "AccountId": account, "Type": TYPES[n % 4] or None,
+            "CreatedDate": salesforce_time(created), "IsDeleted": deleted,
+            "LastModifiedDate": salesforce_time(times[-1] + timedelta(days=deleted)),
+            "SystemModstamp": salesforce_time(times[-1] + timedelta(days=deleted))})
+        previous = ""
+        for stage, at in zip(stages, times, strict=True):
+            data.salesforce["OpportunityHistory"].append({
+                "Id": data.next_id("008"), "IsDeleted": deleted, "OpportunityId": opportunity,
+                "CreatedById": user, "CreatedDate": salesforce_time(at), "StageName": stage})
+            if n % 2:
+                data.add_history("OpportunityFieldHistory", opportunity, "StageName",
+                                 previous, stage, at)
+            previous = stage
+        removed = n % 4 == 3
+        modified = created + timedelta(days=2 if removed else 0)
+        data.salesforce["OpportunityContactRole"].append({
+            "Id": data.next_id("00K"), "OpportunityId": opportunity, "ContactId": contact,
+            "Role": "Decision Maker" if n % 2 else "Evaluator",
+            "CreatedDate": salesforce_time(created), "IsDeleted": removed,
+            "LastModifiedDate": salesforce_time(modified),
+            "SystemModstamp": salesforce_time(modified)})
+        if person in status and n % 3 != 1:  # the contact's lead, converted
+            at = joined[0][0]
+            data.salesforce["Lead"].append({
+                "Id": f"00Q5e{int(person):010d}AAA", "IsConverted": True,
+                "ConvertedContactId": contact, "ConvertedAccountId": account,
+                "ConvertedOpportunityId": opportunity if n % 2 else None,
+                "ConvertedDate": at.strftime("%Y-%m-%d"),
+                "SystemModstamp": salesforce_time(at)})
+    for person, history in sorted(status.items()):
+        if person not in links:  # leads never converted: the query leaves them out
+            data.salesforce["Lead"].append({
+                "Id": f"00Q5e{int(person):010d}AAA", "IsConverted": False,
+                "ConvertedContactId": None, "ConvertedAccountId": None,
+                "ConvertedOpportunityId": None, "ConvertedDate": None,
+                "SystemModstamp": salesforce_time(history[-1][0])})

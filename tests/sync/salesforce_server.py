@@ -22,7 +22,8 @@ from tests.sync.fake_api import FakeAPI, json_response
 VERSION = "v59.0"
 BASE = f"/services/data/{VERSION}"
 SOQL = re.compile(r"^SELECT (?P<fields>.+?) FROM (?P<object>\w+)"
-                  r"(?: WHERE (?P<field>\w+) >= (?P<since>\S+))?(?: ORDER BY (?P<order>.+))?$")
+                  r"(?: WHERE (?P<where>.+?))?(?: ORDER BY (?P<order>.+))?$")
+CONDITION = re.compile(r"^(?P<field>\w+) (?P<op>>=|=) (?P<value>\S+)$")
 
 
 def limit_exceeded() -> list[dict[str, str]]:
@@ -73,9 +74,16 @@ class SalesforceAPI(FakeAPI):
             return json_response(no_access(name), 400)
         rows = [r for r in self.data.salesforce[name]
                 if include_deleted or not r.get("IsDeleted")]
-        if match["since"]:
-            since = _instant(match["since"])
-            rows = [r for r in rows if _instant(r[match["field"]]) >= since]
+        for condition in (match["where"] or "").split(" AND ") if match["where"] else []:
+            term = CONDITION.match(condition)
+            if term is None:
+                return json_response([{"message": f"unexpected condition: {condition}",
+                                       "errorCode": "MALFORMED_QUERY"}], 400)
+            field, value = term["field"], term["value"]
+            if term["op"] == ">=":
+                rows = [r for r in rows if _instant(r[field]) >= _instant(value)]
+            else:  # a checkbox: `IsConverted = true`
+                rows = [r for r in rows if bool(r.get(field)) == (value == "true")]
         if match["order"]:
             first = match["order"].split(",")[0].strip()
             rows = sorted(rows, key=lambda r: (_instant(r[first]), r["Id"]))

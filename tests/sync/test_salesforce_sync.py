@@ -7,6 +7,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from lifecycle.connectors.base import AuthFailed, LimitReached, Unavailable
+from lifecycle.connectors.salesforce import OBJECTS as SF_OBJECTS
 from lifecycle.domain.timeutil import utc_now
 from tests.sync.conftest import (
     facts_by_stream,
@@ -18,8 +19,7 @@ from tests.sync.conftest import (
 from tests.sync.crm_data import CrmData
 from tests.sync.salesforce_server import SalesforceAPI, limit_exceeded
 
-KEYS = ["salesforce:LeadHistory", "salesforce:ContactHistory", "salesforce:AccountHistory",
-        "salesforce:Contact"]
+KEYS = [f"salesforce:{name}" for name in SF_OBJECTS]
 
 
 def test_a_sync_equals_a_file_import_fact_for_fact(
@@ -33,7 +33,7 @@ def test_a_sync_equals_a_file_import_fact_for_fact(
         report = run(ledger, salesforce_source(salesforce))
         assert report.error is None
         assert [o.fetched for o in report.objects] == [
-            len(crm.salesforce[k.split(":")[1]]) for k in KEYS]
+            len(crm.queried(k.split(":")[1])) for k in KEYS]
         deleted = sum(bool(r["IsDeleted"]) for r in crm.salesforce["LeadHistory"])
         assert report.objects[0].skipped == deleted > 0  # queryAll: deleted rows, skipped
         assert facts_by_stream(ledger) == expected
@@ -56,7 +56,11 @@ def test_bulk_api_2_for_large_queries_gives_the_same_facts(
     with new_ledger(store_url, definitions_yaml) as ledger:
         report = run(ledger, salesforce_source(salesforce, bulk_threshold=35))
         assert report.error is None
-        assert salesforce.calls["bulk_create"] == 3  # LeadHistory, ContactHistory, Contact
+        large = [name for name in SF_OBJECTS if len(crm.queried(name)) > 35]
+        assert large == ["LeadHistory", "ContactHistory", "Contact", "Opportunity",
+                         "OpportunityHistory", "OpportunityFieldHistory",
+                         "OpportunityContactRole"]
+        assert salesforce.calls["bulk_create"] == len(large)
         assert facts_by_stream(ledger) == expected
 
 

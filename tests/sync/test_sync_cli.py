@@ -19,6 +19,7 @@ from click.testing import CliRunner
 
 from cli import main
 from lifecycle.application.ledger import Ledger
+from lifecycle.connectors.salesforce import OBJECTS as SF_OBJECTS
 from tests.sync.conftest import (
     HUBSPOT_TOKEN,
     SALESFORCE_TOKEN,
@@ -31,8 +32,7 @@ from tests.sync.hubspot_server import HubSpotAPI
 from tests.sync.salesforce_server import SalesforceAPI
 
 ROOT = Path(__file__).resolve().parents[2]
-SF_KEYS = ["salesforce:LeadHistory", "salesforce:ContactHistory",
-           "salesforce:AccountHistory", "salesforce:Contact"]
+SF_KEYS = [f"salesforce:{name}" for name in SF_OBJECTS]
 SF_ENV = {"SALESFORCE_INSTANCE_URL": "https://acme.my.salesforce.com",
           "SALESFORCE_ACCESS_TOKEN": SALESFORCE_TOKEN}
 
@@ -77,7 +77,19 @@ def test_salesforce_dry_run_then_sync(sqlite_url: str, salesforce: SalesforceAPI
         "skipped 0\n"
         "salesforce AccountHistory: fetched 30, stored 30, duplicate 0, rejected 0, "
         "skipped 0\n"
-        "salesforce Contact: fetched 38, stored 38, duplicate 0, rejected 0, skipped 0\n"),
+        "salesforce Contact: fetched 38, stored 38, duplicate 0, rejected 0, skipped 0\n"
+        # converted leads: a merge and an account link each, a role when they made an
+        # opportunity
+        "salesforce Lead: fetched 14, stored 35, duplicate 0, rejected 0, skipped 0\n"
+        # 4 deleted: a deletion fact each, besides their link
+        "salesforce Opportunity: fetched 38, stored 42, duplicate 0, rejected 0, skipped 0\n"
+        "salesforce OpportunityHistory: fetched 113, stored 101, duplicate 0, rejected 0, "
+        "skipped 12\n"
+        "salesforce OpportunityFieldHistory: fetched 56, stored 56, duplicate 0, rejected 0, "
+        "skipped 0\n"
+        # 9 deleted (queryAll): removed as well as added
+        "salesforce OpportunityContactRole: fetched 38, stored 47, duplicate 0, rejected 0, "
+        "skipped 0\n"),
         "")
 
 
