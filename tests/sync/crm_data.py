@@ -120,6 +120,13 @@ def _csv(value: Any) -> str:
 def make_data(persons: int = 160, accounts: int = 40, seed: int = 7) -> CrmData:
     """A few hundred records from the demo journeys."""
     facts = list(generate(persons, accounts, "2024-01-01", years=1, seed=seed))
+    # The journeys' people and accounts only (this data makes its own opportunities), each
+    # converted lead's statuses under its contact's id (this data makes its own leads).
+    contact_of = {f["merged_id"]: f["person_id"] for f in facts if f["type"] == "merged"}
+    facts = [{**f, "person_id": contact_of.get(f["person_id"], f["person_id"])}
+             if "person_id" in f else f for f in facts
+             if f["type"] not in ("merged", "contact_role", "opportunity_linked")
+             and "opportunity_id" not in f]
     data = CrmData(salesforce={name: [] for name in SF_OBJECTS})
     histories: dict[tuple[str, str], list[tuple[datetime, str]]] = {}
     links: dict[str, list[tuple[datetime, str]]] = {}

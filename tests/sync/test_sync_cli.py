@@ -252,11 +252,12 @@ def test_a_sync_on_a_terminal_shows_each_object_then_the_catch_up(
 
     from rich.console import Console
 
-    from lifecycle.console import progress
+    from lifecycle.console import progress, render_sync
 
     screen = io.StringIO()
-    monkeypatch.setattr(progress, "terminal_console", lambda: Console(
-        file=screen, force_terminal=True, width=200, color_system=None))
+    for module in (progress, render_sync):  # render_sync holds its own name for it
+        monkeypatch.setattr(module, "terminal_console", lambda: Console(
+            file=screen, force_terminal=True, width=200, color_system=None))
     init(sqlite_url)
     result = invoke(sqlite_url, "sync", "hubspot", "--api-url", hubspot.url,
                     env={"HUBSPOT_TOKEN": HUBSPOT_TOKEN})
