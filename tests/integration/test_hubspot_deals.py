@@ -5,52 +5,18 @@ deriving the same stamps and moves from HubSpot's rendering as from the canonica
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import pytest
-from click.testing import CliRunner, Result
-
-from cli import main
-from lifecycle.application.ledger import Ledger
+from tests.integration.hubspot_support import Run, db, facts_of, rejects, run
 
 DATA = Path(__file__).parent.parent / "data"
-Run = Callable[..., Result]
-
-
-@pytest.fixture
-def run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Run:
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.delenv("LIFECYCLE_DB", raising=False)
-    runner = CliRunner()
-
-    def invoke(*args: str | Path) -> Result:
-        return runner.invoke(main, [str(a) for a in args], catch_exceptions=False)
-
-    return invoke
-
-
-@pytest.fixture
-def db(run: Run, sqlite_url: str) -> str:
-    assert run("--db", sqlite_url, "init", "--definitions", "hubspot-default").exit_code == 0
-    return sqlite_url
-
-
-def facts_of(url: str) -> dict[str, list[dict[str, Any]]]:
-    with Ledger(url) as ledger:
-        return {f"{subject.type}:{subject.id}": [f.fact.canonical() for f in sorted(
-            facts, key=lambda f: f.version)] for subject, facts in ledger.iter_subjects()}
+__all__ = ["db", "run"]  # fixtures
 
 
 def write(path: Path, value: Any) -> Path:
     path.write_text(value if isinstance(value, str) else json.dumps(value), "utf-8")
     return path
-
-
-def rejects(path: Path) -> list[tuple[int, str | None, str]]:
-    return [(r["line"], r["field"], r["reason"]) for r in
-            map(json.loads, path.read_text("utf-8").splitlines())]
 
 
 # ---- the deal journeys: HubSpot's rendering derives what the canonical file does -----------
