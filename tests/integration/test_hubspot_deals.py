@@ -290,3 +290,35 @@ def test_legacy_v2_companies_import_and_shapes_are_checked(run: Run, db: str,
             facts_of(db)["account:184896670"]] == [
         ("lead", "2024-01-02T09:00:00Z", None),
         ("customer", "2024-04-01T19:33:20Z", "userId:9046541")]
+
+
+def test_legacy_v1_deals_import_with_their_associations(run: Run, db: str,
+                                                        tmp_path: Path) -> None:
+    deal = {  # GET /deals/v1/deal/paged?propertiesWithHistory=dealstage&includeAssociations
+        "portalId": 62515, "dealId": 46789043, "isDeleted": False,
+        "associations": {"associatedVids": [3234574], "associatedCompanyIds": [184896670],
+                         "associatedDealIds": []},
+        "properties": {
+            "createdate": {"value": "1470145367594", "timestamp": 1470145367594,
+                           "source": "SALES", "sourceId": None, "versions": []},
+            "dealtype": {"value": "existingbusiness"},
+            "dealstage": {"value": "closedwon", "timestamp": 1470145673676,
+                          "source": "CRM_UI", "sourceId": "ana@example.com", "versions": [
+                              {"name": "dealstage", "value": "closedwon",
+                               "timestamp": 1470145673676, "source": "CRM_UI",
+                               "sourceId": "ana@example.com", "sourceVid": []}]}}}
+    path = write(tmp_path / "deals-v1.json", {"deals": [deal], "hasMore": False,
+                                               "offset": 46789043})
+    result = run("--db", db, "import", path, "--format", "hubspot", "--object", "deals")
+    assert result.stdout == "deals-v1.json: read 3, stored 3, duplicate 0, rejected 0\n"
+    created = "2016-08-02T13:42:47.594000Z"
+    facts = facts_of(db)["opportunity:46789043"]
+    assert facts[:2] == [
+        {"type": "opportunity_linked", "opportunity_id": "46789043", "account_id": "184896670",
+         "kind": "existingbusiness", "occurred_at": created, "source": "hubspot",
+         "source_id": "deal:46789043:company:184896670:existingbusiness"},
+        {"type": "contact_role", "opportunity_id": "46789043", "person_id": "3234574",
+         "state": "added", "occurred_at": created, "source": "hubspot",
+         "source_id": "deal:46789043:contact:3234574"}]
+    assert (facts[2]["field"], facts[2]["value"], facts[2]["actor"]) == (
+        "dealstage", "closedwon", "ana@example.com")

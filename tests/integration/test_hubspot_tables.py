@@ -167,3 +167,18 @@ def test_airbyte_rows_as_csv_with_their_envelope(run: Run, db: str,
     result = run("--db", db, "import", path, "--format", "hubspot", "--object", "deals")
     assert result.stdout == "deals.csv: read 1, stored 1, duplicate 0, rejected 0\n"
     assert [f["value"] for f in facts_of(db)["opportunity:18472612"]] == ["closedwon"]
+
+
+def test_deleted_rows_are_skipped_and_assume_tz_reads_local_warehouse_time(
+        run: Run, db: str, tmp_path: Path) -> None:
+    path = write(tmp_path / "company_property_history.csv",
+                 "company_id,timestamp,source,source_id,name,value,_fivetran_deleted\n"
+                 "51,2024-03-01 9:00:00,CRM_UI,,lifecyclestage,lead,false\n"
+                 "52,2024-03-01 9:00:00,CRM_UI,,lifecyclestage,lead,true\n")
+    result = run("--db", db, "import", path, "--format", "hubspot", "--assume-tz",
+                 "Europe/Berlin")
+    assert result.stdout == "company_property_history.csv: read 2, stored 1, duplicate 0, " \
+                            "rejected 0, skipped 1\n"
+    assert [(f["account_id"], f["occurred_at"]) for f in facts_of(db)["account:51"]] == [
+        ("51", "2024-03-01T08:00:00Z")]
+    assert "account:52" not in facts_of(db)
