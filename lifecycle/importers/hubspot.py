@@ -113,8 +113,8 @@ def object_rows(record: Record, object_type: str, assume_tz: ZoneInfo | None
         yield from _association_rows(record, obj, object_id, assume_tz)
     elif object_type == "deals":
         yield from links.deal_rows(record, obj, object_id, assume_tz)
-    found, _ = links.merged_ids(obj)
-    yield from links.merge_rows(record, kind, subject_field, object_id, merges + found,
+    yield from links.merge_rows(record, kind, subject_field, object_id,
+                                merges + links.merged_ids(obj),
                                 links.modified(obj), assume_tz)
     history = obj.get("propertiesWithHistory")
     if not isinstance(history, dict):

@@ -119,9 +119,9 @@ def deal_rows(record: Record, obj: dict[str, Any], deal_id: str,
         yield _checked(record, data, raw, assume_tz)
 
 
-def merged_ids(obj: dict[str, Any]) -> tuple[list[tuple[str, Any, str]], bool]:
-    """The ids merged into `obj` with what dates each (a history entry's timestamp or
-    None) and the field it came from; and whether `hs_merged_object_ids` has a history."""
+def merged_ids(obj: dict[str, Any]) -> list[tuple[str, Any, str]]:
+    """The ids merged into `obj` with what dates each (a history entry's timestamp, or
+    None: the object's last change) and the field it came from."""
     found: dict[str, tuple[Any, str]] = {}
     history = obj.get("propertiesWithHistory")
     entries = history.get(MERGED_PROPERTY) if isinstance(history, dict) else None
@@ -140,8 +140,7 @@ def merged_ids(obj: dict[str, Any]) -> tuple[list[tuple[str, Any, str]], bool]:
             value = value.get("value")
         for merged in split_ids(value):
             found.setdefault(merged, (None, "updatedAt"))
-    return [(merged, when, where) for merged, (when, where) in found.items()], \
-        isinstance(entries, list)
+    return [(merged, when, where) for merged, (when, where) in found.items()]
 
 
 def split_ids(value: Any) -> list[str]:
@@ -156,10 +155,12 @@ def merge_rows(record: Record, kind: str, subject_field: str, survivor: str,
                merges: list[tuple[str, Any, str]], modified: Any,
                assume_tz: ZoneInfo | None) -> Iterator[Row]:
     """One `merged` fact per id merged into `survivor` (an id equal to the survivor's own
-    is skipped), dated by its own timestamp, else by `modified`."""
+    is skipped, so is one listed again), dated by its own timestamp, else by `modified`."""
+    seen = {survivor}
     for merged, when, where in merges:
-        if merged == survivor:
+        if merged in seen:
             continue
+        seen.add(merged)
         raw = dumps({"id": survivor, MERGED_PROPERTY: merged})
         if when is None:
             when, where = modified, "updatedAt"

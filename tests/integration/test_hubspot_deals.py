@@ -216,6 +216,10 @@ V1_CONTACTS = {  # GET /contacts/v1/lists/all/contacts/all?propertyMode=value_an
                 {"value": "1704186000000", "source-type": "CONTACTS", "source-id": None,
                  "source-label": None, "timestamp": 1704186000000, "selected": False}]},
             "lastmodifieddate": {"value": "1717200000000"},
+            # the same ids again: each is merged once, its audit dating it
+            "hs_merged_object_ids": {"value": "3234575;3234576", "versions": [
+                {"value": "3234575;3234576", "source-type": "MERGE",
+                 "timestamp": 1717200000000}]},
             "lifecyclestage": {"value": "marketingqualifiedlead", "versions": [
                 {"value": "marketingqualifiedlead", "source-type": "CRM_UI",
                  "source-id": "userId:9046541", "source-label": None,
