@@ -157,6 +157,9 @@ def test_airbyte_property_history_streams(run: Run, db: str, tmp_path: Path) -> 
         stage(("opportunity_id", "18472612"), "closedwon", "2024-03-01T10:00:00Z", "deal",
               "dealstage", {"sourceId": "userId:31877001", "sourceType": "CRM_UI"},
               "31877001")]
+    for path, options in ((contacts, []), (deals, ["--object", "deals"])):
+        again = run("--db", db, "import", path, "--format", "hubspot", *options)
+        assert ", stored 0, " in again.stdout and ", rejected 0" in again.stdout
 
 
 def test_airbyte_rows_as_csv_with_their_envelope(run: Run, db: str,
@@ -182,3 +185,25 @@ def test_deleted_rows_are_skipped_and_assume_tz_reads_local_warehouse_time(
     assert [(f["account_id"], f["occurred_at"]) for f in facts_of(db)["account:51"]] == [
         ("51", "2024-03-01T08:00:00Z")]
     assert "account:52" not in facts_of(db)
+
+
+def test_fivetran_rows_as_json_lines(run: Run, db: str, tmp_path: Path) -> None:
+    rows = [{"deal_id": 1100390922, "timestamp": "2019-10-22 19:17:37.819 UTC",
+             "_fivetran_synced": "2020-05-19 15:45:36.499 UTC", "source": "CRM_UI",
+             "name": "dealstage", "source_id": "userId:31877001",
+             "value": "appointmentscheduled"},
+            {"contact_id": 12831901, "timestamp": "2019-07-11 18:02:11.037",
+             "source": "FORM", "name": "lifecyclestage", "value": "lead"}]
+    path = write(tmp_path / "rows.jsonl", "".join(json.dumps(r) + "\n" for r in rows))
+    result = run("--db", db, "import", path, "--format", "hubspot", "--object", "deals",
+                 "--rejects", "r.jsonl")
+    assert (result.exit_code, result.stdout) == (
+        3, "rows.jsonl: read 2, stored 1, duplicate 0, rejected 1\n")
+    assert rejects(tmp_path / "r.jsonl") == [
+        (2, None, "this is Fivetran's contact_property_history table, which holds contacts: "
+                  "import it with --object contacts")]
+    # the same change as deal_property_history.csv's first row: one fact
+    csv = run("--db", db, "import", TABLES / "deal_property_history.csv", "--format",
+              "hubspot")
+    assert csv.stdout == "deal_property_history.csv: read 2, stored 1, duplicate 1, " \
+                         "rejected 0\n"
