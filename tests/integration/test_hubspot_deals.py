@@ -64,9 +64,17 @@ def test_deal_rendering_derives_the_canonical_stamps_and_moves(
         again = run("--db", store_url, "import", DATA / file, *options)
         assert ", stored 0, " in again.stdout and again.exit_code == 0
     assert facts_of(store_url) == before
+    # the open existingbusiness deal 7003 flags Acme (and its people) for renewal
     flags = run("--db", store_url, "report", "flags", "--as-of", "2024-10-01T00:00:00Z",
                 "--format", "csv")
-    assert "9100000001" in flags.stdout and "renewal" in flags.stdout  # the open 7003
+    raised = "9100000001,renewal,2024-09-20T09:15:27.412000Z"
+    assert flags.stdout.splitlines()[1:] == [
+        f"{raised},account,9100000001,2024-09-20T09:15:27.412000Z,customer",
+        f"{raised},person,301,2024-09-20T09:15:27.412000Z,customer",
+        f"{raised},person,302,2024-09-20T09:15:27.412000Z,opportunity"]
+    before = run("--db", store_url, "report", "flags", "--as-of", "2024-09-01T00:00:00Z",
+                 "--format", "csv")
+    assert before.stdout.splitlines()[1:] == []
 
 
 # ---- deals, fact by fact --------------------------------------------------------------------
