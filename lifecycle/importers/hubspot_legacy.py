@@ -4,7 +4,7 @@
   `{"contacts": [...], "has-more": ..., "vid-offset": ...}`): `vid`, `canonical-vid`,
   `merged-vids`, `merge-audits`, `identity-profiles`, and `properties.X.versions[]` with
   `value`, `timestamp` (milliseconds), `source-type`, `source-id`, `source-label`,
-  `updated-by-user-id`.
+  `updated-by-user-id`; the `associatedcompanyid` property names its company.
 - v2 companies (`GET /companies/v2/companies/paged?propertiesWithHistory=...`,
   `{"companies": [...], "has-more": ..., "offset": ...}`): `companyId` and
   `properties.X.versions[]` with `name`, `value`, `timestamp`, `source`, `sourceId`.
@@ -85,6 +85,10 @@ def to_v3(obj: dict[str, Any], object_type: str) -> tuple[dict[str, Any],
     modified = properties.get("lastmodifieddate") or properties.get("hs_lastmodifieddate")
     if modified not in (None, ""):
         converted["updatedAt"] = modified
+    company = properties.get("associatedcompanyid") if object_type == "contacts" else None
+    if object_id(company) is not None:  # a v1 contact's primary company
+        converted["associations"] = {"companies": {"results": [
+            {"id": object_id(company), "type": "contact_to_company"}]}}
     associations = obj.get("associations")
     if isinstance(associations, dict):
         for key, target in (("associatedCompanyIds", "companies"),

@@ -8,8 +8,11 @@ The HubSpot files follow the CRM v3 objects API (developers.hubspot.com, "CRM AP
 Deals", "Contacts", "Companies"): objects read with `propertiesWithHistory` (history newest
 first), `associations` as the list endpoint returns them (`{"id", "type"}`), one deal's in
 the v4 associations shape (`{"toObjectId", "associationTypes"}`) instead, and the merged
-contact ids in `hs_merged_object_ids`. The journeys, under the bundled `hubspot-default`
-definitions (HubSpot's default deal pipeline, contact roles cascading):
+contact ids in `hs_merged_object_ids`; the `_v1_`/`_v2_` files render the same records as
+HubSpot's legacy APIs return them (v1 contacts with `vid`, `merge-audits` and
+`associatedcompanyid`, v2 companies, v1 deals with `associatedCompanyIds`/`associatedVids`;
+versions newest first, timestamps in milliseconds). The journeys, under the bundled
+`hubspot-default` definitions (HubSpot's default deal pipeline, contact roles cascading):
 
 - Acme (company 9100000001): a newbusiness deal lost (7001), then a newbusiness deal won
   (7002, two contacts), then an open existingbusiness renewal (7003);
@@ -168,6 +171,76 @@ def deals() -> list[dict[str, Any]]:
     return out
 
 
+# ---- the legacy APIs' rendering -------------------------------------------------------------
+
+def millis(days: float) -> int:
+    return int(at(days).timestamp() * 1000)
+
+
+def _versions(history: list[tuple[float, str]], name: str, v1: bool) -> dict[str, Any]:
+    """A legacy property: its value and its versions, newest first (v1 contacts name the
+    source `source-type`, v2 companies and v1 deals `source`)."""
+    if v1:
+        versions = [{"value": value, "source-type": "CRM_UI", "source-id": f"userId:{USER}",
+                     "source-label": None, "updated-by-user-id": USER,
+                     "timestamp": millis(days), "selected": False}
+                    for days, value in reversed(history)]
+    else:
+        versions = [{"name": name, "value": value, "timestamp": millis(days),
+                     "source": "CRM_UI", "sourceId": f"userId:{USER}", "sourceVid": [],
+                     "updatedByUserId": USER} for days, value in reversed(history)]
+    return {"value": history[-1][1], "versions": versions}
+
+
+def legacy_contacts() -> dict[str, Any]:
+    """`GET /contacts/v1/lists/all/contacts/all?propertyMode=value_and_history`."""
+    out = []
+    for contact, (created, company, history) in CONTACTS.items():
+        merged = MERGES.get(contact, [])
+        out.append({
+            "addedAt": millis(created), "vid": int(contact), "canonical-vid": int(contact),
+            "merged-vids": [int(m) for m, _ in merged], "portal-id": 62515,
+            "is-contact": True,
+            "properties": {"createdate": {"value": str(millis(created))},
+                           "associatedcompanyid": {"value": company},
+                           "lifecyclestage": _versions(history, "lifecyclestage", True)},
+            "form-submissions": [], "list-memberships": [],
+            "identity-profiles": [{"vid": int(contact), "saved-at-timestamp": millis(created),
+                                   "deleted-changed-timestamp": 0, "identities": []}],
+            "merge-audits": [{"canonical-vid": int(contact), "vid-to-merge": int(m),
+                              "timestamp": millis(days), "user-id": USER,
+                              "num-properties-moved": 3} for m, days in merged]})
+    return {"contacts": out, "has-more": False, "vid-offset": int(max(CONTACTS))}
+
+
+def legacy_companies() -> dict[str, Any]:
+    """`GET /companies/v2/companies/paged?propertiesWithHistory=lifecyclestage`."""
+    return {"companies": [
+        {"portalId": 62515, "companyId": int(company), "isDeleted": False,
+         "properties": {"createdate": {"value": str(millis(created))},
+                        "lifecyclestage": _versions(history, "lifecyclestage", False)},
+         "additionalDomains": [], "stateChanges": [], "mergeAudits": []}
+        for company, (created, history) in COMPANIES.items()],
+        "has-more": False, "offset": int(max(COMPANIES))}
+
+
+def legacy_deals() -> dict[str, Any]:
+    """`GET /deals/v1/deal/paged?includeAssociations=true&propertiesWithHistory=dealstage`."""
+    out = []
+    for deal, (kind, company, contact_ids, history, _) in DEALS.items():
+        properties: dict[str, Any] = {
+            "createdate": {"value": str(millis(history[0][0]))},
+            "dealstage": _versions(history, "dealstage", False)}
+        if kind:
+            properties["dealtype"] = {"value": kind}
+        out.append({"portalId": 62515, "dealId": int(deal), "isDeleted": False,
+                    "associations": {"associatedVids": [int(c) for c in contact_ids],
+                                     "associatedCompanyIds": [int(company)],
+                                     "associatedDealIds": []},
+                    "properties": properties})
+    return {"deals": out, "hasMore": False, "offset": int(max(DEALS))}
+
+
 def main() -> None:
     with (HERE / "deals.jsonl").open("w", encoding="utf-8") as out:
         for fact in canonical():
@@ -179,6 +252,11 @@ def main() -> None:
             out.write(json.dumps(company) + "\n")
     (HERE / "deals_hubspot_deals.json").write_text(
         json.dumps({"results": deals(), "paging": {}}, indent=1) + "\n", "utf-8")
+    for name, document in (("v1_contacts", legacy_contacts()),
+                           ("v2_companies", legacy_companies()),
+                           ("v1_deals", legacy_deals())):
+        (HERE / f"deals_hubspot_{name}.json").write_text(
+            json.dumps(document, indent=1) + "\n", "utf-8")
 
 
 if __name__ == "__main__":

@@ -1,12 +1,15 @@
 """HubSpot deals, merged ids and legacy v1/v2 objects through `lifecycle import --format
 hubspot`, asserted fact by fact, and the deal journeys of tests/data/make_deal_exports.py
-deriving the same stamps and moves from HubSpot's rendering as from the canonical file."""
+deriving the same stamps and moves from HubSpot's v3 and legacy renderings as from the
+canonical file."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from tests.integration.hubspot_support import Run, db, facts_of, rejects, run
 
@@ -21,9 +24,14 @@ def write(path: Path, value: Any) -> Path:
 
 # ---- the deal journeys: HubSpot's rendering derives what the canonical file does -----------
 
-RENDERING = [["deals_hubspot_contacts.json", "--format", "hubspot"],
-             ["deals_hubspot_companies.jsonl", "--format", "hubspot", "--object", "companies"],
-             ["deals_hubspot_deals.json", "--format", "hubspot", "--object", "deals"]]
+RENDERINGS = {
+    "v3": [["deals_hubspot_contacts.json", "--format", "hubspot"],
+           ["deals_hubspot_companies.jsonl", "--format", "hubspot", "--object", "companies"],
+           ["deals_hubspot_deals.json", "--format", "hubspot", "--object", "deals"]],
+    "legacy": [["deals_hubspot_v1_contacts.json", "--format", "hubspot"],
+               ["deals_hubspot_v2_companies.json", "--format", "hubspot", "--object",
+                "companies"],
+               ["deals_hubspot_v1_deals.json", "--format", "hubspot", "--object", "deals"]]}
 
 
 def _reports(run: Run, url: str) -> list[str]:
@@ -37,18 +45,18 @@ def _reports(run: Run, url: str) -> list[str]:
     return out
 
 
+@pytest.mark.parametrize("rendering", ["v3", "legacy"])
 def test_deal_rendering_derives_the_canonical_stamps_and_moves(
-        run: Run, tmp_path: Path, store_url: str) -> None:
+        run: Run, tmp_path: Path, store_url: str, rendering: str) -> None:
     canonical = f"sqlite:///{tmp_path / 'canonical.db'}"
     assert run("--db", canonical, "init", "--definitions", "hubspot-default").exit_code == 0
     assert run("--db", canonical, "import", DATA / "deals.jsonl").exit_code == 0
     assert run("--db", store_url, "init", "--definitions", "hubspot-default").exit_code == 0
+    files = RENDERINGS[rendering]
     outputs = [run("--db", store_url, "import", DATA / file, *options).stdout
-               for file, *options in RENDERING]
-    assert outputs == [
-        "deals_hubspot_contacts.json: read 11, stored 11, duplicate 0, rejected 0\n",
-        "deals_hubspot_companies.jsonl: read 2, stored 2, duplicate 0, rejected 0\n",
-        "deals_hubspot_deals.json: read 22, stored 22, duplicate 0, rejected 0\n"]
+               for file, *options in files]
+    assert outputs == [f"{file}: read {count}, stored {count}, duplicate 0, rejected 0\n"
+                       for (file, *_), count in zip(files, (11, 2, 22), strict=True)]
     expected = _reports(run, canonical)
     person_stamps, _, _, _, deal_stamps, deal_moves = expected
     # the journeys are all there: the duplicate 303 is no subject of its own, its history
@@ -60,7 +68,7 @@ def test_deal_rendering_derives_the_canonical_stamps_and_moves(
     assert _reports(run, store_url) == expected
     assert run("--db", store_url, "verify").exit_code == 0
     before = facts_of(store_url)
-    for file, *options in RENDERING:  # again: nothing new
+    for file, *options in files:  # again: nothing new
         again = run("--db", store_url, "import", DATA / file, *options)
         assert ", stored 0, " in again.stdout and again.exit_code == 0
     assert facts_of(store_url) == before
