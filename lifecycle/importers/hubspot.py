@@ -76,8 +76,8 @@ def _starts_as_csv(stream: BinaryIO) -> bool:
 
 def _is_table_row(value: dict[str, Any]) -> bool:
     return "_airbyte_data" in value or (
-        "id" not in value and "propertiesWithHistory" not in value
-        and "properties" not in value and tables.recognise(list(value)) is not None)
+        "propertiesWithHistory" not in value and "properties" not in value
+        and tables.recognise(list(value)) is not None)
 
 
 # ---- one object -> facts -------------------------------------------------------------------

@@ -173,7 +173,15 @@ def merge_rows(record: Record, kind: str, subject_field: str, survivor: str,
         yield _checked(record, {
             "type": "merged", subject_field: survivor, "merged_id": merged,
             "occurred_at": stamp, "source": SOURCE,
-            "source_id": f"{kind}:{survivor}:merged:{merged}"}, raw, assume_tz)
+            "source_id": merge_source_id(kind, survivor, merged, stamp)}, raw, assume_tz)
+
+
+def merge_source_id(kind: str, survivor: str, merged: str, stamp: str) -> str:
+    """A merge's `source_id`, its instant included: a merge dated by the object's last
+    change gets a later date in a later export, which is then another `merged` fact of
+    the same pair (harmless: a merge takes effect from when it is recorded), never a
+    conflicting one; a merge dated by its history entry or audit keeps its id."""
+    return f"{kind}:{survivor}:merged:{merged}:{stamp}"
 
 
 # ---- small helpers -------------------------------------------------------------------------

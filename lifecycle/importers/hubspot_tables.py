@@ -14,6 +14,10 @@ Airbyte's HubSpot source, one row per property change, as CSV or JSON Lines.
   `source-id`/`sourceId`, `updated-by-user-id`/`updatedByUserId`; raw records wrapped in
   `_airbyte_data` are unwrapped.
 
+Merge audits too: Fivetran's `contact_merge_audit` (`canonical_vid`, `vid_to_merge`,
+`timestamp`) and Airbyte's `contacts_merged_audit` (`canonical-vid`, `vid-to-merge`,
+`timestamp`), one `merged` fact per row.
+
 The table is recognised from its columns; its id column says the object type. Every row
 becomes a `status_changed` fact built like an API history entry's; rows of
 `hs_merged_object_ids` become `merged` facts.
@@ -31,7 +35,7 @@ from zoneinfo import ZoneInfo
 from lifecycle.domain.timeutil import TimeError, format_instant, parse_instant
 from lifecycle.importers.canonical import FileFormatError, Row
 from lifecycle.importers.common import fact_row, reject
-from lifecycle.importers.hubspot_links import MERGED_PROPERTY, split_ids
+from lifecycle.importers.hubspot_links import MERGED_PROPERTY, merge_source_id, split_ids
 from lifecycle.importers.hubspot_records import dumps
 from lifecycle.importers.hubspot_values import SOURCE, instant, object_id, status_fact, text
 from lifecycle.importers.records import CsvRecord
@@ -51,6 +55,7 @@ class Table:
     time_column: str
     property_column: str | None = None  # None: every row is a change of `fixed_property`
     fixed_property: str = "dealstage"
+    merged_column: str | None = None  # a merge audit: every row merges this id into the id
     source: tuple[str, ...] = ()
     source_id: tuple[str, ...] = ()
     user: tuple[str, ...] = ()
@@ -67,6 +72,12 @@ def recognise(columns: list[str]) -> Table | None:
     """The table these columns (case-insensitive) are, or None."""
     names = {c.strip().casefold(): c.strip() for c in columns}
     has = names.__contains__
+    for survivor, merged, name in (
+            ("canonical_vid", "vid_to_merge", "Fivetran's contact_merge_audit table"),
+            ("canonical-vid", "vid-to-merge", "Airbyte's contacts_merged_audit stream")):
+        if has(survivor) and has(merged) and has("timestamp"):
+            return Table(name, "contacts", names[survivor], names["timestamp"],
+                         merged_column=names[merged])
     if has("date_entered") and has("deal_id") and has("value"):
         return Table("Fivetran's deal_stage table", "deals", names["deal_id"],
                      names["date_entered"], source=(names.get("source", ""),),
@@ -185,6 +196,9 @@ def _facts(line: int, row: dict[str, Any], raw: str, table: Table,
     if subject is None:
         yield reject(line, table.id_column, f"{where}a {kind} id is required", raw)
         return
+    if table.merged_column is not None:
+        yield from _audit(line, row, raw, table, subject, assume_tz, where)
+        return
     name = table.fixed_property if table.property_column is None else \
         row.get(table.property_column)
     if not isinstance(name, str) or not name.strip():
@@ -205,7 +219,8 @@ def _facts(line: int, row: dict[str, Any], raw: str, table: Table,
                 yield _checked(line, {
                     "type": "merged", subject_field: subject, "merged_id": merged,
                     "occurred_at": stamp, "source": SOURCE,
-                    "source_id": f"{kind}:{subject}:merged:{merged}"}, raw, assume_tz, where)
+                    "source_id": merge_source_id(kind, subject, merged, stamp)}, raw,
+                    assume_tz, where)
         return
     meta = {"sourceType": _first(row, table.source), "sourceId": _first(row, table.source_id),
             "sourceLabel": _first(row, table.label),
@@ -213,6 +228,30 @@ def _facts(line: int, row: dict[str, Any], raw: str, table: Table,
     data = status_fact(kind, subject_field, subject, name, value, stamp,
                        {k: v for k, v in meta.items() if v is not None})
     yield _checked(line, data, raw, assume_tz, where)
+
+
+def _audit(line: int, row: dict[str, Any], raw: str, table: Table, survivor: str,
+           assume_tz: ZoneInfo | None, where: str) -> Iterator[Row]:
+    """A merge audit row: `merged_column`'s contact merged into the row's canonical one."""
+    assert table.merged_column is not None
+    merged = object_id(row.get(table.merged_column))
+    if merged is None:
+        yield reject(line, table.merged_column, f"{where}the merged contact's id is required",
+                     raw)
+        return
+    try:
+        stamp = format_instant(warehouse_instant(row.get(table.time_column), assume_tz))
+    except TimeError as exc:
+        yield reject(line, table.time_column, f"{where}{exc}", raw)
+        return
+    if merged == survivor:
+        yield Row(line, skipped=True)  # a contact merged into itself: nothing happened
+    else:
+        yield _checked(line, {
+            "type": "merged", "person_id": survivor, "merged_id": merged,
+            "occurred_at": stamp, "source": SOURCE,
+            "source_id": merge_source_id("contact", survivor, merged, stamp)}, raw,
+            assume_tz, where)
 
 
 #: A warehouse timestamp: `2021-01-07 6:49:18`, `2019-10-22 19:17:37.819 UTC`, with `T`...

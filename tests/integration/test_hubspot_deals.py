@@ -191,11 +191,18 @@ def test_merged_ids_become_merged_facts(run: Run, db: str, tmp_path: Path) -> No
     merged = [f for f in facts_of(db)["person:401"] if f["type"] == "merged"]
     assert merged == [
         {"type": "merged", "person_id": "401", "merged_id": merged_id, "occurred_at": at,
-         "source": "hubspot", "source_id": f"contact:401:merged:{merged_id}"}
+         "source": "hubspot", "source_id": f"contact:401:merged:{merged_id}:{at}"}
         for merged_id, at in (("402", "2024-02-02T00:00:00Z"), ("403", "2024-03-03T00:00:00Z"),
                               ("404", "2024-05-05T05:05:05Z"))]  # 401 itself: skipped
     audit = run("--db", db, "audit", "person", "403")
     assert audit.exit_code == 0 and "401" in audit.stdout
+    # a later export: the object changed since, so the undated merge of 404 has a later
+    # date; another merged fact of the same pair, not a conflict
+    later = {**survivor, "updatedAt": "2024-07-07T07:07:07Z"}
+    again = run("--db", db, "import", write(tmp_path / "c2.json", [later]), "--format",
+                "hubspot")
+    assert again.stdout == "c2.json: read 4, stored 1, duplicate 3, rejected 0\n"
+    assert run("--db", db, "verify").exit_code == 0
 
 
 def test_company_and_deal_merges_name_their_own_subjects(run: Run, db: str,
@@ -212,11 +219,11 @@ def test_company_and_deal_merges_name_their_own_subjects(run: Run, db: str,
     assert facts["account:77"] == [{
         "type": "merged", "account_id": "77", "merged_id": "78",
         "occurred_at": "2024-06-01T00:00:00Z", "source": "hubspot",
-        "source_id": "company:77:merged:78"}]
+        "source_id": "company:77:merged:78:2024-06-01T00:00:00Z"}]
     assert facts["opportunity:55"] == [{
         "type": "merged", "opportunity_id": "55", "merged_id": "56",
         "occurred_at": "2024-06-02T00:00:00Z", "source": "hubspot",
-        "source_id": "deal:55:merged:56"}]
+        "source_id": "deal:55:merged:56:2024-06-02T00:00:00Z"}]
 
 
 # ---- legacy v1 contacts and v2 companies ---------------------------------------------------

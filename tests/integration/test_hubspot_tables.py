@@ -65,7 +65,7 @@ def test_fivetran_contact_property_history(run: Run, db: str, tmp_path: Path) ->
     assert facts_of(db)["person:16909801"] == [{  # the row's own id is skipped
         "type": "merged", "person_id": "16909801", "merged_id": "16909802",
         "occurred_at": "2020-05-08T02:32:59.638000Z", "source": "hubspot",
-        "source_id": "contact:16909801:merged:16909802"}]
+        "source_id": "contact:16909801:merged:16909802:2020-05-08T02:32:59.638000Z"}]
     again = run("--db", db, "import", path, "--format", "hubspot")  # no --object: the columns
     assert again.stdout.startswith("contact_property_history.csv: read 5, stored 0, ")
 
@@ -207,3 +207,30 @@ def test_fivetran_rows_as_json_lines(run: Run, db: str, tmp_path: Path) -> None:
               "hubspot")
     assert csv.stdout == "deal_property_history.csv: read 2, stored 1, duplicate 1, " \
                          "rejected 0\n"
+
+
+def test_merge_audits_from_fivetran_airbyte_and_v1_contacts_are_one_fact(
+        run: Run, db: str, tmp_path: Path) -> None:
+    fivetran = run("--db", db, "import", TABLES / "contact_merge_audit.csv", "--format",
+                   "hubspot")
+    assert fivetran.stdout == "contact_merge_audit.csv: read 2, stored 1, duplicate 0, " \
+                              "rejected 0, skipped 1\n"  # 3234574 merged into itself
+    merged = {"type": "merged", "person_id": "3234574", "merged_id": "3234575",
+              "occurred_at": "2024-03-01T00:00:00Z", "source": "hubspot",
+              "source_id": "contact:3234574:merged:3234575:2024-03-01T00:00:00Z"}
+    assert facts_of(db)["person:3234574"] == [merged]
+    airbyte = write(tmp_path / "contacts_merged_audit.jsonl", json.dumps({  # its schema
+        "id": "3234574", "canonical-vid": 3234574, "vid-to-merge": 3234575,
+        "timestamp": 1709251200000, "entity-id": "auth:9046541", "num-properties-moved": 12,
+        "first-name": "Ana", "last-name": "Ruiz", "updatedAt": "2024-06-01T00:00:00Z"}) + "\n")
+    assert run("--db", db, "import", airbyte, "--format", "hubspot").stdout == \
+        "contacts_merged_audit.jsonl: read 1, stored 0, duplicate 1, rejected 0\n"
+    # a v1 contact's merge audit is the same merge
+    v1 = write(tmp_path / "v1.json", json.dumps({"vid": 3234574, "properties": {},
+                                                 "merge-audits": [{
+                                                     "canonical-vid": 3234574,
+                                                     "vid-to-merge": 3234575,
+                                                     "timestamp": 1709251200000}]}))
+    assert run("--db", db, "import", v1, "--format", "hubspot").stdout == \
+        "v1.json: read 1, stored 0, duplicate 1, rejected 0\n"
+    assert facts_of(db)["person:3234574"] == [merged]
