@@ -28,7 +28,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -60,6 +60,8 @@ class Table:
     source_id: tuple[str, ...] = ()
     user: tuple[str, ...] = ()
     label: tuple[str, ...] = ()
+    value_column: str = "value"
+    deleted_column: str = "_fivetran_deleted"
 
 
 _FIVETRAN_IDS = {"contact_id": "contacts", "company_id": "companies", "deal_id": "deals"}
@@ -69,8 +71,17 @@ _UNDATED = {"deal_company", "deal_contact"}
 
 
 def recognise(columns: list[str]) -> Table | None:
-    """The table these columns (case-insensitive) are, or None."""
+    """The table these columns are (compared case-insensitively: a Snowflake export writes
+    `CONTACT_ID`, `VALUE`...), or None."""
     names = {c.strip().casefold(): c.strip() for c in columns}
+    table = _recognise(names)
+    if table is None:
+        return None
+    return replace(table, value_column=names.get("value", "value"),
+                   deleted_column=names.get("_fivetran_deleted", "_fivetran_deleted"))
+
+
+def _recognise(names: dict[str, str]) -> Table | None:
     has = names.__contains__
     for survivor, merged, name in (
             ("canonical_vid", "vid_to_merge", "Fivetran's contact_merge_audit table"),
@@ -188,7 +199,7 @@ def row_facts(line: int, row: dict[str, Any], raw: str, table: Table | None,
 
 def _facts(line: int, row: dict[str, Any], raw: str, table: Table,
            assume_tz: ZoneInfo | None, where: str) -> Iterator[Row]:
-    if _true(row.get("_fivetran_deleted")):
+    if _true(row.get(table.deleted_column)):
         yield Row(line, skipped=True)
         return
     kind, subject_field = SUBJECTS[table.object_type]
@@ -210,7 +221,7 @@ def _facts(line: int, row: dict[str, Any], raw: str, table: Table,
     except TimeError as exc:
         yield reject(line, table.time_column, f"{where}{exc}", raw)
         return
-    value = row.get("value")
+    value = row.get(table.value_column)
     value = "" if value is None else text(value) if not isinstance(value, dict | list) \
         else dumps(value)
     if name == MERGED_PROPERTY:

@@ -234,3 +234,20 @@ def test_merge_audits_from_fivetran_airbyte_and_v1_contacts_are_one_fact(
     assert run("--db", db, "import", v1, "--format", "hubspot").stdout == \
         "v1.json: read 1, stored 0, duplicate 1, rejected 0\n"
     assert facts_of(db)["person:3234574"] == [merged]
+
+
+def test_upper_case_columns_as_snowflake_exports_them(run: Run, db: str,
+                                                     tmp_path: Path) -> None:
+    path = write(tmp_path / "CONTACT_PROPERTY_HISTORY.csv",
+                 "CONTACT_ID,TIMESTAMP,_FIVETRAN_SYNCED,SOURCE,NAME,VALUE,SOURCE_ID,"
+                 "_FIVETRAN_DELETED\n"
+                 "12831901,2020-06-05 15:38:08.001,2020-07-09 15:20:43.786,CRM_UI,"
+                 "lifecyclestage,customer,userId:9046541,FALSE\n"
+                 "12831902,2020-06-05 15:38:08.001,2020-07-09 15:20:43.786,CRM_UI,"
+                 "lifecyclestage,customer,userId:9046541,TRUE\n")
+    result = run("--db", db, "import", path, "--format", "hubspot")
+    assert result.stdout == "CONTACT_PROPERTY_HISTORY.csv: read 2, stored 1, duplicate 0, " \
+                            "rejected 0, skipped 1\n"
+    assert [(f["field"], f["value"], f["attributes"]) for f in
+            facts_of(db)["person:12831901"]] == [
+        ("lifecyclestage", "customer", {"sourceId": "userId:9046541", "sourceType": "CRM_UI"})]
