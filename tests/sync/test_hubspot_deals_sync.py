@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from lifecycle.connectors.base import AuthFailed
 from lifecycle.domain.timeutil import format_instant, utc_now
 from tests.data.make_deal_exports import ACME, deals
 from tests.sync.conftest import facts_by_stream, hubspot_source, import_exports, new_ledger, run
@@ -117,3 +118,20 @@ def test_a_later_deal_stage_is_synced_alone(sqlite_url: str, definitions_yaml: s
         assert len(stages) == 3
         assert [s for s in stages if '"value": "closedwon"' in s
                 and f'"occurred_at": "{format_instant(latest)}"' in s]
+
+
+def test_without_the_deals_scope_contacts_and_companies_still_sync(
+        sqlite_url: str, definitions_yaml: str, hubspot: HubSpotAPI,
+        with_deals: CrmData) -> None:
+    hubspot.scopes.discard("crm.objects.deals.read")
+    with new_ledger(sqlite_url, definitions_yaml) as ledger:
+        report = run(ledger, hubspot_source(hubspot))
+        assert isinstance(report.error, AuthFailed)
+        assert str(report.error).startswith(
+            "hubspot deals: the token may not read deals (403: This app hasn't")
+        assert str(report.error).endswith("; give the private app the scope "
+                                          "crm.objects.deals.read and use its new token")
+        contacts, companies, deals_report = report.objects
+        assert (contacts.fetched, companies.fetched, deals_report.fetched) == (
+            len(with_deals.contacts), len(with_deals.companies), 0)
+        assert not any(key.startswith("opportunity:") for key in facts_by_stream(ledger))
