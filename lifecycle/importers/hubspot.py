@@ -66,10 +66,10 @@ def _starts_as_csv(stream: BinaryIO) -> bool:
     start = stream.tell()
     head = stream.read(8192)
     stream.seek(start)
-    text = head.removeprefix(b"\xef\xbb\xbf").lstrip().decode("utf-8", "replace")
-    if not text or text[0] in "{[":
+    start_text = head.removeprefix(b"\xef\xbb\xbf").lstrip().decode("utf-8", "replace")
+    if not start_text or start_text[0] in "{[":
         return False
-    columns = next(csv.reader([text.splitlines()[0]]), [])
+    columns = next(csv.reader([start_text.splitlines()[0]]), [])
     return "_airbyte_data" in columns or tables.recognise(columns) is not None \
         or tables.undated_table(columns) is not None
 
