@@ -5,9 +5,11 @@ HubSpot's limit with history) and its associations, paging by `paging.next.after
 cursor moves once the listing is done. Later syncs find the objects modified since the
 cursor with the search endpoint (200 ids per page, sorted by modification time; it returns
 no history), read them back 50 at a time with batch read (the limit for property
-histories) and their company associations with the v4 batch endpoint, and move the cursor
-after each batch. The search endpoint pages through 10,000 results at most: past that the
-search starts again from the last modification time seen.
+histories) and their associations with the v4 batch endpoint, and move the cursor after
+each batch. Deals come with `dealtype` and their company and contact associations; every
+object with the history of `hs_merged_object_ids` (the ids merged into it). The search
+endpoint pages through 10,000 results at most: past that the search starts again from the
+last modification time seen.
 """
 
 from __future__ import annotations
@@ -30,28 +32,42 @@ HISTORY_BATCH = 50    # inputs per batch read with propertiesWithHistory
 SEARCH_PAGE = 200     # the search endpoint's largest page
 SEARCH_CAP = 10_000   # the search endpoint pages through this many results at most
 ASSOCIATION_BATCH = 1_000
+#: The ids merged into an object (semicolon-separated), read with its history so that
+#: each merge is dated.
+MERGED_IDS = "hs_merged_object_ids"
 
 
 @dataclass(frozen=True)
 class HubSpotObject:
     """One object type: its name in the API, the property that dates its last change,
-    the associations read with it (type -> the typeId HubSpot uses for "primary") and the
-    scope a private app needs to read it."""
+    the scope a private app needs to read it, the associations read with it (type -> the
+    typeId HubSpot uses for "primary"), the properties read for their current value, and
+    whether v4 associations are kept as they come (labels and all) rather than in the v3
+    shape a listing gives."""
 
     name: str
     modified: str
     scope: str
     associations: tuple[tuple[str, int], ...] = ()
+    properties: tuple[str, ...] = ()
+    v4_links: bool = False
 
 
-#: What `lifecycle sync hubspot` reads. Deals (`deals`, `hs_lastmodifieddate`, associations
-#: to companies and contacts) are one more entry once the opportunity facts exist.
+#: What `lifecycle sync hubspot` reads.
 OBJECTS = {
     "contacts": HubSpotObject("contacts", "lastmodifieddate", "crm.objects.contacts.read",
                               (("companies", 1),)),
     "companies": HubSpotObject("companies", "hs_lastmodifieddate",
                                "crm.objects.companies.read"),
+    "deals": HubSpotObject("deals", "hs_lastmodifieddate", "crm.objects.deals.read",
+                           (("companies", 5), ("contacts", 3)), ("dealtype",), True),
 }
+
+
+def _asked(spec: HubSpotObject, properties: list[str]) -> tuple[list[str], list[str]]:
+    """The properties read for their value, and those read with their history."""
+    return (["createdate", spec.modified, *spec.properties],
+            list(dict.fromkeys([*properties, MERGED_IDS])))
 
 
 class HubSpotConnector:
@@ -88,10 +104,11 @@ class HubSpotConnector:
                  ) -> Iterator[Page]:
         api = self._client.crm.objects.basic_api
         after: str | None = None
+        values, histories = _asked(spec, properties)
         while True:
             body = self._call(spec, functools.partial(
                 api.get_page, spec.name, limit=LIST_PAGE, after=after,
-                properties=["createdate", spec.modified], properties_with_history=properties,
+                properties=values, properties_with_history=histories,
                 associations=[name for name, _ in spec.associations] or None,
                 archived=False, _preload_content=False))
             after = _next_after(body)
@@ -143,9 +160,10 @@ class HubSpotConnector:
         """The objects with their histories, in the order asked (absent: deleted since)."""
         from hubspot.crm.objects import BatchReadInputSimplePublicObjectId
 
+        values, histories = _asked(spec, properties)
         request = BatchReadInputSimplePublicObjectId(
             inputs=[{"id": object_id} for object_id in ids],
-            properties=["createdate", spec.modified], properties_with_history=properties)
+            properties=values, properties_with_history=histories)
         api = self._client.crm.objects.batch_api
         body = self._call(spec, lambda: api.read(
             spec.name, batch_read_input_simple_public_object_id=request, archived=False,
@@ -159,12 +177,13 @@ class HubSpotConnector:
         return [by_id[object_id] for object_id in ids if object_id in by_id]
 
     def _associations(self, spec: HubSpotObject, target: str, primary: int, ids: list[str]
-                      ) -> dict[str, list[dict[str, str]]]:
-        """v4 batch read of associations, in the v3 shape a listing gives (`id`, `type`)."""
+                      ) -> dict[str, list[dict[str, Any]]]:
+        """v4 batch read of associations, in the v3 shape a listing gives (`id`, `type`),
+        or as v4 gives them (`toObjectId`, `associationTypes`) for `v4_links` objects."""
         from hubspot.crm.associations.v4 import BatchInputPublicFetchAssociationsBatchRequest
 
         api = self._client.crm.associations.v4.batch_api
-        found: dict[str, list[dict[str, str]]] = {}
+        found: dict[str, list[dict[str, Any]]] = {}
         singular = f"{spec.name[:-1]}_to_{target[:-1] if target != 'companies' else 'company'}"
         for start in range(0, len(ids), ASSOCIATION_BATCH):
             request = BatchInputPublicFetchAssociationsBatchRequest(
@@ -176,6 +195,9 @@ class HubSpotConnector:
             for result in body.get("results") or []:
                 source_id = str((result.get("from") or {}).get("id"))
                 for link in result.get("to") or []:
+                    if spec.v4_links:
+                        found.setdefault(source_id, []).append(link)
+                        continue
                     kinds = link.get("associationTypes") or []
                     is_primary = any(k.get("typeId") == primary and
                                      k.get("category") == "HUBSPOT_DEFINED" for k in kinds)

@@ -1,58 +1,108 @@
-"""HubSpot CRM v3 objects read with `propertiesWithHistory`, as facts.
+"""HubSpot exports as facts: CRM v3 objects read with `propertiesWithHistory` (contacts,
+companies, deals), their legacy v1/v2 shapes, and property-history tables (Fivetran,
+Airbyte).
 
 Every history entry of every property becomes a `status_changed` fact (field = the
-property, value = the entry's value, `""` = cleared), and a contact's company
-associations become `person_linked` facts. Accepted shapes: a batch-read response
-(`{"results": [...]}`), a JSON list of objects, a single object, or JSON Lines of any of
-those. JSON documents are streamed with ijson, JSON Lines line by line, so memory stays
-flat whatever the file size. Rejections name the line for JSON Lines and the 1-based record
-(object) number for a JSON document.
+property, value = the entry's value, `""` = cleared); a contact's company associations
+become `person_linked` facts, a deal's `opportunity_linked` and `contact_role` facts, and
+`hs_merged_object_ids` `merged` facts (hubspot_links). Accepted shapes: a batch-read
+response (`{"results": [...]}`), a JSON list of objects, a single object, or JSON Lines of
+any of those; a CSV file is a table (hubspot_tables). JSON documents are streamed with
+ijson, JSON Lines line by line, so memory stays flat whatever the file size. Rejections
+name the line for JSON Lines and the 1-based record (object) number for a JSON document.
 """
 
 from __future__ import annotations
 
-import hashlib
+import csv
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, BinaryIO
 from zoneinfo import ZoneInfo
 
-from lifecycle.domain.timeutil import TimeError, format_instant, parse_instant
+from lifecycle.domain.timeutil import TimeError, format_instant
+from lifecycle.importers import hubspot_legacy as legacy
+from lifecycle.importers import hubspot_links as links
+from lifecycle.importers import hubspot_tables as tables
 from lifecycle.importers.canonical import FileFormatError, Notice, Row
 from lifecycle.importers.common import fact_row, reject
 from lifecycle.importers.hubspot_records import Record, dumps, records
+from lifecycle.importers.hubspot_values import SOURCE, instant, json_kind, status_fact, text
+from lifecycle.importers.records import csv_records
 
-SOURCE = "hubspot"
 #: object type -> (singular, subject field, how many revisions HubSpot keeps per property)
-OBJECTS = {"contacts": ("contact", "person_id", 45), "companies": ("company", "account_id", 20)}
+OBJECTS = {"contacts": ("contact", "person_id", 45), "companies": ("company", "account_id", 20),
+           "deals": ("deal", "opportunity_id", 20)}
+__all__ = ["OBJECTS", "SOURCE", "object_rows", "read_hubspot"]
 
 
 def read_hubspot(stream: BinaryIO, assume_tz: ZoneInfo | None = None,
-                 object_type: str = "contacts") -> Iterator[Row]:
-    """Facts of every object in a HubSpot export of `object_type` (contacts/companies)."""
-    if object_type not in OBJECTS:
-        raise FileFormatError(
-            f"unknown HubSpot object type {object_type!r} (expected contacts or companies)")
+                 object_type: str | None = "contacts") -> Iterator[Row]:
+    """Facts of every object (or table row) in a HubSpot export of `object_type`
+    (contacts, companies or deals; None: not said, a table's columns tell, objects are
+    contacts)."""
+    if object_type is not None and object_type not in OBJECTS:
+        raise FileFormatError(f"unknown HubSpot object type {object_type!r} (expected "
+                              "contacts, companies or deals)")
+    if _starts_as_csv(stream):
+        yield from tables.csv_rows(csv_records(stream), object_type, assume_tz)
+        return
     for record in records(stream):
         if record.problem is not None:
             yield reject(record.line, None, record.where(record.problem), record.raw)
+        elif isinstance(record.value, dict) and _is_table_row(record.value):
+            raw = record.raw if record.raw is not None else dumps(record.value)
+            yield from tables.row_facts(record.line, record.value, raw, None, object_type,
+                                        assume_tz, f"record {record.line}: "
+                                        if record.in_document else "")
         else:
-            yield from object_rows(record, object_type, assume_tz)
+            yield from object_rows(record, object_type or "contacts", assume_tz)
+
+
+def _starts_as_csv(stream: BinaryIO) -> bool:
+    """Whether the file starts with the CSV header of a table this importer knows."""
+    if not stream.seekable():
+        return False
+    start = stream.tell()
+    head = stream.read(8192)
+    stream.seek(start)
+    start_text = head.removeprefix(b"\xef\xbb\xbf").lstrip().decode("utf-8", "replace")
+    if not start_text or start_text[0] in "{[":
+        return False
+    columns = next(csv.reader([start_text.splitlines()[0]]), [])
+    return "_airbyte_data" in columns or tables.recognise(columns) is not None \
+        or tables.undated_table(columns) is not None
+
+
+def _is_table_row(value: dict[str, Any]) -> bool:
+    return "_airbyte_data" in value or (
+        "propertiesWithHistory" not in value and "properties" not in value
+        and tables.recognise(list(value)) is not None)
 
 
 # ---- one object -> facts -------------------------------------------------------------------
 
 def object_rows(record: Record, object_type: str, assume_tz: ZoneInfo | None
                 ) -> Iterator[Row]:
-    """Association facts first, then every history entry, oldest first."""
+    """Association and merge facts first, then every history entry, oldest first. A
+    legacy (v1/v2) object is read as the v3 object it describes."""
     kind, subject_field, keeps = OBJECTS[object_type]
     obj = record.value
     raw = record.raw if record.raw is not None else dumps(obj)
     if not isinstance(obj, dict):
         yield reject(record.line, None, record.where(
             f"expected a HubSpot object (with id and propertiesWithHistory), found "
-            f"{_json_kind(obj)}"), raw)
+            f"{json_kind(obj)}"), raw)
         return
+    merges: list[tuple[str, Any, str]] = []
+    shape = legacy.legacy_type(obj)
+    if shape is not None:
+        if shape != object_type:
+            yield reject(record.line, None, record.where(
+                f"this is HubSpot's legacy {legacy.shape_name(shape)} shape, not "
+                f"{object_type}: import it with --object {shape}"), raw)
+            return
+        obj, merges = legacy.to_v3(obj, object_type)
     object_id = obj.get("id")
     if isinstance(object_id, int) and not isinstance(object_id, bool):
         object_id = str(object_id)
@@ -61,6 +111,11 @@ def object_rows(record: Record, object_type: str, assume_tz: ZoneInfo | None
         return
     if object_type == "contacts":
         yield from _association_rows(record, obj, object_id, assume_tz)
+    elif object_type == "deals":
+        yield from links.deal_rows(record, obj, object_id, assume_tz)
+    yield from links.merge_rows(record, kind, subject_field, object_id,
+                                merges + links.merged_ids(obj),
+                                links.modified(obj), assume_tz)
     history = obj.get("propertiesWithHistory")
     if not isinstance(history, dict):
         yield reject(record.line, "propertiesWithHistory", record.where(
@@ -69,10 +124,12 @@ def object_rows(record: Record, object_type: str, assume_tz: ZoneInfo | None
         return
     facts: list[tuple[datetime, Row]] = []
     for name, entries in history.items():
+        if name == links.MERGED_PROPERTY:
+            continue  # merged facts, above
         where = f"propertiesWithHistory.{name}"
         if not isinstance(entries, list):
             yield reject(record.line, where, record.where(
-                f"expected a list of history entries, found {_json_kind(entries)}"), raw)
+                f"expected a list of history entries, found {json_kind(entries)}"), raw)
             continue
         notice = None
         if len(entries) >= keeps:
@@ -98,31 +155,19 @@ def _entry_row(record: Record, kind: str, subject_field: str, object_id: str, na
     raw = dumps({"id": object_id, "property": name, "entry": entry})
     if not isinstance(entry, dict):
         return reject(record.line, where, record.where(
-            f"expected a history entry object, found {_json_kind(entry)}"), raw, notice), None
+            f"expected a history entry object, found {json_kind(entry)}"), raw, notice), None
     value = entry.get("value", _MISSING)
     if value is _MISSING or isinstance(value, dict | list):
         reason = "required field is missing" if value is _MISSING else "expected a string"
         return reject(record.line, f"{where}.value", record.where(reason), raw, notice), None
-    value = "" if value is None else _text(value)
+    value = "" if value is None else text(value)
     try:
-        when = _instant(entry.get("timestamp"), assume_tz)
+        when = instant(entry.get("timestamp"), assume_tz)
     except TimeError as exc:
         return reject(record.line, f"{where}.timestamp", record.where(str(exc)), raw,
                       notice), None
-    stamp = format_instant(when)
-    digest = hashlib.sha256(dumps([value, entry.get("sourceType"), entry.get("sourceId"),
-                                    entry.get("updatedByUserId")]).encode()).hexdigest()
-    actor = entry.get("updatedByUserId")
-    actor = entry.get("sourceId") if actor is None or actor == "" else actor
-    attributes = {key: _text(entry[key]) for key in ("sourceType", "sourceId", "sourceLabel")
-                  if isinstance(entry.get(key), str | int | float) and entry[key] != ""}
-    data: dict[str, Any] = {
-        "type": "status_changed", subject_field: object_id, "field": name, "value": value,
-        "occurred_at": stamp, "source": SOURCE,
-        "source_id": f"{kind}:{object_id}:{name}:{stamp}:{digest[:12]}",
-        "attributes": attributes}
-    if actor is not None and not isinstance(actor, dict | list):
-        data["actor"] = _text(actor)
+    data = status_fact(kind, subject_field, object_id, name, value, format_instant(when),
+                       entry)
     row = fact_row(record.line, data, raw, assume_tz, notice)
     if row.rejection is not None:
         row = reject(record.line, row.rejection.field, record.where(row.rejection.reason),
@@ -157,7 +202,7 @@ def _association_rows(record: Record, obj: dict[str, Any], contact_id: str,
     properties = obj.get("properties") if isinstance(obj.get("properties"), dict) else {}
     created = obj.get("createdAt") or properties.get("createdate")  # type: ignore[union-attr]
     try:
-        stamp = format_instant(_instant(created, assume_tz))
+        stamp = format_instant(instant(created, assume_tz))
     except TimeError as exc:
         for _ in companies:
             yield reject(record.line, "createdAt", record.where(
@@ -173,39 +218,3 @@ def _association_rows(record: Record, obj: dict[str, Any], contact_id: str,
 # ---- small helpers -------------------------------------------------------------------------
 
 _MISSING = object()
-
-
-def _instant(value: Any, assume_tz: ZoneInfo | None) -> datetime:
-    """An ISO 8601 timestamp, or milliseconds since the epoch (HubSpot's older APIs)."""
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        try:
-            return datetime.fromtimestamp(value / 1000, UTC)
-        except (OverflowError, OSError, ValueError) as exc:
-            raise TimeError(f"timestamp out of range: {value!r}") from exc
-    if isinstance(value, str) and value.strip().isdigit():
-        return _instant(int(value.strip()), assume_tz)
-    if not isinstance(value, str):
-        raise TimeError("required field is missing" if value is None
-                        else f"expected an ISO 8601 timestamp, found {_json_kind(value)}")
-    return parse_instant(value, assume_tz)
-
-
-def _text(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
-
-
-def _json_kind(value: Any) -> str:
-    if isinstance(value, dict):
-        return "an object"
-    if isinstance(value, list):
-        return "a list"
-    if isinstance(value, str):
-        return "a string"
-    if value is None:
-        return "null"
-    return "a number" if not isinstance(value, bool) else "a boolean"
-

@@ -1,5 +1,6 @@
 """A HubSpot export read object by object, whatever its shape: a batch-read response
-(`{"results": [...]}`), a JSON list, a single object, or JSON Lines of any of those.
+(`{"results": [...]}`) or a legacy listing (`{"contacts": [...], "has-more": ...}`), a JSON
+list, a single object, or JSON Lines of any of those.
 
 JSON documents are streamed with ijson, JSON Lines line by line, so memory stays flat
 whatever the file size. Each object comes out as a `Record` with where it was found (a
@@ -28,6 +29,9 @@ from lifecycle.importers.records import MAX_LINE, jsonl_lines
 MAX_DEPTH = 64
 #: The longest single JSON value read from a document (bytes, as long as a JSON line).
 MAX_VALUE = MAX_LINE
+#: The keys a listing keeps its objects under: `results` (v3), or the legacy APIs' own
+#: (`{"contacts": [...], "has-more": ...}`, `{"companies": [...]}`, `{"deals": [...]}`).
+LISTS = ("results", "contacts", "companies", "deals")
 
 
 @dataclass
@@ -100,8 +104,11 @@ def _peek(stream: BinaryIO, line: int, bom: bool = False
 def _unwrap(record: Record) -> Iterator[Record]:
     """A batch-read response or a list on one line stands for the objects it holds."""
     value = record.value
-    if isinstance(value, dict) and isinstance(value.get("results"), list):
-        value = value["results"]
+    if isinstance(value, dict) and "id" not in value:
+        for key in LISTS:
+            if isinstance(value.get(key), list):
+                value = value[key]
+                break
     if isinstance(value, list):
         for item in value:
             yield Record(record.line, item, record.raw, in_document=record.in_document)
@@ -241,7 +248,7 @@ def _document_objects(events: Iterator[tuple[str, Any]]) -> Iterator[Record]:
             event, value = next(events, (None, None))
             if event is None:
                 raise ValueError("premature end of the document")
-            if key == "results" and event == "start_array":
+            if key in LISTS and event == "start_array":
                 streamed = True
                 yield from _array_items(events)
                 continue

@@ -44,5 +44,5 @@ def open_reader(fmt: str, path: Path, *, object_type: str | None = None,
         notes = spec.resolve(header).describe() if header is not None else []
         return partial(read_mapped, mapping=spec), notes
     if fmt == "hubspot":
-        return partial(READERS[fmt], object_type=object_type or "contacts"), []
+        return partial(READERS[fmt], object_type=object_type), []
     return READERS[fmt], []

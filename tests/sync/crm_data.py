@@ -37,6 +37,8 @@ class CrmData:
 
     contacts: dict[str, dict[str, Any]] = field(default_factory=dict)
     companies: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: none from the demo journeys; tests add tests/data/make_deal_exports.py's
+    deals: dict[str, dict[str, Any]] = field(default_factory=dict)
     #: Salesforce object -> rows as field dicts (the REST API's record shape, less attributes)
     salesforce: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     _seq: int = 0
@@ -44,7 +46,8 @@ class CrmData:
     # ---- HubSpot ------------------------------------------------------------------------
 
     def hubspot(self, object_type: str) -> dict[str, dict[str, Any]]:
-        return self.contacts if object_type == "contacts" else self.companies
+        return {"contacts": self.contacts, "companies": self.companies,
+                "deals": self.deals}[object_type]
 
     def add_entry(self, object_type: str, object_id: str, value: str, at: datetime,
                   prop: str = "lifecyclestage") -> None:
@@ -90,7 +93,7 @@ class CrmData:
         """The same records as files: a HubSpot JSON document per object (the listing's
         shape), a SOQL-export CSV per Salesforce object, rows ordered as the query."""
         files: dict[str, Path] = {}
-        for object_type in ("contacts", "companies"):
+        for object_type in ("contacts", "companies", "deals"):
             path = folder / f"hubspot_{object_type}.json"
             path.write_text(json.dumps({"results": list(self.hubspot(object_type).values())}),
                             "utf-8")

@@ -1,5 +1,6 @@
-"""A local HubSpot CRM API for the tests, imitating what `lifecycle sync hubspot` calls as
-HubSpot documents it: list (`GET /crm/v3/objects/{type}`, 100 a page, 50 with history),
+"""A local HubSpot CRM API for the tests (contacts, companies, deals), imitating what
+`lifecycle sync hubspot` calls as HubSpot documents it: list (`GET
+/crm/v3/objects/{type}`, 100 a page, 50 with history),
 search (`POST .../search`, 200 a page, sorted, `GTE` filters, 10,000 results at most),
 batch read (`POST .../batch/read`, 100 inputs, 50 with history, 207 for unknown ids),
 v4 batch association reads, bearer tokens (401), scopes (403), rate limits (429)."""
@@ -17,9 +18,13 @@ from werkzeug import Request, Response
 from tests.sync.crm_data import CrmData
 from tests.sync.fake_api import FakeAPI, json_response
 
-SCOPES = {"contacts": "crm.objects.contacts.read", "companies": "crm.objects.companies.read"}
-MODIFIED = {"contacts": "lastmodifieddate", "companies": "hs_lastmodifieddate"}
-PRIMARY = {"contact_to_company": 1}
+SCOPES = {"contacts": "crm.objects.contacts.read", "companies": "crm.objects.companies.read",
+          "deals": "crm.objects.deals.read"}
+MODIFIED = {"contacts": "lastmodifieddate", "companies": "hs_lastmodifieddate",
+            "deals": "hs_lastmodifieddate"}
+#: v3 association type -> v4 typeId (HUBSPOT_DEFINED); the primary ones are labelled so
+PRIMARY = {"contact_to_company": 1, "deal_to_company": 5, "deal_to_contact": 3}
+LABELLED = {1: "Primary", 5: "Primary"}
 UNLABELED = 279
 
 
@@ -41,7 +46,7 @@ class HubSpotAPI(FakeAPI):
         self.data = data
         self.scopes = set(SCOPES.values())
         self.search_cap = 10_000
-        objects = "(contacts|companies)"
+        objects = "(contacts|companies|deals)"
         server.expect_request(re.compile(rf"^/crm/v3/objects/{objects}$"),
                               method="GET").respond_with_handler(self.listing)
         server.expect_request(re.compile(rf"^/crm/v3/objects/{objects}/search$"),
@@ -177,7 +182,7 @@ class HubSpotAPI(FakeAPI):
                 type_id = PRIMARY.get(link["type"], UNLABELED)
                 grouped.setdefault(link["id"], []).append({
                     "category": "HUBSPOT_DEFINED", "typeId": type_id,
-                    "label": "Primary" if type_id != UNLABELED else None})
+                    "label": LABELLED.get(type_id)})
             results.append({"from": {"id": object_id}, "to": [
                 {"toObjectId": int(k) if k.isdigit() else k, "associationTypes": v}
                 for k, v in grouped.items()]})

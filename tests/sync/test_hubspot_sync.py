@@ -33,7 +33,8 @@ def test_a_sync_equals_a_file_import_fact_for_fact(
     with new_ledger(store_url, definitions_yaml) as ledger:
         report = run(ledger, hubspot_source(hubspot))
         assert report.error is None
-        contacts, companies = report.objects
+        contacts, companies, deals = report.objects
+        assert deals.fetched == 0  # the demo journeys have none (test_hubspot_deals_sync)
         assert (contacts.fetched, companies.fetched) == (len(crm.contacts), len(crm.companies))
         assert contacts.stored + companies.stored == sum(map(len, expected.values()))
         assert facts_by_stream(ledger) == expected
@@ -42,7 +43,7 @@ def test_a_sync_equals_a_file_import_fact_for_fact(
         assert ledger.sync_cursor(cursor_name("hubspot", "contacts")) is not None
         # the same records again, incrementally and in full: nothing new
         again = run(ledger, hubspot_source(hubspot), full=True)
-        assert [o.stored for o in again.objects] == [0, 0]
+        assert [o.stored for o in again.objects] == [0, 0, 0]
         assert again.objects[0].duplicate == contacts.stored + contacts.duplicate
         assert facts_by_stream(ledger) == expected
         # and the files imported over the sync: all duplicates
@@ -60,7 +61,7 @@ def test_later_syncs_read_what_changed_by_search_and_batch_read(
         for n, contact_id in enumerate(changed):
             crm.add_entry("contacts", contact_id, "customer", now + timedelta(seconds=n))
         second = run(ledger, hubspot_source(hubspot))
-        contacts, companies = second.objects
+        contacts, companies, _ = second.objects
         assert (contacts.fetched, contacts.stored, companies.fetched) == (60, 60, 0)
         assert hubspot.calls["batch:contacts"] == 2  # 60 ids: 50 + 10 (history limit)
         assert hubspot.calls.get("list:contacts", 0) == -(-len(crm.contacts) // 50)
@@ -181,7 +182,7 @@ def test_dry_run_counts_and_stores_nothing(
         real = run(ledger, hubspot_source(hubspot))
         assert [o.stored for o in dry.objects] == [o.stored for o in real.objects]
         again = run(ledger, hubspot_source(hubspot), dry_run=True, full=True)
-        assert [o.stored for o in again.objects] == [0, 0]
+        assert [o.stored for o in again.objects] == [0, 0, 0]
         assert [o.duplicate for o in again.objects] == [o.stored + o.duplicate
                                                         for o in real.objects]
 

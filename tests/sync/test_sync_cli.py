@@ -52,11 +52,13 @@ def test_hubspot_summary_per_object_then_nothing_new(
     first = invoke(sqlite_url, "sync", "hubspot", "--api-url", hubspot.url, env=env)
     assert (first.exit_code, first.stdout, first.stderr) == (0, (
         "hubspot contacts: fetched 147, stored 409, duplicate 2, rejected 0\n"
-        "hubspot companies: fetched 15, stored 30, duplicate 0, rejected 0\n"), "")
+        "hubspot companies: fetched 15, stored 30, duplicate 0, rejected 0\n"
+        "hubspot deals: fetched 0, stored 0, duplicate 0, rejected 0\n"), "")
     again = invoke(sqlite_url, "sync", "hubspot", "--api-url", hubspot.url, env=env)
     assert (again.exit_code, again.stdout) == (0, (
         "hubspot contacts: fetched 0, stored 0, duplicate 0, rejected 0\n"
-        "hubspot companies: fetched 0, stored 0, duplicate 0, rejected 0\n"))
+        "hubspot companies: fetched 0, stored 0, duplicate 0, rejected 0\n"
+        "hubspot deals: fetched 0, stored 0, duplicate 0, rejected 0\n"))
     stages = invoke(sqlite_url, "report", "stages", "--as-of", "2025-01-01", "--format",
                     "json")
     assert json.loads(stages.stdout)["total"] > 100  # the projections were caught up
@@ -131,7 +133,8 @@ def test_no_token_no_sync(sqlite_url: str, tmp_path: Path) -> None:
     result = invoke(sqlite_url, "sync", "hubspot")
     assert (result.exit_code, result.stderr) == (1, (
         "Error: HUBSPOT_TOKEN is not set: create a HubSpot private app with the "
-        "crm.objects.contacts.read and crm.objects.companies.read scopes, then export "
+        "crm.objects.contacts.read, crm.objects.companies.read and crm.objects.deals.read "
+        "scopes, then export "
         "HUBSPOT_TOKEN or name a file holding it (see docs/sync.md)\n"))
     missing = invoke(sqlite_url, "sync", "salesforce",
                      env={"SALESFORCE_ACCESS_TOKEN": "x"})

@@ -17,8 +17,10 @@ from lifecycle.console.render import printable
 @click.option("--format", "input_format",
               type=click.Choice(["jsonl", "csv", "hubspot", "salesforce"]),
               help="The file's format (default: from its extension).")
-@click.option("--object", "object_type", type=click.Choice(["contacts", "companies"]),
-              help="HubSpot: what the export holds (default: contacts).")
+@click.option("--object", "object_type",
+              type=click.Choice(["contacts", "companies", "deals"]),
+              help="HubSpot: what the export holds (default: contacts; a property-history "
+                   "table's columns say it).")
 @click.option("--columns", metavar="FIELD=COLUMN,...", multiple=True,
               help="CSV: map the export's columns onto fact fields; a value that is not a "
                    "column is a constant.")
@@ -45,6 +47,8 @@ def import_(ctx: click.Context, file: str, input_format: str | None, object_type
         lifecycle import facts.jsonl --rejects rejects.jsonl
         lifecycle import history.csv --assume-tz America/New_York --strict
         lifecycle import contacts.json --format hubspot --object contacts
+        lifecycle import deals.json --format hubspot --object deals
+        lifecycle import deal_property_history.csv --format hubspot --object deals
         lifecycle import LeadHistory.csv --format salesforce
         lifecycle import marketo.csv --format csv \\
             --columns 'person_id=Lead Id,occurred_at=Changed On,value=New Status' \\

@@ -75,7 +75,7 @@ def sync() -> None:
 
 @sync.command("hubspot")
 @click.option("--object", "objects", multiple=True,
-              type=click.Choice(["contacts", "companies"]),
+              type=click.Choice(["contacts", "companies", "deals"]),
               help="Only these objects (default: all).")
 @click.option("--property", "properties", multiple=True, metavar="NAME",
               help="Also read this property's history (beyond those the definitions map).")
@@ -86,11 +86,12 @@ def sync() -> None:
 @friendly
 def sync_hubspot(ctx: click.Context, objects: tuple[str, ...], properties: tuple[str, ...],
                  token_file: str | None, **options: Any) -> None:
-    """Sync contacts and companies with their property histories from HubSpot.
+    """Sync contacts, companies and deals with their property histories from HubSpot.
 
     The private-app token comes from HUBSPOT_TOKEN (or --token-file), never from the
     command line. Reads the history of every property the active definitions map, plus
-    any --property, and contacts' company associations.
+    any --property, contacts' company associations, deals' companies and contacts, and
+    the ids merged into each object.
 
     \b
     Example:
@@ -101,7 +102,8 @@ def sync_hubspot(ctx: click.Context, objects: tuple[str, ...], properties: tuple
     if not options["dry_run"]:
         refuse_read_only(ctx, "sync")
     token = _secret("HUBSPOT_TOKEN", token_file, "create a HubSpot private app with the "
-                    "crm.objects.contacts.read and crm.objects.companies.read scopes")
+                    "crm.objects.contacts.read, crm.objects.companies.read and "
+                    "crm.objects.deals.read scopes")
 
     def source(policy: Any) -> Any:
         from lifecycle.application.sync_sources import HubSpotSource
