@@ -270,3 +270,12 @@ def test_a_sync_on_a_terminal_shows_each_object_then_the_catch_up(
     assert re.search(r"✓ Syncing hubspot companies +15 records", drawn), drawn
     assert re.search(r"✓ Projecting +439/439 facts", drawn), drawn  # 409 + 30 stored
     assert HUBSPOT_TOKEN not in drawn
+
+
+def test_every_salesforce_object_can_be_named() -> None:
+    """`--object` offers exactly what the connector reads (issue 18)."""
+    from lifecycle.connectors.salesforce import OBJECTS
+    from lifecycle.console.commands.sync import sync_salesforce
+
+    option = next(p for p in sync_salesforce.params if p.name == "objects")
+    assert list(option.type.choices) == list(OBJECTS)  # type: ignore[attr-defined]

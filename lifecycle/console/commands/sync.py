@@ -116,7 +116,9 @@ def sync_hubspot(ctx: click.Context, objects: tuple[str, ...], properties: tuple
 
 @sync.command("salesforce")
 @click.option("--object", "objects", multiple=True,
-              type=click.Choice(["LeadHistory", "ContactHistory", "AccountHistory", "Contact"]),
+              type=click.Choice(["LeadHistory", "ContactHistory", "AccountHistory", "Contact",
+                                 "Lead", "Opportunity", "OpportunityHistory",
+                                 "OpportunityFieldHistory", "OpportunityContactRole"]),
               help="Only these objects (default: all).")
 @click.option("--access-token-file", type=click.Path(dir_okay=False, exists=True),
               metavar="PATH",
