@@ -131,8 +131,11 @@ def import_rows(ledger: Ledger, rows: Callable[[], Iterator[Row]], *, strict: bo
 
 
 def write_rejects(path: Path, rejections: list[Rejection]) -> None:
-    """The rejected rows, one JSON object per line: line, field, reason and the raw row."""
-    with path.open("w", encoding="utf-8") as out:
+    """The rejected rows, one JSON object per line: line, field, reason and the raw row.
+
+    `raw` is the row's text as in the file; a byte the file's encoding could not decode is
+    written as the JSON escape `\\udcXX` (XX its value in hex), so nothing is lost."""
+    with path.open("w", encoding="utf-8", errors="backslashreplace") as out:
         for bad in rejections:
             out.write(json.dumps({"line": bad.line, "field": bad.field, "reason": bad.reason,
                                   "raw": bad.raw}, ensure_ascii=False) + "\n")

@@ -22,6 +22,9 @@ from lifecycle.console.render import printable
 @click.option("--columns", metavar="FIELD=COLUMN,...", multiple=True,
               help="CSV: map the export's columns onto fact fields; a value that is not a "
                    "column is a constant.")
+@click.option("--encoding", metavar="NAME",
+              help="The file's encoding, e.g. cp1252, iso-8859-1, utf-16 (default: UTF-8, "
+                   "or detected when the file is not UTF-8).")
 @click.option("--strict", is_flag=True, help="Store nothing if any row is bad (exit 1).")
 @click.option("--rejects", type=click.Path(dir_okay=False), metavar="PATH",
               help="Write rejected rows here, one JSON object per line.")
@@ -30,8 +33,8 @@ from lifecycle.console.render import printable
 @click.pass_context
 @friendly
 def import_(ctx: click.Context, file: str, input_format: str | None, object_type: str | None,
-            columns: tuple[str, ...], strict: bool, rejects: str | None,
-            assume_tz: str | None) -> None:
+            columns: tuple[str, ...], encoding: str | None, strict: bool,
+            rejects: str | None, assume_tz: str | None) -> None:
     """Import facts idempotently, then bring the read models up to date.
 
     Prints read / stored / duplicate / rejected / skipped counts. Bad rows are reported
@@ -46,6 +49,7 @@ def import_(ctx: click.Context, file: str, input_format: str | None, object_type
         lifecycle import history.csv --assume-tz America/New_York --strict
         lifecycle import contacts.json --format hubspot --object contacts
         lifecycle import LeadHistory.csv --format salesforce
+        lifecycle import Opportunity.csv --format salesforce --encoding cp1252
         lifecycle import marketo.csv --format csv \\
             --columns 'person_id=Lead Id,occurred_at=Changed On,value=New Status' \\
             --columns type=status_changed,source=marketo
@@ -87,7 +91,8 @@ def import_(ctx: click.Context, file: str, input_format: str | None, object_type
     try:
         try:
             reader, notes = open_reader(fmt, path, object_type=object_type,
-                                        columns=",".join(columns) if columns else None)
+                                        columns=",".join(columns) if columns else None,
+                                        encoding=encoding)
         except ColumnsError as exc:
             raise click.BadParameter(str(exc), param_hint="--columns") from None
         for note in notes:
