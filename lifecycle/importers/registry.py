@@ -14,7 +14,7 @@ from lifecycle.importers.canonical import FileFormatError, Row, read_csv, read_j
 from lifecycle.importers.common import read_header
 from lifecycle.importers.encodings import EncodingError, codec_name, detect, utf8_stream
 from lifecycle.importers.hubspot import read_hubspot
-from lifecycle.importers.mapped import ColumnMap, read_mapped
+from lifecycle.importers.mapped import ColumnMap, jsonl_header, read_mapped
 from lifecycle.importers.records import csv_records
 from lifecycle.importers.salesforce import read_salesforce
 
@@ -58,10 +58,12 @@ def open_reader(fmt: str, path: Path, *, object_type: str | None = None,
     reader: Reader
     if columns is not None:
         spec = ColumnMap.parse(columns)
+        jsonl = fmt == "jsonl"
         with path.open("rb") as stream:
-            header = read_header(csv_records(stream, encoding=encoding))
+            header = jsonl_header(stream, encoding) if jsonl \
+                else read_header(csv_records(stream, encoding=encoding))
         notes += spec.resolve(header).describe() if header is not None else []
-        reader = partial(read_mapped, mapping=spec)
+        reader = partial(read_mapped, mapping=spec, jsonl=jsonl)
     elif fmt == "hubspot":
         reader = partial(READERS[fmt], object_type=object_type or "contacts")
     else:

@@ -497,7 +497,10 @@ def test_hubspot_broken_json(run: Run, db: str, tmp_path: Path) -> None:
 ])
 def test_hubspot_odd_files_never_crash(run: Run, db: str, tmp_path: Path, name: str,
                                        content: bytes, expected: str) -> None:
-    result = run("--db", db, "import", write(tmp_path / name, content), "--format", "hubspot")
+    # Read as UTF-8 (not detected as another encoding): a byte that is not is a bad record.
+    utf8 = ["--encoding", "utf-8"] if name.startswith("utf8") else []
+    result = run("--db", db, "import", write(tmp_path / name, content), "--format", "hubspot",
+                 *utf8)
     assert result.stdout == f"{name}: {expected}\n"
     assert result.exit_code == (3 if "rejected 0" not in expected else 0)
 
@@ -641,7 +644,7 @@ def test_salesforce_file_errors(run: Run, db: str, tmp_path: Path, content: str,
 def test_salesforce_odd_files_never_crash(run: Run, db: str, tmp_path: Path, content: bytes,
                                           expected: str) -> None:
     result = run("--db", db, "import", write(tmp_path / "h.csv", content), "--format",
-                 "salesforce")
+                 "salesforce", "--encoding", "utf-8")  # read as UTF-8, not detected
     assert result.stdout == f"h.csv: {expected}\n"
     assert result.exit_code == (3 if "rejected 0" not in expected else 0)
 
@@ -716,7 +719,8 @@ def test_mapped_csv_bad_rows(run: Run, db: str, tmp_path: Path) -> None:
     (["--columns", 'person_id="Who'], 2, "unbalanced double quote"),
     (["--columns", "type=x,type=y"], 2, "'type' is mapped twice"),
     (["--columns", "person_id"], 2, "'person_id' is not FIELD=COLUMN"),
-    (["--format", "jsonl", "--columns", "type=x"], 2, "--columns goes with --format csv"),
+    (["--format", "hubspot", "--columns", "type=x"], 2,
+     "--columns goes with --format csv or jsonl"),
     (["--columns", "person_id=Lead,occurred_at=When,type=hand_raised"], 1,
      "Error: x.csv: line 1: person_id='Lead' is not a column of the file (columns: Who, Org, "
      "When, What)"),

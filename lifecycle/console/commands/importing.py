@@ -20,8 +20,9 @@ from lifecycle.console.render import printable
 @click.option("--object", "object_type", type=click.Choice(["contacts", "companies"]),
               help="HubSpot: what the export holds (default: contacts).")
 @click.option("--columns", metavar="FIELD=COLUMN,...", multiple=True,
-              help="CSV: map the export's columns onto fact fields; a value that is not a "
-                   "column is a constant.")
+              help="CSV or JSON Lines: map the export's columns onto fact fields; a value "
+                   "that is not a column is a constant, 'quoted' always one; "
+                   "where=COLUMN!=VALUE skips rows.")
 @click.option("--encoding", metavar="NAME",
               help="The file's encoding, e.g. cp1252, iso-8859-1, utf-16 (default: UTF-8, "
                    "or detected when the file is not UTF-8).")
@@ -62,17 +63,23 @@ def import_(ctx: click.Context, file: str, input_format: str | None, object_type
     from lifecycle.console.progress import showing_progress
     from lifecycle.domain.timeutil import zone
     from lifecycle.importers.canonical import FileFormatError
+    from lifecycle.importers.encodings import EncodingError, codec_name
     from lifecycle.importers.mapped import ColumnsError
     from lifecycle.importers.registry import detect_format, open_reader
 
     refuse_read_only(ctx, "import")
     name = Path(file).name
-    fmt = input_format or ("csv" if columns else detect_format(Path(file)))
+    fmt = input_format or (_mapped_format(file) if columns else detect_format(Path(file)))
     if object_type and fmt != "hubspot":
         raise click.UsageError("--object goes with --format hubspot")
-    if columns and fmt != "csv":
-        raise click.UsageError("--columns goes with --format csv")
+    if columns and fmt not in ("csv", "jsonl"):
+        raise click.UsageError("--columns goes with --format csv or jsonl")
     tz = zone(assume_tz) if assume_tz else None
+    if encoding is not None:
+        try:
+            encoding = codec_name(encoding)
+        except EncodingError as exc:
+            raise click.BadParameter(str(exc), param_hint="--encoding") from None
     if file == "-":  # read twice (--strict, --columns): keep standard input in a file
         spool = Path(ctx.with_resource(tempfile.TemporaryDirectory())) / "stdin"
         with spool.open("wb") as out:
@@ -121,6 +128,11 @@ def import_(ctx: click.Context, file: str, input_format: str | None, object_type
             f"{printable(file)}: {summary.rejected} bad row(s); nothing was stored (--strict)")
     if summary.rejected:
         ctx.exit(EXIT_REJECTED)
+
+
+def _mapped_format(file: str) -> str:
+    """--columns without --format: JSON Lines by the extension, else CSV."""
+    return "jsonl" if Path(file).suffix.lower() in (".jsonl", ".ndjson") else "csv"
 
 
 def _print_summary(summary: Any, name: str, fmt: str, file: str) -> None:
