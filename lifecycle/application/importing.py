@@ -11,6 +11,7 @@ from pathlib import Path
 from lifecycle.application.errors import ImportInterrupted
 from lifecycle.application.ledger import BATCH, Ledger
 from lifecycle.domain.candidates import Candidate, Rejection
+from lifecycle.domain.coverage import StatusTally
 from lifecycle.domain.progress import FACTS, Progress
 from lifecycle.importers.canonical import Row
 
@@ -26,6 +27,8 @@ class ImportSummary:
     skipped: int = 0
     #: Warnings about the input: message -> what it concerns (e.g. subjects), in file order.
     warnings: dict[str, list[str]] = field(default_factory=dict)
+    #: The status values of every fact read (stored or duplicate), for `coverage`.
+    status: StatusTally = field(default_factory=StatusTally)
 
     @property
     def rejected(self) -> int:
@@ -46,6 +49,7 @@ def _batches(rows: Iterator[Row], summary: ImportSummary, size: int
             summary.rejections.append(row.rejection)
         else:
             assert row.candidate is not None
+            summary.status.add_fact(row.candidate.fact)
             batch.append(row.candidate)
             if len(batch) >= size:
                 yield batch

@@ -104,7 +104,7 @@ def import_(ctx: click.Context, file: str, input_format: str | None, object_type
             raise click.BadParameter(str(exc), param_hint="--columns") from None
         for note in notes:
             click.echo(printable(note))
-        writer_from(ctx, "import").active_definitions()
+        definitions = writer_from(ctx, "import").active_definitions().definitions
         with showing_progress(ctx) as ledger:
             summary = import_rows(ledger, rows, strict=strict, name=name,
                                   size=path.stat().st_size, tell=lambda: opened[-1].tell())
@@ -121,6 +121,9 @@ def import_(ctx: click.Context, file: str, input_format: str | None, object_type
         for stream in opened:
             stream.close()
     _print_summary(summary, name, fmt, file)
+    unmapped = summary.status.warning(definitions, f"in {name}")
+    if unmapped is not None and summary.committed:
+        click.echo(printable(f"Warning: {unmapped}"), err=True)
     if rejects:
         write_rejects(Path(rejects), summary.rejections)
     if not summary.committed:

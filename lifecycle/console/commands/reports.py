@@ -303,3 +303,18 @@ def _print(ctx: click.Context, name: str, known_at: datetime | None,
         with showing_progress(ctx) as ledger:
             document = run_report(ledger, name, known_at, definitions_version, **options)
     print_report(REPORTS[name], document, options, fmt)
+    empty = {"stages": "total", "funnel": "cohort"}.get(name)
+    if empty and document[empty] == 0 and known_at is None and definitions_version is None:
+        _hint(ctx, options["level"])
+
+
+def _hint(ctx: click.Context, level: str) -> None:
+    """A note on standard error when a report found no subject and the ledger can say
+    why: other levels have stages (use --level), or no subject has any stage."""
+    from lifecycle.application.coverage import stage_hint
+    from lifecycle.console.options import ledger_from
+    from lifecycle.console.render import printable
+
+    hint = stage_hint(ledger_from(ctx), level)
+    if hint is not None:
+        click.echo(printable(f"Note: {hint}"), err=True)
