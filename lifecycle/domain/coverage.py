@@ -10,6 +10,7 @@ most of them map to nothing.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,15 +26,19 @@ NAMED = 5
 
 @dataclass
 class StatusTally:
-    """(subject type, field, normalised value) -> facts, and the spelling first seen."""
+    """(subject type, field, normalised value) -> facts, and how each value was spelt."""
 
     counts: dict[tuple[str, str, str], int] = field(default_factory=dict)
-    spelling: dict[tuple[str, str, str], str] = field(default_factory=dict)
+    spellings: dict[tuple[str, str, str], Counter[str]] = field(default_factory=dict)
 
     def add(self, subject_type: str, field_name: str, value: str, count: int = 1) -> None:
         key = (subject_type, field_name, normalise(value))
         self.counts[key] = self.counts.get(key, 0) + count
-        self.spelling.setdefault(key, value)
+        self.spellings.setdefault(key, Counter())[value] += count
+
+    def spelling(self, key: tuple[str, str, str]) -> str:
+        """The commonest spelling of a value (of equally common ones, the first sorted)."""
+        return min(self.spellings[key].items(), key=lambda item: (-item[1], item[0]))[0]
 
     def add_fact(self, fact: Any) -> None:
         """Count `fact` when it is a status change (any fact model)."""
@@ -58,7 +63,7 @@ class StatusTally:
     def rows(self, definitions: Definitions) -> list[dict[str, Any]]:
         """One row per subject type, field and value: its facts and the stage it maps to
         (`unmapped`, or `cleared` for an empty value), sorted by those three."""
-        return [{"subject_type": key[0], "field": key[1], "value": self.spelling[key],
+        return [{"subject_type": key[0], "field": key[1], "value": self.spelling(key),
                  "facts": count, "stage": self.stage_of(definitions, key)}
                 for key, count in sorted(self.counts.items())]
 
@@ -71,7 +76,7 @@ class StatusTally:
         if not total or missed * 2 <= total:
             return None
         top = sorted(unmapped.items(), key=lambda item: (-item[1], item[0]))
-        named = ", ".join(f"{k[1]} = {self.spelling[k]!r} ({n})" for k, n in top[:NAMED])
+        named = ", ".join(f"{k[1]} = {self.spelling(k)!r} ({n})" for k, n in top[:NAMED])
         more = f" and {len(top) - NAMED} more" if len(top) > NAMED else ""
         return (f"{missed} of {total} status changes {what} map to no stage under definitions "
                 f"{definitions.version}: {named}{more}; see `lifecycle definitions check`")
