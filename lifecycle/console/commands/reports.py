@@ -67,12 +67,16 @@ def report_stamps(ctx: click.Context, level: str | None, stage: str | None,
                   fmt: str) -> None:
     """One row per subject and stage: first and last reached, times, inferred.
 
+    In the table, `inferred` reads `at first` for a stage first reached by inference (a
+    skipped stage) and really reached later: first_reached_at is the inferred time.
+
     \b
     Example:
         lifecycle report stamps --stage mql --format csv > mql_stamps.csv
     """
     _print(ctx, "stamps", known_at, definitions_version, fmt,
-           {"level": level, "stage": stage, "snapshot": snapshot})
+           {"level": level, "stage": stage, "snapshot": snapshot,
+            "first_inferred": fmt == "table"})
 
 
 @report.command("moves")
