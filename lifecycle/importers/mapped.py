@@ -7,9 +7,11 @@ that is not a header column is a constant for every row. A value in double quote
 column, one in single quotes is a constant even when a column has that name (a quote inside
 is doubled, as in SQL). `attributes.NAME=COLUMN` keeps a column with the fact.
 `where=COLUMN=VALUE` / `where=COLUMN!=VALUE` import only the rows whose cell is (is not)
-VALUE, ignoring case and surrounding spaces; the others are skipped. Empty cells are absent
-fields, except `value`, where empty means cleared (as in the canonical CSV). In JSON Lines
-the first object's keys are the columns, and null is an empty cell.
+VALUE, ignoring case and surrounding spaces; the others are skipped. `until=COLUMN` reads
+a table of record versions: a record whose last version ended was deleted (`versions`).
+Empty cells are absent fields, except `value`, where empty means cleared (as in the
+canonical CSV). In JSON Lines the first object's keys are the columns, and null is an
+empty cell.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from lifecycle.domain.timeutil import TimeError, parse_instant
 from lifecycle.importers.canonical import CANONICAL_COLUMNS, FileFormatError, Row
 from lifecycle.importers.common import clip, fact_row, read_header, reject
 from lifecycle.importers.records import csv_records, jsonl_lines, repeated_message
+from lifecycle.importers.versions import Versions
 
 UTC_ZONE = ZoneInfo("UTC")
 
@@ -59,16 +62,25 @@ class ColumnMap:
     #: field -> COLUMN, CONSTANT or EITHER (how the value was quoted).
     kinds: tuple[tuple[str, str], ...] = ()
     filters: tuple[Filter, ...] = ()
+    #: `until=COLUMN`: the column with the end of each record version (see `versions`).
+    until: str | None = None
 
     @classmethod
     def parse(cls, text: str) -> ColumnMap:
         pairs: list[tuple[str, str]] = []
         kinds: list[tuple[str, str]] = []
         filters: list[Filter] = []
+        until: str | None = None
         for key, value, quote, condition in _items(text):
             if key == "where":
                 assert condition is not None
                 filters.append(condition)
+                continue
+            if key == "until":
+                if until is not None or quote == CONSTANT:
+                    raise ColumnsError("until=COLUMN names one column: the end of each "
+                                       "record version")
+                until = value
                 continue
             if key not in CANONICAL_COLUMNS and not (
                     key.startswith("attributes.") and len(key) > len("attributes.")):
@@ -91,7 +103,7 @@ class ColumnMap:
         if not fields & {"person_id", "account_id", "opportunity_id"}:
             raise ColumnsError("map person_id, account_id or opportunity_id to the column of "
                                "subject ids")
-        return cls(tuple(pairs), tuple(kinds), tuple(filters))
+        return cls(tuple(pairs), tuple(kinds), tuple(filters), until)
 
     def resolve(self, header: list[str]) -> Resolved:
         """Which values are columns of this header (exactly, else ignoring case and
@@ -116,7 +128,11 @@ class ColumnMap:
                 raise FileFormatError(f"line 1: where={rule.name!r} is not a column of the "
                                       f"file (columns: {_listed(header)})")
             filters.append((index, rule))
-        resolved = Resolved(tuple(header), columns, constants, tuple(filters))
+        until = None if self.until is None else _column(header, self.until)
+        if self.until is not None and until is None:
+            raise FileFormatError(f"line 1: until={self.until!r} is not a column of the "
+                                  f"file (columns: {_listed(header)})")
+        resolved = Resolved(tuple(header), columns, constants, tuple(filters), until)
         resolved.check()
         return resolved
 
@@ -144,6 +160,7 @@ class Resolved:
     columns: dict[str, int]
     constants: dict[str, str]
     filters: tuple[tuple[int, Filter], ...] = ()
+    until: int | None = None
 
     def check(self) -> None:
         """A subject id cannot be a constant: that is a misspelt column name."""
@@ -168,7 +185,11 @@ class Resolved:
             lines.append(f"  {key:<12} =  {value!r} (constant)")
         for _, rule in self.filters:
             lines.append(f"  only rows where {rule.describe()}")
-        used = set(self.columns.values()) | {index for index, _ in self.filters}
+        if self.until is not None:
+            lines.append(f"  until        <- column {self.header[self.until]!r} (a record whose "
+                         "last version ended was deleted)")
+        used = set(self.columns.values()) | {index for index, _ in self.filters} | (
+            {self.until} if self.until is not None else set())
         unused = [repr(name) for i, name in enumerate(self.header) if i not in used]
         if unused:
             lines.append(f"  not imported: {_listed(unused, SHOWN)}")
@@ -179,6 +200,14 @@ class Resolved:
         spaces)."""
         return all((cells[index].strip().casefold() == rule.value.strip().casefold())
                    == rule.equal for index, rule in self.filters)
+
+    def versioned(self, versions: Versions, line: int, cells: list[str], raw: str,
+                  assume_tz: ZoneInfo | None) -> Row:
+        """`row`, its version noted in `versions` when the mapping has `until`."""
+        row = self.row(line, cells, raw, assume_tz)
+        if self.until is not None:
+            versions.see(row, cells[self.until])
+        return row
 
     def row(self, line: int, cells: list[str], raw: str, assume_tz: ZoneInfo | None) -> Row:
         if not self.keeps(cells):
@@ -218,6 +247,7 @@ def read_mapped(stream: BinaryIO, assume_tz: ZoneInfo | None = None, *,
     if header is None:
         return
     resolved = mapping.resolve(header)
+    versions = Versions(assume_tz)
     for record in records:
         if record.problem is not None:
             yield reject(record.line, None, record.problem, record.raw or None)
@@ -226,7 +256,9 @@ def read_mapped(stream: BinaryIO, assume_tz: ZoneInfo | None = None, *,
                          f"expected {len(header)} cells, found {len(record.cells)}",
                          record.raw)
         else:
-            yield resolved.row(record.line, record.cells, record.raw, assume_tz)
+            yield resolved.versioned(versions, record.line, record.cells, record.raw,
+                                     assume_tz)
+    yield from versions.deletions()
 
 
 def jsonl_header(stream: BinaryIO, encoding: str | None = None) -> list[str] | None:
@@ -244,6 +276,7 @@ def jsonl_header(stream: BinaryIO, encoding: str | None = None) -> list[str] | N
 def _mapped_jsonl(stream: BinaryIO, assume_tz: ZoneInfo | None, mapping: ColumnMap
                   ) -> Iterator[Row]:
     resolved: Resolved | None = None
+    versions = Versions(assume_tz)
     for record in jsonl_lines(stream):
         raw = record.raw or ""
         if record.problem is not None:
@@ -254,7 +287,8 @@ def _mapped_jsonl(stream: BinaryIO, assume_tz: ZoneInfo | None, mapping: ColumnM
             if resolved is None:
                 resolved = mapping.resolve([str(key) for key in record.value])
             cells = [_cell(record.value.get(name)) for name in resolved.header]
-            yield resolved.row(record.line, cells, raw, assume_tz)
+            yield resolved.versioned(versions, record.line, cells, raw, assume_tz)
+    yield from versions.deletions()
 
 
 def _cell(value: Any) -> str:

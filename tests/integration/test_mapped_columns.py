@@ -18,13 +18,14 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from click.testing import CliRunner, Result
 
 from cli import main
 from lifecycle.application.ledger import Ledger
-from lifecycle.importers.mapped import ColumnMap, ColumnsError
+from lifecycle.importers.mapped import ColumnMap, ColumnsError, read_mapped
 
 Run = Callable[..., Result]
 
@@ -231,3 +232,90 @@ def test_a_wide_table_summarises_its_unmapped_columns(run: Run, db: str,
         "Error: wide.csv: line 1: occurred_at=\"Modified\" is not a column of the file "
         "(columns: Id, LastModifiedDate, Status, Field0__c, Field1__c, Field2__c, Field3__c, "
         "Field4__c, Field5__c, Field6__c, Field7__c, Field8__c and 356 more)\n")
+
+
+# ---- tables of record versions: until=COLUMN -------------------------------------------------
+
+#: Fivetran's Salesforce `opportunity` table in history mode (Fivetran's history-mode docs:
+#: `_fivetran_start`, `_fivetran_end` = the next version's start less 1 ms, `9999-12-31
+#: 23:59:59.999` for the current version, `_fivetran_active`), snake_case columns.
+HISTORY_MODE = """\
+id,account_id,name,stage_name,amount,_fivetran_start,_fivetran_end,_fivetran_active,_fivetran_synced
+0068c00000XyZ01AAB,0018c00002AcMe1AAB,Acme renewal,Prospecting,12000,2024-01-05 10:00:00.000,2024-02-01 9:29:59.999,false,2024-03-02 01:00:00.000
+0068c00000XyZ01AAB,0018c00002AcMe1AAB,Acme renewal,Closed Won,15000,2024-02-01 9:30:00.000,9999-12-31 23:59:59.999,true,2024-03-02 01:00:00.000
+0068c00000XyZ02AAB,0018c00002AcMe1AAB,Acme upsell,Prospecting,8000,2024-01-15 11:00:00.000,2024-03-01 08:00:00.000,false,2024-03-02 01:00:00.000
+0068c00000XyZ03AAB,0018c00002GlOb1AAB,Globex,Prospecting,5000,2024-01-20 12:00:00.000,2024-01-25 12:59:59.999,false,2024-03-02 01:00:00.000
+0068c00000XyZ03AAB,0018c00002GlOb1AAB,Globex,Qualification,5000,2024-01-25 13:00:00.000,2024-02-10 17:00:00.000,false,2024-03-02 01:00:00.000
+"""  # noqa: E501
+VERSIONS = ("opportunity_id=id,occurred_at=_fivetran_start,until=_fivetran_end,"
+            "value=stage_name,field='StageName',type=status_changed")
+VERSION_DEFINITIONS = """\
+version: "versions-test"
+stages:
+  - {key: open,     kind: path, rank: 1}
+  - {key: sql,      kind: path, rank: 2}
+  - {key: customer, kind: path, rank: 3}
+  - {key: deleted,  kind: exit}
+map:
+  status:
+    StageName: {Prospecting: open, Qualification: sql, Closed Won: customer}
+    IsDeleted: {"true": deleted}
+"""
+
+
+def test_a_record_whose_last_version_ended_was_deleted(run: Run, store_url: str,
+                                                        tmp_path: Path) -> None:
+    (tmp_path / "definitions.yaml").write_text(VERSION_DEFINITIONS, encoding="utf-8")
+    assert run("--db", store_url, "init", "--definitions", "definitions.yaml").exit_code == 0
+    (tmp_path / "opportunity.csv").write_text(HISTORY_MODE, encoding="utf-8")
+    result = run("--db", store_url, "import", "opportunity.csv", "--columns", VERSIONS,
+                 "--assume-tz", "UTC")
+    assert (result.exit_code, result.stderr) == (0, "")
+    assert result.stdout.splitlines()[-3:] == [
+        "  until        <- column '_fivetran_end' (a record whose last version ended was "
+        "deleted)",
+        "  not imported: 'account_id', 'name', 'amount', '_fivetran_active', "
+        "'_fivetran_synced'",
+        "opportunity.csv: read 7, stored 7, duplicate 0, rejected 0"]
+
+    def stage(value: str, when: str, field: str = "StageName") -> dict[str, Any]:
+        return {"type": "status_changed", "field": field, "value": value, "occurred_at": when}
+
+    deleted = {"field": "IsDeleted", "value": "true"}
+    facts = {subject: [{k: v for k, v in f.items() if k != "opportunity_id"} for f in fs]
+             for subject, fs in facts_of(store_url).items()}
+    assert facts == {
+        "opportunity:0068c00000XyZ01AAB": [stage("Prospecting", "2024-01-05T10:00:00Z"),
+                                           stage("Closed Won", "2024-02-01T09:30:00Z")],
+        "opportunity:0068c00000XyZ02AAB": [stage("Prospecting", "2024-01-15T11:00:00Z"),
+                                           stage(**deleted, when="2024-03-01T08:00:00Z")],
+        "opportunity:0068c00000XyZ03AAB": [stage("Prospecting", "2024-01-20T12:00:00Z"),
+                                           stage("Qualification", "2024-01-25T13:00:00Z"),
+                                           stage(**deleted, when="2024-02-10T17:00:00Z")]}
+    counts = run("--db", store_url, "report", "stages", "--as-of", "2024-06-01", "--level",
+                 "opportunity", "--format", "json")
+    assert {s["stage"]: s["count"] for s in json.loads(counts.stdout)["stages"]} == {
+        "open": 0, "sql": 0, "customer": 1, "deleted": 2}
+    again = run("--db", store_url, "import", "opportunity.csv", "--columns", VERSIONS,
+                "--assume-tz", "UTC")
+    assert again.stdout.endswith("read 7, stored 0, duplicate 7, rejected 0\n")
+    assert run("--db", store_url, "verify").exit_code == 0
+
+
+def test_until_with_a_source_gives_the_deletion_an_id() -> None:
+    rows = list(read_mapped(io.BytesIO(HISTORY_MODE.encode()), ZoneInfo("UTC"),
+                            mapping=ColumnMap.parse(VERSIONS + ",source=fivetran")))
+    deletions = [r.candidate.fact for r in rows[5:] if r.candidate is not None]
+    assert [(f.opportunity_id, f.source_id) for f in deletions] == [
+        ("0068c00000XyZ02AAB", "0068c00000XyZ02AAB:deleted:2024-03-01 08:00:00.000"),
+        ("0068c00000XyZ03AAB", "0068c00000XyZ03AAB:deleted:2024-02-10 17:00:00.000")]
+    assert [r.line for r in rows[5:]] == [4, 6]  # the line of the record's last version
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("until='x'", "until=COLUMN names one column"),
+    ("until=a,until=b", "until=COLUMN names one column"),
+])
+def test_until_syntax(text: str, message: str) -> None:
+    with pytest.raises(ColumnsError, match=message):
+        ColumnMap.parse("person_id=a,occurred_at=b,type=status_changed," + text)
