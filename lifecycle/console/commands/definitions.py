@@ -1,4 +1,5 @@
-"""`definitions show/validate/log` and `backfill`: what a stage means, and changing it."""
+"""`definitions show/validate/log/check` and `backfill`: what a stage means, what it maps in
+the ledger, and changing it."""
 
 from __future__ import annotations
 
