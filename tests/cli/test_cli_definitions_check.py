@@ -9,6 +9,8 @@ from pathlib import Path
 
 from cli_support import Run, event_id, status, write_jsonl
 
+from lifecycle.domain.starters import starter_text
+
 OPPORTUNITY = {"type": "status_changed", "opportunity_id": "006A", "field": "StageName",
                "occurred_at": "2024-01-05T00:00:00Z"}
 FACTS = [
@@ -94,6 +96,12 @@ def test_empty_ledger(run: Run, db: str) -> None:
     assert (result.exit_code, result.stdout) == (0, "subject_type,field,value,facts,stage\n")
 
 
+def load_starter(name: str) -> str:
+    text = starter_text(name)
+    assert text is not None
+    return text
+
+
 MISSPELT = [  # HubSpot's property name under the canonical field: nothing maps
     status("p1", "lead", "2024-01-01T00:00:00Z", field="lifecycle stage"),
     status("p2", "customer", "2024-01-02T00:00:00Z", field="lifecycle stage"),
@@ -119,6 +127,13 @@ def test_import_init_and_backfill_warn(run: Run, sqlite_db: str) -> None:
     dry = run("--db", sqlite_db, "backfill", "b2b-2024", "--dry-run", "--format", "json")
     assert dry.exit_code == 0
     assert dry.stderr == "Warning: " + UNMAPPED.format(where="in the ledger") + "\n"
+    newer = Path("b2b-2025.yaml")
+    newer.write_text(load_starter("b2b-2024").replace('version: "b2b-2024"',
+                                                      'version: "b2b-2025"'), "utf-8")
+    backfill = run("--db", sqlite_db, "backfill", str(newer))
+    assert backfill.exit_code == 0
+    assert backfill.stderr == "Warning: " + UNMAPPED.format(where="in the ledger").replace(
+        "b2b-2024", "b2b-2025") + "\n"
 
 
 def test_no_warning_when_most_values_map(run: Run, sqlite_db: str) -> None:
