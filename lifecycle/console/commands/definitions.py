@@ -3,6 +3,8 @@ the ledger, and changing it."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
 from lifecycle.console.options import (
@@ -170,12 +172,12 @@ def backfill(ctx: click.Context, file: str, dry_run: bool, examples: int, fmt: s
         click.echo(f"  {change}")
 
 
-def _warn_unmapped(ledger: object, definitions: object) -> None:
+def _warn_unmapped(ledger: Any, definitions: Any) -> None:
     """`Warning:` on standard error when most status changes in the ledger map to no
     stage under `definitions`."""
     from lifecycle.application.coverage import ledger_warning
     from lifecycle.console.render import printable
 
-    warning = ledger_warning(ledger, definitions)  # type: ignore[arg-type]
+    warning = ledger_warning(ledger, definitions)
     if warning is not None:
         click.echo(printable(f"Warning: {warning}"), err=True)

@@ -42,7 +42,10 @@ def import_(ctx: click.Context, file: str, input_format: str | None, object_type
     with their line, field and reason and the rest is stored (exit status 3); with
     --strict nothing is stored (exit status 1). CRM exports: --format hubspot (objects
     read with propertiesWithHistory), --format salesforce (LeadHistory, ContactHistory,
-    AccountHistory, Contact), --format csv --columns for any other CSV.
+    AccountHistory, Contact), --columns for any other CSV or JSON Lines. A file that
+    is not UTF-8 is read in the encoding detected, said before the counts (or pass
+    --encoding); a warning follows the counts when most status values of the file map to
+    no stage.
 
     \b
     Example:
