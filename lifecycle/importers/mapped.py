@@ -87,7 +87,7 @@ class ColumnMap:
                 raise ColumnsError(
                     f"{key!r} is not a fact field (fields: {', '.join(CANONICAL_COLUMNS)}, "
                     "or attributes.NAME; where=COLUMN=VALUE or where=COLUMN!=VALUE filters "
-                    "rows)")
+                    "rows, until=COLUMN reads a table of record versions)")
             if any(key == seen for seen, _ in pairs):
                 raise ColumnsError(f"{key!r} is mapped twice")
             pairs.append((key, value))
