@@ -137,8 +137,9 @@ def import_(ctx: click.Context, file: str, input_format: str | None, object_type
 
 
 def _mapped_format(file: str) -> str:
-    """--columns without --format: JSON Lines by the extension, else CSV."""
-    return "jsonl" if Path(file).suffix.lower() in (".jsonl", ".ndjson") else "csv"
+    """--columns without --format: JSON Lines by the extension (.jsonl, .ndjson, .json),
+    else CSV."""
+    return "jsonl" if Path(file).suffix.lower() in (".jsonl", ".ndjson", ".json") else "csv"
 
 
 def _print_summary(summary: Any, name: str, fmt: str, file: str) -> None:
