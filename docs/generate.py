@@ -314,7 +314,10 @@ def render_definitions() -> str:
         "(see [Concepts](concepts.md)). They are a YAML file, checked when loaded: "
         "`lifecycle definitions validate FILE` checks one without publishing it, `lifecycle "
         "init --definitions FILE` publishes the first version and `lifecycle backfill FILE` "
-        "the next ones. This page lists every key, its type, its default and an example; it "
+        "the next ones; `lifecycle definitions check [--definitions FILE]` lists every "
+        "status field and value in the ledger with the stage it maps to, or `unmapped` "
+        "(field names match exactly, values trimmed and case-insensitively). This page "
+        "lists every key, its type, its default and an example; it "
         "is generated from the model in `lifecycle/domain/definitions.py`.",
         "",
         "A complete file: the bundled starter `b2b-2024` "

@@ -11,6 +11,7 @@ from pathlib import Path
 from lifecycle.application.errors import ImportInterrupted
 from lifecycle.application.ledger import BATCH, Ledger
 from lifecycle.domain.candidates import Candidate, Rejection
+from lifecycle.domain.coverage import StatusTally
 from lifecycle.domain.progress import FACTS, Progress
 from lifecycle.importers.canonical import Row
 
@@ -26,6 +27,8 @@ class ImportSummary:
     skipped: int = 0
     #: Warnings about the input: message -> what it concerns (e.g. subjects), in file order.
     warnings: dict[str, list[str]] = field(default_factory=dict)
+    #: The status values of every fact read (stored or duplicate), for `coverage`.
+    status: StatusTally = field(default_factory=StatusTally)
 
     @property
     def rejected(self) -> int:
@@ -46,6 +49,7 @@ def _batches(rows: Iterator[Row], summary: ImportSummary, size: int
             summary.rejections.append(row.rejection)
         else:
             assert row.candidate is not None
+            summary.status.add_fact(row.candidate.fact)
             batch.append(row.candidate)
             if len(batch) >= size:
                 yield batch
@@ -131,8 +135,11 @@ def import_rows(ledger: Ledger, rows: Callable[[], Iterator[Row]], *, strict: bo
 
 
 def write_rejects(path: Path, rejections: list[Rejection]) -> None:
-    """The rejected rows, one JSON object per line: line, field, reason and the raw row."""
-    with path.open("w", encoding="utf-8") as out:
+    """The rejected rows, one JSON object per line: line, field, reason and the raw row.
+
+    `raw` is the row's text as in the file; a byte the file's encoding could not decode is
+    written as the JSON escape `\\udcXX` (XX its value in hex), so nothing is lost."""
+    with path.open("w", encoding="utf-8", errors="backslashreplace") as out:
         for bad in rejections:
             out.write(json.dumps({"line": bad.line, "field": bad.field, "reason": bad.reason,
                                   "raw": bad.raw}, ensure_ascii=False) + "\n")

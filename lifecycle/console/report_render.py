@@ -35,5 +35,6 @@ def print_report(report: Report, document: Document, options: Options, fmt: str)
         out.print(table(_shown(document[summary.key], summary.percent), summary.columns,
                         title=summary.title))
     out.print(table(_shown(rows, report.percent), columns, title=report.title))
-    if report.caption is not None:
-        out.print(escape(report.caption(document)))
+    caption = report.caption(document) if report.caption is not None else ""
+    if caption:
+        out.print(escape(caption))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from typing import overload
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -23,6 +24,8 @@ def parse_instant(text: str | datetime, assume_tz: ZoneInfo | None = None) -> da
     """Read an ISO 8601 instant and return it in UTC.
 
     A timestamp without an offset is refused unless `assume_tz` says which zone it is in.
+    A one-digit hour (`2021-01-07 6:49:18`, as spreadsheets and some warehouses write it)
+    is read as that hour; fractions of a second may have any number of digits.
     """
     if isinstance(text, datetime):
         value = text
@@ -33,7 +36,7 @@ def parse_instant(text: str | datetime, assume_tz: ZoneInfo | None = None) -> da
         if raw.endswith(("z", "Z")):
             raw = raw[:-1] + "+00:00"
         try:
-            value = datetime.fromisoformat(raw)
+            value = datetime.fromisoformat(_ONE_DIGIT_HOUR.sub(r"\g<1>0\g<2>", raw, 1))
         except ValueError as exc:
             raise TimeError(f"not an ISO 8601 timestamp: {text!r}") from exc
     if value.tzinfo is None:
@@ -47,6 +50,10 @@ def parse_instant(text: str | datetime, assume_tz: ZoneInfo | None = None) -> da
         return value.astimezone(UTC)
     except OverflowError as exc:
         raise TimeError(f"timestamp out of range: {text!r}") from exc
+
+
+#: A date, then `T` or a space, then an hour of one digit followed by minutes.
+_ONE_DIGIT_HOUR = re.compile(r"^(\d{4}-\d{2}-\d{2}[T ])(\d:\d{2})")
 
 
 def _local(value: datetime, zone_: ZoneInfo) -> datetime:

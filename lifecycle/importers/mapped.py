@@ -1,54 +1,97 @@
-"""Any CSV export, its columns mapped onto canonical fact fields with `--columns`.
+"""Any CSV or JSON Lines export, its columns mapped onto canonical fact fields with
+`--columns`.
 
 `--columns person_id="Lead Id",occurred_at="Changed On",value="New Status",
 type=status_changed,source=marketo` maps each canonical field to a header column; a value
-that is not a header column is a constant for every row. `attributes.NAME=COLUMN` keeps a
-column with the fact. Empty cells are absent fields, except `value`, where empty means
-cleared (as in the canonical CSV).
+that is not a header column is a constant for every row. A value in double quotes must be a
+column, one in single quotes is a constant even when a column has that name (a quote inside
+is doubled, as in SQL). `attributes.NAME=COLUMN` keeps a column with the fact.
+`where=COLUMN=VALUE` / `where=COLUMN!=VALUE` import only the rows whose cell is (is not)
+VALUE, ignoring case and surrounding spaces; the others are skipped. `until=COLUMN` reads
+a table of record versions: a record whose last version ended was deleted (`versions`).
+Empty cells are absent fields, except `value`, where empty means cleared (as in the
+canonical CSV). In JSON Lines the first object's keys are the columns, and null is an
+empty cell.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any, BinaryIO
 from zoneinfo import ZoneInfo
 
 from lifecycle.domain.facts import FACT_TYPES
+from lifecycle.domain.timeutil import TimeError, parse_instant
 from lifecycle.importers.canonical import CANONICAL_COLUMNS, FileFormatError, Row
-from lifecycle.importers.common import fact_row, read_header, reject
-from lifecycle.importers.records import csv_records, repeated_message
+from lifecycle.importers.common import clip, fact_row, read_header, reject
+from lifecycle.importers.records import csv_records, jsonl_lines, repeated_message
+from lifecycle.importers.versions import Versions
+
+UTC_ZONE = ZoneInfo("UTC")
 
 
 class ColumnsError(ValueError):
     """A `--columns` value that cannot be read (a usage error)."""
 
 
+#: How a value was written: `"Name"` must be a column, `'text'` is a constant, a bare
+#: value is a column when the file has one of that name, else a constant.
+COLUMN, CONSTANT, EITHER = '"', "'", ""
+
+
+@dataclass(frozen=True)
+class Filter:
+    """`where=NAME=VALUE` / `where=NAME!=VALUE`: which rows are imported."""
+
+    name: str
+    equal: bool
+    value: str
+
+    def describe(self) -> str:
+        return f"{self.name!r} {'=' if self.equal else '!='} {self.value!r}"
+
+
 @dataclass(frozen=True)
 class ColumnMap:
-    """What the user asked for: canonical field -> column name or constant, in order."""
+    """What the user asked for: canonical field -> column name or constant, in order, and
+    the row filters."""
 
     pairs: tuple[tuple[str, str], ...]
+    #: field -> COLUMN, CONSTANT or EITHER (how the value was quoted).
+    kinds: tuple[tuple[str, str], ...] = ()
+    filters: tuple[Filter, ...] = ()
+    #: `until=COLUMN`: the column with the end of each record version (see `versions`).
+    until: str | None = None
 
     @classmethod
     def parse(cls, text: str) -> ColumnMap:
         pairs: list[tuple[str, str]] = []
-        for item in _split(text):
-            if not item.strip():
+        kinds: list[tuple[str, str]] = []
+        filters: list[Filter] = []
+        until: str | None = None
+        for key, value, quote, condition in _items(text):
+            if key == "where":
+                assert condition is not None
+                filters.append(condition)
                 continue
-            key, sep, value = item.partition("=")
-            key = key.strip()
-            if not sep or not key:
-                raise ColumnsError(f"{item.strip()!r} is not FIELD=COLUMN (or FIELD=CONSTANT)")
+            if key == "until":
+                if until is not None or quote == CONSTANT:
+                    raise ColumnsError("until=COLUMN names one column: the end of each "
+                                       "record version")
+                until = value
+                continue
             if key not in CANONICAL_COLUMNS and not (
                     key.startswith("attributes.") and len(key) > len("attributes.")):
                 raise ColumnsError(
                     f"{key!r} is not a fact field (fields: {', '.join(CANONICAL_COLUMNS)}, "
-                    "or attributes.NAME)")
+                    "or attributes.NAME; where=COLUMN=VALUE or where=COLUMN!=VALUE filters "
+                    "rows, until=COLUMN reads a table of record versions)")
             if any(key == seen for seen, _ in pairs):
                 raise ColumnsError(f"{key!r} is mapped twice")
-            pairs.append((key, _unquote(value.strip())))
+            pairs.append((key, value))
+            kinds.append((key, quote))
         if not pairs:
             raise ColumnsError("no columns given: FIELD=COLUMN,FIELD=CONSTANT,...")
         fields = {key for key, _ in pairs}
@@ -60,33 +103,55 @@ class ColumnMap:
         if not fields & {"person_id", "account_id", "opportunity_id"}:
             raise ColumnsError("map person_id, account_id or opportunity_id to the column of "
                                "subject ids")
-        return cls(tuple(pairs))
+        return cls(tuple(pairs), tuple(kinds), tuple(filters), until)
 
     def resolve(self, header: list[str]) -> Resolved:
         """Which values are columns of this header (exactly, else ignoring case and
         surrounding spaces) and which are constants."""
-        exact = {name: i for i, name in reversed(list(enumerate(header)))}
-        loose: dict[str, list[int]] = {}
-        for i, name in enumerate(header):
-            loose.setdefault(name.strip().casefold(), []).append(i)
+        kinds = dict(self.kinds)
         columns: dict[str, int] = {}
         constants: dict[str, str] = {}
         for key, value in self.pairs:
-            index = exact.get(value)
-            candidates = loose.get(value.strip().casefold(), [])
-            twice = [i + 1 for i, name in enumerate(header) if name == value] \
-                if index is not None else [i + 1 for i in candidates]
-            if len(twice) > 1:  # which one was meant cannot be told
-                raise FileFormatError(repeated_message(1, header[twice[0] - 1], twice))
-            if index is None and len(candidates) == 1:
-                index = candidates[0]
+            kind = kinds.get(key, EITHER)
+            index = None if kind == CONSTANT else _column(header, value)
             if index is not None:
                 columns[key] = index
+            elif kind == COLUMN:
+                raise FileFormatError(f"line 1: {key}=\"{value}\" is not a column of the "
+                                      f"file (columns: {_listed(header)})")
             else:
                 constants[key] = value
-        resolved = Resolved(tuple(header), columns, constants)
+        filters = []
+        for rule in self.filters:
+            index = _column(header, rule.name)
+            if index is None:
+                raise FileFormatError(f"line 1: where={rule.name!r} is not a column of the "
+                                      f"file (columns: {_listed(header)})")
+            filters.append((index, rule))
+        until = None if self.until is None else _column(header, self.until)
+        if self.until is not None and until is None:
+            raise FileFormatError(f"line 1: until={self.until!r} is not a column of the "
+                                  f"file (columns: {_listed(header)})")
+        resolved = Resolved(tuple(header), columns, constants, tuple(filters), until)
         resolved.check()
         return resolved
+
+
+def _column(header: list[str], value: str) -> int | None:
+    """The index of the column called `value`, exactly, else ignoring case and surrounding
+    spaces; None when there is none. A name the header holds twice is an error."""
+    exact = [i for i, name in enumerate(header) if name == value]
+    twice = exact or [i for i, name in enumerate(header)
+                      if name.strip().casefold() == value.strip().casefold()]
+    if len(twice) > 1:  # which one was meant cannot be told
+        raise FileFormatError(repeated_message(1, header[twice[0]], [i + 1 for i in twice]))
+    return twice[0] if twice else None
+
+
+def _listed(header: list[str] | tuple[str, ...], first: int = 12) -> str:
+    """The header's names, the first few of a long one and how many more."""
+    shown = ", ".join(header[:first])
+    return shown if len(header) <= first else f"{shown} and {len(header) - first} more"
 
 
 @dataclass(frozen=True)
@@ -94,6 +159,8 @@ class Resolved:
     header: tuple[str, ...]
     columns: dict[str, int]
     constants: dict[str, str]
+    filters: tuple[tuple[int, Filter], ...] = ()
+    until: int | None = None
 
     def check(self) -> None:
         """A subject id cannot be a constant: that is a misspelt column name."""
@@ -103,12 +170,12 @@ class Resolved:
         if subject in self.constants:
             raise FileFormatError(
                 f"line 1: {subject}={self.constants[subject]!r} is not a column of the file "
-                f"(columns: {', '.join(self.header)})")
+                f"(columns: {_listed(self.header)})")
         when = self.constants.get("occurred_at")
         if when is not None and not _looks_like_time(when):
             raise FileFormatError(
                 f"line 1: occurred_at={when!r} is neither a column of the file (columns: "
-                f"{', '.join(self.header)}) nor a timestamp")
+                f"{_listed(self.header)}) nor a timestamp")
 
     def describe(self) -> list[str]:
         lines = ["Column mapping:"]
@@ -116,13 +183,35 @@ class Resolved:
             lines.append(f"  {key:<12} <- column {self.header[index]!r}")
         for key, value in self.constants.items():
             lines.append(f"  {key:<12} =  {value!r} (constant)")
-        used = set(self.columns.values())
-        unused = [name for i, name in enumerate(self.header) if i not in used]
+        for _, rule in self.filters:
+            lines.append(f"  only rows where {rule.describe()}")
+        if self.until is not None:
+            lines.append(f"  until        <- column {self.header[self.until]!r} (a record whose "
+                         "last version ended was deleted)")
+        used = set(self.columns.values()) | {index for index, _ in self.filters} | (
+            {self.until} if self.until is not None else set())
+        unused = [repr(name) for i, name in enumerate(self.header) if i not in used]
         if unused:
-            lines.append(f"  not imported: {', '.join(repr(name) for name in unused)}")
+            lines.append(f"  not imported: {_listed(unused, SHOWN)}")
         return lines
 
+    def keeps(self, cells: list[str]) -> bool:
+        """Whether the row passes every `where` (compared ignoring case and surrounding
+        spaces)."""
+        return all((cells[index].strip().casefold() == rule.value.strip().casefold())
+                   == rule.equal for index, rule in self.filters)
+
+    def versioned(self, versions: Versions, line: int, cells: list[str], raw: str,
+                  assume_tz: ZoneInfo | None) -> Row:
+        """`row`, its version noted in `versions` when the mapping has `until`."""
+        row = self.row(line, cells, raw, assume_tz)
+        if self.until is not None:
+            versions.see(row, cells[self.until])
+        return row
+
     def row(self, line: int, cells: list[str], raw: str, assume_tz: ZoneInfo | None) -> Row:
+        if not self.keeps(cells):
+            return Row(line, skipped=True)
         data: dict[str, Any] = dict(self.constants)
         for key, index in self.columns.items():
             if cells[index] != "":
@@ -142,13 +231,23 @@ class Resolved:
         return result
 
 
+#: How many unmapped columns the mapping names before "and N more".
+SHOWN = 8
+
+
 def read_mapped(stream: BinaryIO, assume_tz: ZoneInfo | None = None, *,
-                mapping: ColumnMap) -> Iterator[Row]:
+                mapping: ColumnMap, jsonl: bool = False) -> Iterator[Row]:
+    """The mapped facts of a CSV file, or of a JSON Lines file with `jsonl` (its first
+    object's keys are the columns)."""
+    if jsonl:
+        yield from _mapped_jsonl(stream, assume_tz, mapping)
+        return
     records = csv_records(stream)
     header = read_header(records)
     if header is None:
         return
     resolved = mapping.resolve(header)
+    versions = Versions(assume_tz)
     for record in records:
         if record.problem is not None:
             yield reject(record.line, None, record.problem, record.raw or None)
@@ -157,37 +256,116 @@ def read_mapped(stream: BinaryIO, assume_tz: ZoneInfo | None = None, *,
                          f"expected {len(header)} cells, found {len(record.cells)}",
                          record.raw)
         else:
-            yield resolved.row(record.line, record.cells, record.raw, assume_tz)
+            yield resolved.versioned(versions, record.line, record.cells, record.raw,
+                                     assume_tz)
+    yield from versions.deletions()
 
 
-def _split(text: str) -> Iterator[str]:
-    """Split on commas outside double quotes."""
-    item: list[str] = []
-    quoted = False
-    for ch in text:
-        if ch == '"':
-            quoted = not quoted
-        if ch == "," and not quoted:
-            yield "".join(item)
-            item = []
+def jsonl_header(stream: BinaryIO, encoding: str | None = None) -> list[str] | None:
+    """The keys of the first object of a JSON Lines file (None: no object to read)."""
+    for record in jsonl_lines(stream, encoding=encoding):
+        if record.problem is not None:
+            raise FileFormatError(f"line {record.line}: {record.problem}")
+        if not isinstance(record.value, dict):
+            raise FileFormatError(f"line {record.line}: expected a JSON object per line, "
+                                  f"found {type(record.value).__name__}")
+        return [str(key) for key in record.value]
+    return None
+
+
+def _mapped_jsonl(stream: BinaryIO, assume_tz: ZoneInfo | None, mapping: ColumnMap
+                  ) -> Iterator[Row]:
+    resolved: Resolved | None = None
+    versions = Versions(assume_tz)
+    for record in jsonl_lines(stream):
+        raw = record.raw or ""
+        if record.problem is not None:
+            yield reject(record.line, None, record.problem, clip(record.raw))
+        elif not isinstance(record.value, dict):
+            yield reject(record.line, None, "expected a JSON object", clip(raw))
         else:
-            item.append(ch)
-    if quoted:
-        raise ColumnsError(f"unbalanced double quote in {text!r}")
-    if "".join(item).strip():
-        yield "".join(item)
+            if resolved is None:
+                resolved = mapping.resolve([str(key) for key in record.value])
+            cells = [_cell(record.value.get(name)) for name in resolved.header]
+            yield resolved.versioned(versions, record.line, cells, raw, assume_tz)
+    yield from versions.deletions()
+
+
+def _cell(value: Any) -> str:
+    """A JSON value as a cell: null (or a missing key) is an empty cell."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+# ---- the --columns text ----------------------------------------------------------------
+
+Item = tuple[str, str, str, Filter | None]
+
+
+def _items(text: str) -> Iterator[Item]:
+    """`KEY=VALUE` items separated by commas; `where=NAME=VALUE` / `where=NAME!=VALUE`.
+
+    A value (or a filter's name) in double quotes is a column, in single quotes a constant;
+    a quote inside is doubled (SQL's rule). A bare value runs to the next comma."""
+    at = 0
+    while at < len(text):
+        if text[at] in ", \t":
+            at += 1
+            continue
+        begin = at
+        key, _, at = _term(text, at, "=,")
+        if at >= len(text) or text[at] != "=" or not key:
+            raise ColumnsError(f"{text[begin:at].strip()!r} is not FIELD=COLUMN "
+                               "(or FIELD=CONSTANT)")
+        if key == "where":
+            name, _, at = _term(text, at + 1, "!=,")
+            equal = text.startswith("=", at)
+            if not (equal or text.startswith("!=", at)) or not name:
+                raise ColumnsError(f"{text[begin:at].strip()!r} is not where=COLUMN=VALUE "
+                                   "or where=COLUMN!=VALUE")
+            value, _, at = _term(text, at + (1 if equal else 2), ",")
+            yield key, "", EITHER, Filter(name, equal, value)
+        else:
+            value, quote, at = _term(text, at + 1, ",")
+            yield key, value, quote, None
+        while at < len(text) and text[at] in " \t":
+            at += 1
+        if at < len(text) and text[at] != ",":
+            raise ColumnsError(f"unexpected {text[at:].strip()!r} after {text[begin:at].strip()!r}"
+                               " (quote the whole value)")
+
+
+def _term(text: str, at: int, stops: str) -> tuple[str, str, int]:
+    """The term starting at `at`: (its text, its quote or "", where it ends)."""
+    while at < len(text) and text[at] in " \t":
+        at += 1
+    if at < len(text) and text[at] in "\"'":
+        quote, out, at = text[at], [], at + 1
+        while True:
+            end = text.find(quote, at)
+            if end < 0:
+                kind = "double" if quote == '"' else "single"
+                raise ColumnsError(f"unbalanced {kind} quote in {text!r}")
+            out.append(text[at:end])
+            if text.startswith(quote * 2, end):
+                out.append(quote)
+                at = end + 2
+                continue
+            return "".join(out), quote, end + 1
+    end = at
+    while end < len(text) and text[end] not in stops:
+        end += 1
+    return text[at:end].strip(), EITHER, end
 
 
 def _looks_like_time(text: str) -> bool:
-    raw = text.strip()
     try:
-        datetime.fromisoformat(raw[:-1] + "+00:00" if raw[-1:] in "zZ" and raw else raw)
-    except ValueError:
+        parse_instant(text, UTC_ZONE)
+    except TimeError:
         return False
     return True
-
-
-def _unquote(value: str) -> str:
-    if len(value) >= 2 and value[0] == value[-1] == '"':
-        return value[1:-1].replace('""', '"')
-    return value

@@ -71,7 +71,7 @@ REPORTS: dict[str, Report] = {
     "stamps": Report(stages.stamps,
                      lambda _d, o: stages.STAMP_COLUMNS + (stages.SNAPSHOT_COLUMNS
                                                            if o.get("snapshot") else []),
-                     key=None),
+                     key=None, caption=stages.stamps_caption),
     "moves": Report(stages.moves, _fixed(stages.MOVE_COLUMNS), key=None),
     "funnel": Report(funnel.funnel, lambda _d, o: funnel.columns(o.get("by")),
                      title="Funnel", caption=funnel.caption,

@@ -46,13 +46,32 @@ def stages(view: View, as_of: datetime, level: str = PERSON) -> dict[str, Any]:
 
 
 def stamps(view: View, level: str | None = None, stage: str | None = None,
-           snapshot: bool = False) -> list[dict[str, Any]]:
-    """One row per subject and stage reached; with `snapshot`, what caused it first."""
+           snapshot: bool = False, first_inferred: bool = False) -> list[dict[str, Any]]:
+    """One row per subject and stage reached; with `snapshot`, what caused it first. With
+    `first_inferred` (tables), a stage first reached by inference and really reached later
+    shows `inferred` as `at first` rather than false."""
     _check_stage(view.definitions, stage)
     columns = STAMP_COLUMNS + (SNAPSHOT_COLUMNS if snapshot else [])
     with view.connect() as conn:
-        rows = queries.stamps(conn, view.definitions, level, stage)
-    return [_out(row, columns) for row in rows]
+        rows = queries.stamps(conn, view.definitions, level, stage, first_inferred)
+    out = [_out(row, columns) for row in rows]
+    if first_inferred:
+        for shown, row in zip(out, rows, strict=True):
+            if row["first_inferred"]:
+                shown["inferred"] = AT_FIRST
+    return out
+
+
+#: `inferred`, in tables, of a stamp first inferred and really reached later.
+AT_FIRST = "at first"
+
+
+def stamps_caption(rows: list[dict[str, Any]]) -> str:
+    """Explains `at first` when a table shows it."""
+    if not any(row.get("inferred") == AT_FIRST for row in rows):
+        return ""
+    return (f"inferred {AT_FIRST}: the stage was skipped on the way up (first_reached_at is "
+            "that inferred time) and really reached later (last_reached_at, times_reached).")
 
 
 def moves(view: View, level: str | None = None, directions: Sequence[str] = (),

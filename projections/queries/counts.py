@@ -104,3 +104,15 @@ def day_window(since: datetime | None, until: datetime | None
     if left and until is not None and until < left[1]:
         left = (left[0], until)
     return first, end, [edge for edge in (left, right) if edge]
+
+
+def stamped_subjects(conn: Any) -> dict[str, int]:
+    """Per subject type, how many subjects have reached any stage (a stamp)."""
+    from sqlalchemy import func, select
+
+    from projections import tables
+
+    s = tables.stamps
+    rows = conn.execute(select(s.c.subject_type, func.count(func.distinct(s.c.subject_id)))
+                        .group_by(s.c.subject_type))
+    return {kind: count for kind, count in rows}

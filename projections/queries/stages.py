@@ -45,10 +45,18 @@ def stored_instant(conn: Connection) -> Callable[[datetime], Any]:
 
 
 def stamps(conn: Connection, definitions: Definitions, level: str | None,
-           stage: str | None) -> list[dict[str, Any]]:
-    """One row per subject and stage reached, by subject then definitions order."""
+           stage: str | None, first_inferred: bool = False) -> list[dict[str, Any]]:
+    """One row per subject and stage reached, by subject then definitions order. With
+    `first_inferred`, each row says whether the stage was first reached by inference and
+    really reached later: no move into it was caused by the fact its first reach was."""
     s = tables.stamps
     query = select(s)
+    if first_inferred:
+        m = tables.moves
+        real = select(m.c.event_id).where(
+            m.c.subject_type == s.c.subject_type, m.c.subject_id == s.c.subject_id,
+            m.c.to_stage == s.c.stage, m.c.event_id == s.c.event_id).exists()
+        query = select(s, and_(s.c.times_reached > 0, ~real).label("first_inferred"))
     if level:
         query = query.where(s.c.subject_type == level)
     if stage:

@@ -1,6 +1,9 @@
-"""`definitions show/validate/log` and `backfill`: what a stage means, and changing it."""
+"""`definitions show/validate/log/check` and `backfill`: what a stage means, what it maps in
+the ledger, and changing it."""
 
 from __future__ import annotations
+
+from typing import Any
 
 import click
 
@@ -16,7 +19,8 @@ from lifecycle.console.options import (
 
 @click.group(context_settings=CONTEXT)
 def definitions() -> None:
-    """The active definitions, a check of a file, the history of published versions.
+    """The active definitions, a check of a file or of the ledger's values, the history of
+    published versions.
 
     \b
     Example:
@@ -85,6 +89,38 @@ def definitions_log(ctx: click.Context, fmt: str) -> None:
     emit(rows, ["version", "published_at", "stages", "changes", "event_id"], fmt)
 
 
+@definitions.command("check")
+@click.option("--definitions", "definitions_file", metavar="FILE",
+              help="Check these definitions (a file, or a bundled starter) instead of the "
+                   "active ones.")
+@output_format
+@click.pass_context
+@friendly
+def definitions_check(ctx: click.Context, definitions_file: str | None, fmt: str) -> None:
+    """List each status field and value in the ledger, its facts and the stage it maps to.
+
+    A value the definitions do not map shows `unmapped` (an empty value: `cleared`).
+    Field names match exactly, values trimmed and case-insensitively, as derivation
+    matches them; retracted facts are left out. Reads every fact once.
+
+    \b
+    Example:
+        lifecycle definitions check
+        lifecycle definitions check --definitions new.yaml --format csv
+    """
+    from lifecycle.application.coverage import COLUMNS, status_values
+    from lifecycle.console.render import emit
+
+    new = load_definitions_file(definitions_file) if definitions_file else None
+    data = status_values(ledger_from(ctx), new)
+    rows = data["rows"]
+    unmapped = sum(row["facts"] for row in rows if row["stage"] == "unmapped")
+    total = sum(row["facts"] for row in rows if row["stage"] != "cleared")
+    caption = (f"Definitions {data['definitions_version']}: {unmapped} of {total} status "
+               f"change(s) with a value map to no stage.")
+    emit(rows, COLUMNS, fmt, caption=caption, json_data=data)
+
+
 @click.command()
 @click.argument("file", metavar="FILE")
 @click.option("--dry-run", is_flag=True,
@@ -118,6 +154,7 @@ def backfill(ctx: click.Context, file: str, dry_run: bool, examples: int, fmt: s
     with showing_progress(ctx) as ledger:
         result = (backfills.dry_run(ledger, new, examples) if dry_run
                   else backfills.backfill(ledger, new))
+    _warn_unmapped(ledger, new)
     if dry_run:
         print_dry_run(result, fmt)
         return
@@ -133,3 +170,14 @@ def backfill(ctx: click.Context, file: str, dry_run: bool, examples: int, fmt: s
                f"to position {result['position']}.")
     for change in result["definition_changes"]:
         click.echo(f"  {change}")
+
+
+def _warn_unmapped(ledger: Any, definitions: Any) -> None:
+    """`Warning:` on standard error when most status changes in the ledger map to no
+    stage under `definitions`."""
+    from lifecycle.application.coverage import ledger_warning
+    from lifecycle.console.render import printable
+
+    warning = ledger_warning(ledger, definitions)
+    if warning is not None:
+        click.echo(printable(f"Warning: {warning}"), err=True)

@@ -41,6 +41,13 @@ def init(ctx: click.Context, definitions_file: str) -> None:
     recorded, new = ledger.publish(definitions)
     state = "published" if new else "already published"
     click.echo(f"Definitions {recorded.definitions.version} {state} in {ledger.display_url}")
+    if published:  # facts may be stored already: say if the definitions map few of them
+        from lifecycle.application.coverage import ledger_warning
+        from lifecycle.console.render import printable
+
+        warning = ledger_warning(ledger, recorded.definitions)
+        if warning is not None:
+            click.echo(printable(f"Warning: {warning}"), err=True)
 
 
 @click.command()

@@ -22,8 +22,12 @@ from lifecycle.console.render import printable
               help="HubSpot: what the export holds (default: contacts; a property-history "
                    "table's columns say it).")
 @click.option("--columns", metavar="FIELD=COLUMN,...", multiple=True,
-              help="CSV: map the export's columns onto fact fields; a value that is not a "
-                   "column is a constant.")
+              help="CSV or JSON Lines: map the export's columns onto fact fields; a value "
+                   "that is not a column is a constant, 'quoted' always one; "
+                   "where=COLUMN!=VALUE skips rows.")
+@click.option("--encoding", metavar="NAME",
+              help="The file's encoding, e.g. cp1252, iso-8859-1, utf-16 (default: UTF-8, "
+                   "or detected when the file is not UTF-8).")
 @click.option("--strict", is_flag=True, help="Store nothing if any row is bad (exit 1).")
 @click.option("--rejects", type=click.Path(dir_okay=False), metavar="PATH",
               help="Write rejected rows here, one JSON object per line.")
@@ -32,15 +36,18 @@ from lifecycle.console.render import printable
 @click.pass_context
 @friendly
 def import_(ctx: click.Context, file: str, input_format: str | None, object_type: str | None,
-            columns: tuple[str, ...], strict: bool, rejects: str | None,
-            assume_tz: str | None) -> None:
+            columns: tuple[str, ...], encoding: str | None, strict: bool,
+            rejects: str | None, assume_tz: str | None) -> None:
     """Import facts idempotently, then bring the read models up to date.
 
     Prints read / stored / duplicate / rejected / skipped counts. Bad rows are reported
     with their line, field and reason and the rest is stored (exit status 3); with
     --strict nothing is stored (exit status 1). CRM exports: --format hubspot (objects
     read with propertiesWithHistory), --format salesforce (LeadHistory, ContactHistory,
-    AccountHistory, Contact), --format csv --columns for any other CSV.
+    AccountHistory, Contact), --columns for any other CSV or JSON Lines. A file that
+    is not UTF-8 is read in the encoding detected, said before the counts (or pass
+    --encoding); a warning follows the counts when most status values of the file map to
+    no stage.
 
     \b
     Example:
@@ -50,6 +57,7 @@ def import_(ctx: click.Context, file: str, input_format: str | None, object_type
         lifecycle import deals.json --format hubspot --object deals
         lifecycle import deal_property_history.csv --format hubspot --object deals
         lifecycle import LeadHistory.csv --format salesforce
+        lifecycle import Opportunity.csv --format salesforce --encoding cp1252
         lifecycle import marketo.csv --format csv \\
             --columns 'person_id=Lead Id,occurred_at=Changed On,value=New Status' \\
             --columns type=status_changed,source=marketo
@@ -62,17 +70,23 @@ def import_(ctx: click.Context, file: str, input_format: str | None, object_type
     from lifecycle.console.progress import showing_progress
     from lifecycle.domain.timeutil import zone
     from lifecycle.importers.canonical import FileFormatError
+    from lifecycle.importers.encodings import EncodingError, codec_name
     from lifecycle.importers.mapped import ColumnsError
     from lifecycle.importers.registry import detect_format, open_reader
 
     refuse_read_only(ctx, "import")
     name = Path(file).name
-    fmt = input_format or ("csv" if columns else detect_format(Path(file)))
+    fmt = input_format or (_mapped_format(file) if columns else detect_format(Path(file)))
     if object_type and fmt != "hubspot":
         raise click.UsageError("--object goes with --format hubspot")
-    if columns and fmt != "csv":
-        raise click.UsageError("--columns goes with --format csv")
+    if columns and fmt not in ("csv", "jsonl"):
+        raise click.UsageError("--columns goes with --format csv or jsonl")
     tz = zone(assume_tz) if assume_tz else None
+    if encoding is not None:
+        try:
+            encoding = codec_name(encoding)
+        except EncodingError as exc:
+            raise click.BadParameter(str(exc), param_hint="--encoding") from None
     if file == "-":  # read twice (--strict, --columns): keep standard input in a file
         spool = Path(ctx.with_resource(tempfile.TemporaryDirectory())) / "stdin"
         with spool.open("wb") as out:
@@ -91,12 +105,13 @@ def import_(ctx: click.Context, file: str, input_format: str | None, object_type
     try:
         try:
             reader, notes = open_reader(fmt, path, object_type=object_type,
-                                        columns=",".join(columns) if columns else None)
+                                        columns=",".join(columns) if columns else None,
+                                        encoding=encoding)
         except ColumnsError as exc:
             raise click.BadParameter(str(exc), param_hint="--columns") from None
         for note in notes:
             click.echo(printable(note))
-        writer_from(ctx, "import").active_definitions()
+        definitions = writer_from(ctx, "import").active_definitions().definitions
         with showing_progress(ctx) as ledger:
             summary = import_rows(ledger, rows, strict=strict, name=name,
                                   size=path.stat().st_size, tell=lambda: opened[-1].tell())
@@ -113,6 +128,9 @@ def import_(ctx: click.Context, file: str, input_format: str | None, object_type
         for stream in opened:
             stream.close()
     _print_summary(summary, name, fmt, file)
+    unmapped = summary.status.warning(definitions, f"in {name}")
+    if unmapped is not None and summary.committed:
+        click.echo(printable(f"Warning: {unmapped}"), err=True)
     if rejects:
         write_rejects(Path(rejects), summary.rejections)
     if not summary.committed:
@@ -120,6 +138,12 @@ def import_(ctx: click.Context, file: str, input_format: str | None, object_type
             f"{printable(file)}: {summary.rejected} bad row(s); nothing was stored (--strict)")
     if summary.rejected:
         ctx.exit(EXIT_REJECTED)
+
+
+def _mapped_format(file: str) -> str:
+    """--columns without --format: JSON Lines by the extension (.jsonl, .ndjson, .json),
+    else CSV."""
+    return "jsonl" if Path(file).suffix.lower() in (".jsonl", ".ndjson", ".json") else "csv"
 
 
 def _print_summary(summary: Any, name: str, fmt: str, file: str) -> None:

@@ -67,12 +67,16 @@ def report_stamps(ctx: click.Context, level: str | None, stage: str | None,
                   fmt: str) -> None:
     """One row per subject and stage: first and last reached, times, inferred.
 
+    In the table, `inferred` reads `at first` for a stage first reached by inference (a
+    skipped stage) and really reached later: first_reached_at is the inferred time.
+
     \b
     Example:
         lifecycle report stamps --stage mql --format csv > mql_stamps.csv
     """
     _print(ctx, "stamps", known_at, definitions_version, fmt,
-           {"level": level, "stage": stage, "snapshot": snapshot})
+           {"level": level, "stage": stage, "snapshot": snapshot,
+            "first_inferred": fmt == "table"})
 
 
 @report.command("moves")
@@ -306,3 +310,18 @@ def _print(ctx: click.Context, name: str, known_at: datetime | None,
         with showing_progress(ctx) as ledger:
             document = run_report(ledger, name, known_at, definitions_version, **options)
     print_report(REPORTS[name], document, options, fmt)
+    empty = {"stages": "total", "funnel": "cohort"}.get(name)
+    if empty and document[empty] == 0 and known_at is None and definitions_version is None:
+        _hint(ctx, options["level"])
+
+
+def _hint(ctx: click.Context, level: str) -> None:
+    """A note on standard error when a report found no subject and the ledger can say
+    why: other levels have stages (use --level), or no subject has any stage."""
+    from lifecycle.application.coverage import stage_hint
+    from lifecycle.console.options import ledger_from
+    from lifecycle.console.render import printable
+
+    hint = stage_hint(ledger_from(ctx), level)
+    if hint is not None:
+        click.echo(printable(f"Note: {hint}"), err=True)
