@@ -105,3 +105,39 @@ def test_backfilling_an_old_version_label_again_is_refused(sqlite_url: str,
         backfill(ledger, _new_definitions(definitions_yaml))
         with pytest.raises(LedgerError, match="published before"):
             backfill(ledger, load_definitions(definitions_yaml))
+
+
+def test_a_stagename_remapping_rederives_opportunities_accounts_and_people(
+        store_url: str, tmp_path: Path, definitions_yaml: str) -> None:
+    """Issue 14: Proposal/Price Quote no longer counts as late stage, and a lost deal now
+    disqualifies. The backfill equals a fresh store, and the change reaches the
+    opportunities, the accounts they roll up into and the people holding roles on them."""
+    new = load_definitions(
+        definitions_yaml.replace('version: "b2b-2024"', 'version: "b2b-2024-pipeline"')
+        .replace('"Proposal/Price Quote": late_stage', '"Proposal/Price Quote": sql')
+        .replace('"Closed Lost": nurture', '"Closed Lost": disqualified'))
+
+    def late_and_lost(ledger: Ledger) -> dict[str, tuple[int, int]]:
+        found: dict[str, list[int]] = {}
+        with ledger.engine.connect() as conn:
+            for kind, stage in conn.execute(select(tables.stamps.c.subject_type,
+                                                   tables.stamps.c.stage)):
+                counts = found.setdefault(kind, [0, 0])
+                counts[0] += stage == "late_stage"
+                counts[1] += stage == "disqualified"
+        return {kind: (late, lost) for kind, (late, lost) in found.items()}
+
+    with Ledger(store_url) as ledger:
+        ledger.publish(load_definitions(definitions_yaml))
+        _import(ledger, DEMO)
+        before = late_and_lost(ledger)
+        backfill(ledger, new)
+        after_views, after = _views(ledger), late_and_lost(ledger)
+    for kind in ("opportunity", "account", "person"):
+        assert after[kind] != before[kind], kind
+    assert after["opportunity"][1] > before["opportunity"][1] == 0  # lost deals now exit
+    fresh_url = f"sqlite:///{tmp_path / 'fresh.db'}"
+    with Ledger(fresh_url) as fresh:
+        fresh.publish(new)
+        _import(fresh, DEMO)
+        assert _views(fresh) == after_views
