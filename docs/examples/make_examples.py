@@ -168,12 +168,78 @@ def sf_leadhistory() -> str:
     return out.getvalue()
 
 
+#: The two converted leads of LEADS: (lead, contact, account, opportunity, ConvertedDate).
+CONVERSIONS = [
+    ("00Q8c00001XyZ9aEAF", "0038c00002JdOeQAAV", "0018c00000NwInDAAQ", "0068c00000LmN3oAAF",
+     "2024-02-02"),
+    ("00Q8c00001Lb2RgEAJ", "0038c00002KlMnOAAV", "0018c00000GlBxAAAQ", "0068c00000LmN4pAAF",
+     "2024-03-27"),
+]
+#: opportunity -> (account, Type, CreatedDate); LmN3o's history is
+#: samples/sf_opportunityhistory.csv, kept verbatim.
+OPPORTUNITIES = {
+    "0068c00000LmN3oAAF": ("0018c00000NwInDAAQ", "New Business", "2024-02-02T13:31:10.000Z"),
+    "0068c00000LmN4pAAF": ("0018c00000GlBxAAAQ", "New Business", "2024-03-27T11:20:01.000Z"),
+    "0068c00000LmN5qAAF": ("0018c00000NwInDAAQ", "Existing Customer - Upgrade",
+                           "2024-05-06T09:12:00.000Z"),
+}
+#: opportunity -> [(CreatedDate, StageName, Amount, Probability, ForecastCategory)]
+STAGE_ROWS = {
+    "0068c00000LmN4pAAF": [
+        ("2024-03-27T11:20:01.000Z", "Qualification", "18000.00", "10", "Pipeline"),
+        ("2024-04-09T15:02:00.000Z", "Proposal/Price Quote", "18000.00", "75", "Pipeline"),
+        ("2024-04-30T10:45:31.000Z", "Closed Lost", "18000.00", "0", "Omitted")],
+    "0068c00000LmN5qAAF": [
+        ("2024-05-06T09:12:00.000Z", "Qualification", "9000.00", "10", "Pipeline")],
+}
+
+
+def sf_leads() -> str:
+    """A Lead export (Data Loader / SOQL) with the conversion columns."""
+    out = io.StringIO()
+    writer = csv.writer(out, quoting=csv.QUOTE_ALL, lineterminator="\n")
+    writer.writerow(["Id", "IsConverted", "ConvertedContactId", "ConvertedAccountId",
+                     "ConvertedOpportunityId", "ConvertedDate"])
+    converted = {lead: row for lead, *row in CONVERSIONS}
+    for lead in ["00Q8c00001XyZ9aEAF", *LEADS]:
+        writer.writerow([lead, "true", *converted[lead]] if lead in converted
+                        else [lead, "false", "", "", "", ""])
+    return out.getvalue()
+
+
+def sf_opportunities() -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, quoting=csv.QUOTE_ALL, lineterminator="\n")
+    writer.writerow(["Id", "AccountId", "Type", "CreatedDate", "IsDeleted"])
+    for opportunity, (account, kind, created) in OPPORTUNITIES.items():
+        writer.writerow([opportunity, account, kind, created, "false"])
+    return out.getvalue()
+
+
+def sf_opportunityhistory() -> str:
+    out = io.StringIO()
+    out.write((SAMPLES / "sf_opportunityhistory.csv").read_text("utf-8"))
+    writer = csv.writer(out, quoting=csv.QUOTE_ALL, lineterminator="\n")
+    number = 0
+    for opportunity, rows in STAGE_ROWS.items():
+        for when, stage, amount, probability, forecast in rows:
+            number += 1
+            writer.writerow([f"0088c00000Ex{number:04d}AAR", "false", opportunity,
+                             "0058c00000AbCdEAAV", when, stage, amount,
+                             f"{float(amount) * int(probability) / 100:.2f}", "2024-06-28",
+                             probability, forecast, "", "", when])
+    return out.getvalue()
+
+
 def outputs() -> dict[str, str]:
     """File name -> content, for this script and the test that checks the files."""
     return {
         "hubspot_contacts.json": json.dumps(hubspot_contacts(), indent=2) + "\n",
         "hubspot_companies.json": json.dumps(hubspot_companies(), indent=2) + "\n",
         "sf_leadhistory.csv": sf_leadhistory(),
+        "sf_leads.csv": sf_leads(),
+        "sf_opportunities.csv": sf_opportunities(),
+        "sf_opportunityhistory.csv": sf_opportunityhistory(),
     }
 
 
