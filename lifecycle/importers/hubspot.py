@@ -61,11 +61,15 @@ def read_hubspot(stream: BinaryIO, assume_tz: ZoneInfo | None = None,
 
 def _starts_as_csv(stream: BinaryIO) -> bool:
     """Whether the file starts with the CSV header of a table this importer knows."""
-    if not stream.seekable():
+    peek = getattr(stream, "peek", None)
+    if stream.seekable():
+        start = stream.tell()
+        head = stream.read(8192)
+        stream.seek(start)
+    elif peek is not None:  # a file read in another encoding (`encodings.Transcoded`)
+        head = peek(8192)
+    else:
         return False
-    start = stream.tell()
-    head = stream.read(8192)
-    stream.seek(start)
     start_text = head.removeprefix(b"\xef\xbb\xbf").lstrip().decode("utf-8", "replace")
     if not start_text or start_text[0] in "{[":
         return False

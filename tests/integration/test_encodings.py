@@ -14,17 +14,12 @@ from __future__ import annotations
 
 import codecs
 import json
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner, Result
 
-from cli import main
-from lifecycle.application.ledger import Ledger
-
-Run = Callable[..., Result]
+from tests.integration.import_support import Run, facts_of
 
 DEFINITIONS = """\
 version: "encodings-test"
@@ -77,29 +72,11 @@ LEAD_HISTORY = (
 
 
 @pytest.fixture
-def run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Run:
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.delenv("LIFECYCLE_DB", raising=False)
-    runner = CliRunner()
-
-    def invoke(*args: str | Path) -> Result:
-        return runner.invoke(main, [str(a) for a in args], catch_exceptions=False)
-
-    return invoke
-
-
-@pytest.fixture
 def db(run: Run, store_url: str, tmp_path: Path) -> str:
     (tmp_path / "definitions.yaml").write_text(DEFINITIONS, encoding="utf-8")
     result = run("--db", store_url, "init", "--definitions", tmp_path / "definitions.yaml")
     assert result.exit_code == 0, result.stderr
     return store_url
-
-
-def facts_of(url: str) -> dict[str, list[dict[str, Any]]]:
-    with Ledger(url) as ledger:
-        return {f"{subject.type}:{subject.id}": [f.fact.canonical() for f in sorted(
-            facts, key=lambda f: f.version)] for subject, facts in ledger.iter_subjects()}
 
 
 def opportunity_facts() -> dict[str, list[dict[str, Any]]]:
@@ -291,3 +268,23 @@ def test_unknown_encoding_is_a_usage_error(run: Run, db: str, tmp_path: Path,
     assert result.exit_code == 2
     assert result.stderr.splitlines()[-1] == f"Error: {message}"
     assert facts_of(db) == {}
+
+
+def test_a_warehouse_table_in_cp1252_is_recognised_and_imported(run: Run, tmp_path: Path
+                                                                 ) -> None:
+    """A Fivetran HubSpot table exported by a Windows client: the table is recognised
+    from its header through the transcoding (not only in UTF-8), every row stored."""
+    assert run("--db", f"sqlite:///{tmp_path / 'w.db'}", "init", "--definitions",
+               "hubspot-default").exit_code == 0
+    text = ("contact_id,timestamp,_fivetran_synced,source,name,value,source_id\r\n"
+            "12831901,2020-06-05 15:38:08.001,2020-07-09 15:20:43.786,CRM_UI,hs_lead_status,"
+            "En negociación,userId:9046541\r\n"
+            "12831901,2019-07-11 18:02:11.037,2020-07-09 15:20:43.787,FORM,lifecyclestage,"
+            "lead,\r\n")
+    (tmp_path / "contact_property_history.csv").write_bytes(text.encode("cp1252"))
+    result = run("--db", f"sqlite:///{tmp_path / 'w.db'}", "import",
+                 "contact_property_history.csv", "--format", "hubspot")
+    assert result.exit_code == 0, result.output
+    assert "stored 2" in result.stdout
+    values = [f["value"] for f in facts_of(f"sqlite:///{tmp_path / 'w.db'}")["person:12831901"]]
+    assert sorted(values) == ["En negociación", "lead"]

@@ -11,10 +11,11 @@ from typing import Any
 
 import pytest
 
-from tests.integration.hubspot_support import Run, db, facts_of, rejects, run
+from tests.integration.hubspot_support import db
+from tests.integration.import_support import Run, facts_of, rejects
 
 DATA = Path(__file__).parent.parent / "data"
-__all__ = ["db", "run"]  # fixtures
+__all__ = ["db"]  # fixtures
 
 
 def write(path: Path, value: Any) -> Path:

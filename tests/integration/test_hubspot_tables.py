@@ -16,10 +16,11 @@ import json
 from pathlib import Path
 from typing import Any
 
-from tests.integration.hubspot_support import Run, db, facts_of, rejects, run
+from tests.integration.hubspot_support import db
+from tests.integration.import_support import Run, facts_of, rejects
 
 TABLES = Path(__file__).parent.parent / "data" / "hubspot_tables"
-__all__ = ["db", "run"]  # fixtures
+__all__ = ["db"]  # fixtures
 
 
 

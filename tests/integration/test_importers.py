@@ -13,35 +13,19 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner, Result
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from cli import main
-from lifecycle.application.ledger import Ledger
 from lifecycle.importers.canonical import FileFormatError, read_csv, read_jsonl
 from lifecycle.importers.hubspot import read_hubspot
 from lifecycle.importers.mapped import ColumnMap, read_mapped
 from lifecycle.importers.records import MAX_LINE
 from lifecycle.importers.salesforce import read_salesforce
+from tests.integration.import_support import Run, facts_of
 
 SAMPLES = Path(__file__).parent.parent / "data" / "samples"  # ../shared/samples, verbatim
 DATA = Path(__file__).parent.parent / "data"
 DEFINITIONS = DATA / "importers_definitions.yaml"
-Run = Callable[..., Result]
-
-
-@pytest.fixture
-def run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Run:
-    """`run(*args)`: the program in-process; an exception escaping it fails the test."""
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.delenv("LIFECYCLE_DB", raising=False)
-    runner = CliRunner()
-
-    def invoke(*args: str | Path, input: bytes | str | None = None) -> Result:
-        return runner.invoke(main, [str(a) for a in args], input=input, catch_exceptions=False)
-
-    return invoke
 
 
 @pytest.fixture
@@ -49,13 +33,6 @@ def db(run: Run, sqlite_url: str) -> str:
     result = run("--db", sqlite_url, "init", "--definitions", DEFINITIONS)
     assert result.exit_code == 0, result.stderr
     return sqlite_url
-
-
-def facts_of(url: str) -> dict[str, list[dict[str, Any]]]:
-    """`"person:51"` -> the subject's facts in recording order, as canonical dicts."""
-    with Ledger(url) as ledger:
-        return {f"{subject.type}:{subject.id}": [f.fact.canonical() for f in sorted(
-            facts, key=lambda f: f.version)] for subject, facts in ledger.iter_subjects()}
 
 
 def count_facts(url: str) -> int:

@@ -15,19 +15,14 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from click.testing import CliRunner, Result
 
-from cli import main
-from lifecycle.application.ledger import Ledger
 from lifecycle.importers.mapped import ColumnMap, ColumnsError, read_mapped
-
-Run = Callable[..., Result]
+from tests.integration.import_support import Run, facts_of
 
 DEFINITIONS = """\
 version: "marketo-test"
@@ -72,29 +67,11 @@ def as_jsonl(rows: list[list[Any]]) -> str:
 
 
 @pytest.fixture
-def run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Run:
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.delenv("LIFECYCLE_DB", raising=False)
-    runner = CliRunner()
-
-    def invoke(*args: str | Path) -> Result:
-        return runner.invoke(main, [str(a) for a in args], catch_exceptions=False)
-
-    return invoke
-
-
-@pytest.fixture
 def db(run: Run, store_url: str, tmp_path: Path) -> str:
     (tmp_path / "definitions.yaml").write_text(DEFINITIONS, encoding="utf-8")
     assert run("--db", store_url, "init", "--definitions",
                tmp_path / "definitions.yaml").exit_code == 0
     return store_url
-
-
-def facts_of(url: str) -> dict[str, list[dict[str, Any]]]:
-    with Ledger(url) as ledger:
-        return {f"{subject.type}:{subject.id}": [f.fact.canonical() for f in sorted(
-            facts, key=lambda f: f.version)] for subject, facts in ledger.iter_subjects()}
 
 
 def fact(lead: str, value: str, when: str, source_id: str, actor: str,

@@ -9,17 +9,13 @@ line ends, Windows-1252), its MailingAddress cells holding commas and line break
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner, Result
 
-from cli import main
-from lifecycle.application.ledger import Ledger
+from tests.integration.import_support import Run, facts_of
 
-Run = Callable[..., Result]
 DEFINITIONS = Path(__file__).parent.parent / "data" / "importers_definitions.yaml"
 
 HEADER = '"Id","LastModifiedDate","Lifecycle_Stage__c","MailingAddress"'
@@ -38,27 +34,9 @@ FIXES = {3: ("2024-01-09 6:30:00", "2024-01-09T06:30:00Z"), 6: ('""', '"0038c000
 
 
 @pytest.fixture
-def run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Run:
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.delenv("LIFECYCLE_DB", raising=False)
-    runner = CliRunner()
-
-    def invoke(*args: str | Path) -> Result:
-        return runner.invoke(main, [str(a) for a in args], catch_exceptions=False)
-
-    return invoke
-
-
-@pytest.fixture
 def db(run: Run, store_url: str) -> str:
     assert run("--db", store_url, "init", "--definitions", DEFINITIONS).exit_code == 0
     return store_url
-
-
-def facts_of(url: str) -> dict[str, list[dict[str, Any]]]:
-    with Ledger(url) as ledger:
-        return {f"{subject.type}:{subject.id}": [f.fact.canonical() for f in sorted(
-            facts, key=lambda f: f.version)] for subject, facts in ledger.iter_subjects()}
 
 
 def export(rows: list[str]) -> bytes:

@@ -8,50 +8,27 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from click.testing import CliRunner, Result
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cli import main
-from lifecycle.application.ledger import Ledger
 from lifecycle.importers.canonical import FileFormatError
 from lifecycle.importers.salesforce import read_salesforce
+from tests.integration.import_support import Run, facts_of
 
 DATA = Path(__file__).parent.parent / "data"
 JOURNEYS = DATA / "opportunities"
 SAMPLES = DATA / "samples"
 DEFINITIONS = DATA / "opportunities_definitions.yaml"
-Run = Callable[..., Result]
-
-
-@pytest.fixture
-def run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Run:
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.delenv("LIFECYCLE_DB", raising=False)
-    runner = CliRunner()
-
-    def invoke(*args: str | Path, input: bytes | str | None = None) -> Result:
-        return runner.invoke(main, [str(a) for a in args], input=input, catch_exceptions=False)
-
-    return invoke
 
 
 @pytest.fixture
 def db(run: Run, sqlite_url: str) -> str:
     assert run("--db", sqlite_url, "init", "--definitions", DEFINITIONS).exit_code == 0
     return sqlite_url
-
-
-def facts_of(url: str) -> dict[str, list[dict[str, Any]]]:
-    with Ledger(url) as ledger:
-        return {f"{subject.type}:{subject.id}": [f.fact.canonical() for f in sorted(
-            facts, key=lambda f: f.version)] for subject, facts in ledger.iter_subjects()}
 
 
 def write(path: Path, content: str) -> Path:
