@@ -7,7 +7,8 @@ Airbyte's HubSpot source, one row per property change, as CSV or JSON Lines.
   `source_id`, `_fivetran_synced`, and in history mode `_fivetran_start`, `_fivetran_end`,
   `_fivetran_active`) and `deal_stage` (`deal_id`, `value`, `date_entered`, `source`,
   `source_id`, ...). Timestamps are warehouse text: `2020-06-05 15:38:08.001`,
-  `2019-10-22 19:17:37.819 UTC`, `2022-04-14 4:30:42`: UTC, as Fivetran writes them.
+  `2019-10-22 19:17:37.819 UTC`, `2022-04-14 4:30:42`: UTC, as Fivetran writes them
+  (those without a zone need `--assume-tz UTC`, SPEC §2).
 - Airbyte: `contacts_property_history` (`vid` or `contactId`), `companies_property_history`
   (`companyId`), `deals_property_history` (`dealId`), with `property`, `value`,
   `timestamp` (milliseconds or ISO 8601) and `source-type`/`sourceType`/`source`,
@@ -272,17 +273,17 @@ _WAREHOUSE = re.compile(
 
 
 def warehouse_instant(value: Any, assume_tz: ZoneInfo | None) -> Any:
-    """A timestamp as warehouses write it; one without a zone is UTC (Fivetran and Airbyte
-    store UTC) unless `--assume-tz` says otherwise. Milliseconds and ISO 8601 too."""
+    """A timestamp as warehouses write it (a one-digit hour, any fraction, a trailing
+    `UTC`), milliseconds or ISO 8601. One without a zone needs `--assume-tz` (SPEC §2), as
+    every import does: Fivetran and Airbyte write UTC, so `--assume-tz UTC`."""
     if isinstance(value, str):
         found = _WAREHOUSE.match(value.strip())
         if found:
             year, month, day, hour, minute, second, fraction, zone = found.groups()
             iso = (f"{year}-{int(month):02d}-{int(day):02d}T{int(hour):02d}:{minute}:"
                    f"{second or '00'}{(fraction or '')[:7]}")
-            if zone is None:
-                return parse_instant(iso, assume_tz) if assume_tz is not None else \
-                    parse_instant(iso + "Z")
+            if zone is None:  # SPEC §2: only --assume-tz says which zone (UTC for Fivetran)
+                return parse_instant(iso, assume_tz)
             return parse_instant(iso + ("Z" if zone.upper() in ("UTC", "Z") else zone))
     return instant(value, assume_tz)
 

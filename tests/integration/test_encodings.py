@@ -283,7 +283,7 @@ def test_a_warehouse_table_in_cp1252_is_recognised_and_imported(run: Run, tmp_pa
             "lead,\r\n")
     (tmp_path / "contact_property_history.csv").write_bytes(text.encode("cp1252"))
     result = run("--db", f"sqlite:///{tmp_path / 'w.db'}", "import",
-                 "contact_property_history.csv", "--format", "hubspot")
+                 "contact_property_history.csv", "--format", "hubspot", "--assume-tz", "UTC")
     assert result.exit_code == 0, result.output
     assert "stored 2" in result.stdout
     values = [f["value"] for f in facts_of(f"sqlite:///{tmp_path / 'w.db'}")["person:12831901"]]

@@ -21,6 +21,8 @@ from tests.integration.import_support import Run, facts_of, rejects
 
 TABLES = Path(__file__).parent.parent / "data" / "hubspot_tables"
 __all__ = ["db"]  # fixtures
+#: Fivetran and Airbyte write UTC without a zone: `--assume-tz UTC` (SPEC §2; docs/importing.md).
+WAREHOUSE = ("--format", "hubspot", "--assume-tz", "UTC")
 
 
 
@@ -48,7 +50,7 @@ def without_source_ids(facts: list[dict[str, Any]], prefix: str) -> list[dict[st
 
 def test_fivetran_contact_property_history(run: Run, db: str, tmp_path: Path) -> None:
     path = TABLES / "contact_property_history.csv"
-    result = run("--db", db, "import", path, "--format", "hubspot", "--object", "contacts",
+    result = run("--db", db, "import", path, *WAREHOUSE, "--object", "contacts",
                  "--rejects", "r.jsonl")
     # the history-mode copy of the FORM row is the same change: a duplicate
     assert (result.exit_code, result.stdout) == (3, "contact_property_history.csv: read 5, "
@@ -67,13 +69,13 @@ def test_fivetran_contact_property_history(run: Run, db: str, tmp_path: Path) ->
         "type": "merged", "person_id": "16909801", "merged_id": "16909802",
         "occurred_at": "2020-05-08T02:32:59.638000Z", "source": "hubspot",
         "source_id": "contact:16909801:merged:16909802:2020-05-08T02:32:59.638000Z"}]
-    again = run("--db", db, "import", path, "--format", "hubspot")  # no --object: the columns
+    again = run("--db", db, "import", path, *WAREHOUSE)  # no --object: the columns
     assert again.stdout.startswith("contact_property_history.csv: read 5, stored 0, ")
 
 
 def test_fivetran_company_property_history(run: Run, db: str, tmp_path: Path) -> None:
     path = TABLES / "company_property_history.csv"
-    result = run("--db", db, "import", path, "--format", "hubspot", "--object", "companies")
+    result = run("--db", db, "import", path, *WAREHOUSE, "--object", "companies")
     assert result.stdout == "company_property_history.csv: read 1, stored 1, duplicate 0, " \
                             "rejected 0\n"
     assert without_source_ids(facts_of(db)["account:2051482368"], "company:2051482368:") == [
@@ -85,7 +87,7 @@ def test_fivetran_deal_history_and_deal_stage_agree(run: Run, db: str,
                                                     tmp_path: Path) -> None:
     history = TABLES / "deal_property_history.csv"
     stages = TABLES / "deal_stage.csv"
-    result = run("--db", db, "import", history, "--format", "hubspot", "--object", "deals")
+    result = run("--db", db, "import", history, *WAREHOUSE, "--object", "deals")
     assert result.stdout == "deal_property_history.csv: read 2, stored 2, duplicate 0, " \
                             "rejected 0\n"
     deal = ("opportunity_id", "1100390922")
@@ -97,20 +99,20 @@ def test_fivetran_deal_history_and_deal_stage_agree(run: Run, db: str,
     assert without_source_ids(facts_of(db)["opportunity:1100390922"],
                               "deal:1100390922:dealstage:") == expected
     # deal_stage holds the same changes: the same facts, stored once
-    result = run("--db", db, "import", stages, "--format", "hubspot", "--object", "deals")
+    result = run("--db", db, "import", stages, *WAREHOUSE, "--object", "deals")
     assert result.stdout == "deal_stage.csv: read 2, stored 0, duplicate 2, rejected 0\n"
     assert run("--db", db, "verify").exit_code == 0
 
 
 def test_tables_name_their_object_type(run: Run, db: str, tmp_path: Path) -> None:
     stages = TABLES / "deal_stage.csv"
-    wrong = run("--db", db, "import", stages, "--format", "hubspot", "--object", "contacts")
+    wrong = run("--db", db, "import", stages, *WAREHOUSE, "--object", "contacts")
     assert (wrong.exit_code, wrong.stderr) == (
         1, "Error: deal_stage.csv: this is Fivetran's deal_stage table, which holds deals: "
            "import it with --object deals\n")
     links = write(tmp_path / "deal_company.csv",
                   "company_id,deal_id,type_id,category\n12345,6789,5,HUBSPOT_DEFINED\n")
-    refused = run("--db", db, "import", links, "--format", "hubspot", "--object", "deals")
+    refused = run("--db", db, "import", links, *WAREHOUSE, "--object", "deals")
     assert refused.exit_code == 1
     assert refused.stderr.startswith(
         "Error: deal_company.csv: this is Fivetran's deal_company table: it dates no "
@@ -141,9 +143,9 @@ def test_airbyte_property_history_streams(run: Run, db: str, tmp_path: Path) -> 
                      "".join(json.dumps(r) + "\n" for r in AIRBYTE_CONTACTS))
     deals = write(tmp_path / "deals_property_history.jsonl",
                   "".join(json.dumps(r) + "\n" for r in AIRBYTE_DEALS))
-    assert run("--db", db, "import", contacts, "--format", "hubspot").stdout == \
+    assert run("--db", db, "import", contacts, *WAREHOUSE).stdout == \
         "contacts_property_history.jsonl: read 2, stored 2, duplicate 0, rejected 0\n"
-    assert run("--db", db, "import", deals, "--format", "hubspot", "--object",
+    assert run("--db", db, "import", deals, *WAREHOUSE, "--object",
                "deals").stdout == \
         "deals_property_history.jsonl: read 1, stored 1, duplicate 0, rejected 0\n"
     facts = facts_of(db)
@@ -159,7 +161,7 @@ def test_airbyte_property_history_streams(run: Run, db: str, tmp_path: Path) -> 
               "dealstage", {"sourceId": "userId:31877001", "sourceType": "CRM_UI"},
               "31877001")]
     for path, options in ((contacts, []), (deals, ["--object", "deals"])):
-        again = run("--db", db, "import", path, "--format", "hubspot", *options)
+        again = run("--db", db, "import", path, *WAREHOUSE, *options)
         assert ", stored 0, " in again.stdout and ", rejected 0" in again.stdout
 
 
@@ -168,7 +170,7 @@ def test_airbyte_rows_as_csv_with_their_envelope(run: Run, db: str,
     data = json.dumps(AIRBYTE_DEALS[0]["_airbyte_data"]).replace('"', '""')
     path = write(tmp_path / "deals.csv", "_airbyte_ab_id,_airbyte_emitted_at,_airbyte_data\n"
                  f'0f6f2c1e,1717200000000,"{data}"\n')
-    result = run("--db", db, "import", path, "--format", "hubspot", "--object", "deals")
+    result = run("--db", db, "import", path, *WAREHOUSE, "--object", "deals")
     assert result.stdout == "deals.csv: read 1, stored 1, duplicate 0, rejected 0\n"
     assert [f["value"] for f in facts_of(db)["opportunity:18472612"]] == ["closedwon"]
 
@@ -196,7 +198,7 @@ def test_fivetran_rows_as_json_lines(run: Run, db: str, tmp_path: Path) -> None:
             {"contact_id": 12831901, "timestamp": "2019-07-11 18:02:11.037",
              "source": "FORM", "name": "lifecyclestage", "value": "lead"}]
     path = write(tmp_path / "rows.jsonl", "".join(json.dumps(r) + "\n" for r in rows))
-    result = run("--db", db, "import", path, "--format", "hubspot", "--object", "deals",
+    result = run("--db", db, "import", path, *WAREHOUSE, "--object", "deals",
                  "--rejects", "r.jsonl")
     assert (result.exit_code, result.stdout) == (
         3, "rows.jsonl: read 2, stored 1, duplicate 0, rejected 1\n")
@@ -204,16 +206,14 @@ def test_fivetran_rows_as_json_lines(run: Run, db: str, tmp_path: Path) -> None:
         (2, None, "this is Fivetran's contact_property_history table, which holds contacts: "
                   "import it with --object contacts")]
     # the same change as deal_property_history.csv's first row: one fact
-    csv = run("--db", db, "import", TABLES / "deal_property_history.csv", "--format",
-              "hubspot")
+    csv = run("--db", db, "import", TABLES / "deal_property_history.csv", *WAREHOUSE)
     assert csv.stdout == "deal_property_history.csv: read 2, stored 1, duplicate 1, " \
                          "rejected 0\n"
 
 
 def test_merge_audits_from_fivetran_airbyte_and_v1_contacts_are_one_fact(
         run: Run, db: str, tmp_path: Path) -> None:
-    fivetran = run("--db", db, "import", TABLES / "contact_merge_audit.csv", "--format",
-                   "hubspot")
+    fivetran = run("--db", db, "import", TABLES / "contact_merge_audit.csv", *WAREHOUSE)
     assert fivetran.stdout == "contact_merge_audit.csv: read 2, stored 1, duplicate 0, " \
                               "rejected 0, skipped 1\n"  # 3234574 merged into itself
     merged = {"type": "merged", "person_id": "3234574", "merged_id": "3234575",
@@ -224,7 +224,7 @@ def test_merge_audits_from_fivetran_airbyte_and_v1_contacts_are_one_fact(
         "id": "3234574", "canonical-vid": 3234574, "vid-to-merge": 3234575,
         "timestamp": 1709251200000, "entity-id": "auth:9046541", "num-properties-moved": 12,
         "first-name": "Ana", "last-name": "Ruiz", "updatedAt": "2024-06-01T00:00:00Z"}) + "\n")
-    assert run("--db", db, "import", airbyte, "--format", "hubspot").stdout == \
+    assert run("--db", db, "import", airbyte, *WAREHOUSE).stdout == \
         "contacts_merged_audit.jsonl: read 1, stored 0, duplicate 1, rejected 0\n"
     # a v1 contact's merge audit is the same merge
     v1 = write(tmp_path / "v1.json", json.dumps({"vid": 3234574, "properties": {},
@@ -232,7 +232,7 @@ def test_merge_audits_from_fivetran_airbyte_and_v1_contacts_are_one_fact(
                                                      "canonical-vid": 3234574,
                                                      "vid-to-merge": 3234575,
                                                      "timestamp": 1709251200000}]}))
-    assert run("--db", db, "import", v1, "--format", "hubspot").stdout == \
+    assert run("--db", db, "import", v1, *WAREHOUSE).stdout == \
         "v1.json: read 1, stored 0, duplicate 1, rejected 0\n"
     assert facts_of(db)["person:3234574"] == [merged]
 
@@ -246,7 +246,7 @@ def test_upper_case_columns_as_snowflake_exports_them(run: Run, db: str,
                  "lifecyclestage,customer,userId:9046541,FALSE\n"
                  "12831902,2020-06-05 15:38:08.001,2020-07-09 15:20:43.786,CRM_UI,"
                  "lifecyclestage,customer,userId:9046541,TRUE\n")
-    result = run("--db", db, "import", path, "--format", "hubspot")
+    result = run("--db", db, "import", path, *WAREHOUSE)
     assert result.stdout == "CONTACT_PROPERTY_HISTORY.csv: read 2, stored 1, duplicate 0, " \
                             "rejected 0, skipped 1\n"
     assert [(f["field"], f["value"], f["attributes"]) for f in
