@@ -55,7 +55,7 @@ def import_(ctx: click.Context, file: str, input_format: str | None, object_type
         lifecycle import history.csv --assume-tz America/New_York --strict
         lifecycle import contacts.json --format hubspot --object contacts
         lifecycle import deals.json --format hubspot --object deals
-        lifecycle import deal_property_history.csv --format hubspot --object deals
+        lifecycle import deal_property_history.csv --format hubspot --object deals --assume-tz UTC
         lifecycle import LeadHistory.csv --format salesforce
         lifecycle import Opportunity.csv --format salesforce --encoding cp1252
         lifecycle import marketo.csv --format csv \\
