@@ -130,3 +130,27 @@ def test_import_file_problems(run: Run, sqlite_db: str) -> None:
     header = run("--db", sqlite_db, "import", "bad.csv")
     assert header.exit_code == 1
     assert header.stderr.startswith("Error: bad.csv: line 1: unknown column 'colour'")
+
+
+def test_a_file_rejected_only_for_missing_offsets_gets_a_hint(run: Run, sqlite_db: str
+                                                              ) -> None:
+    """A weekly Data Export writes UTC without an offset (SPEC §2 rejects it without
+    --assume-tz): the import says what to run instead of leaving 2 rejections to decode."""
+    Path("OpportunityHistory.csv").write_text(
+        '"Id","IsDeleted","OpportunityId","CreatedById","CreatedDate","StageName"\n'
+        '"0088c00000Qw1aAAAR","0","0068c00000LmN3oAAF","0058c00000AbCdEAAV",'
+        '"2024-02-02 13:31:10","Qualification"\n'
+        '"0088c00000Qw1bAAAR","0","0068c00000LmN3oAAF","0058c00000AbCdEAAV",'
+        '"2024-02-19 10:05:44","Closed Won"\n', "utf-8")
+    result = run("--db", sqlite_db, "import", "OpportunityHistory.csv", "--format",
+                 "salesforce")
+    assert (result.exit_code, result.stdout) == (3, (
+        "OpportunityHistory.csv: read 2, stored 0, duplicate 0, rejected 2, skipped 0\n"))
+    assert result.stderr.splitlines()[-1] == (
+        "Hint: every row was rejected for a timestamp without an offset. Salesforce's Data "
+        "Export, Fivetran and Airbyte write UTC: run the same import again with --assume-tz "
+        "UTC (or the zone the export was written in)")
+    again = run("--db", sqlite_db, "import", "OpportunityHistory.csv", "--format",
+                "salesforce", "--assume-tz", "UTC")
+    assert (again.exit_code, again.stdout, again.stderr) == (0, (
+        "OpportunityHistory.csv: read 2, stored 2, duplicate 0, rejected 0, skipped 0\n"), "")

@@ -146,6 +146,10 @@ def _mapped_format(file: str) -> str:
     return "jsonl" if Path(file).suffix.lower() in (".jsonl", ".ndjson", ".json") else "csv"
 
 
+#: What a rejection for a timestamp without an offset says (lifecycle.domain.timeutil).
+NO_OFFSET = "has no offset"
+
+
 def _print_summary(summary: Any, name: str, fmt: str, file: str) -> None:
     """The counts line, then warnings and the first rejected rows on standard error."""
     # `skipped` is shown where rows are skipped by design (the SPEC line is kept otherwise).
@@ -162,3 +166,8 @@ def _print_summary(summary: Any, name: str, fmt: str, file: str) -> None:
         click.echo(printable(f"  {where}: {bad.reason}"), err=True)
     if summary.rejected > 5:
         click.echo(f"  … and {summary.rejected - 5} more", err=True)
+    if summary.rejections and not summary.stored and not summary.duplicate and all(
+            NO_OFFSET in bad.reason for bad in summary.rejections):
+        click.echo("Hint: every row was rejected for a timestamp without an offset. Salesforce's "
+                   "Data Export, Fivetran and Airbyte write UTC: run the same import again "
+                   "with --assume-tz UTC (or the zone the export was written in)", err=True)
