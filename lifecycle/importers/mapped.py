@@ -179,15 +179,17 @@ class Resolved:
 
     def describe(self) -> list[str]:
         lines = ["Column mapping:"]
+        width = max([12, *map(len, self.columns), *map(len, self.constants)])
         for key, index in self.columns.items():
-            lines.append(f"  {key:<12} <- column {self.header[index]!r}")
+            lines.append(f"  {key:<{width}} <- column {self.header[index]!r}")
         for key, value in self.constants.items():
-            lines.append(f"  {key:<12} =  {value!r} (constant)")
+            lines.append(f"  {key:<{width}} =  {value!r} (constant)")
         for _, rule in self.filters:
             lines.append(f"  only rows where {rule.describe()}")
         if self.until is not None:
-            lines.append(f"  until        <- column {self.header[self.until]!r} (a record whose "
-                         "last version ended was deleted)")
+            column = self.header[self.until]
+            lines.append(f"  {'until':<{width}} <- column {column!r} (a record whose last "
+                         "version ended was deleted)")
         used = set(self.columns.values()) | {index for index, _ in self.filters} | (
             {self.until} if self.until is not None else set())
         unused = [repr(name) for i, name in enumerate(self.header) if i not in used]

@@ -154,3 +154,32 @@ def test_a_file_rejected_only_for_missing_offsets_gets_a_hint(run: Run, sqlite_d
                 "salesforce", "--assume-tz", "UTC")
     assert (again.exit_code, again.stdout, again.stderr) == (0, (
         "OpportunityHistory.csv: read 2, stored 2, duplicate 0, rejected 0, skipped 0\n"), "")
+
+
+def test_columns_take_the_opportunity_and_merge_fields(run: Run, sqlite_db: str) -> None:
+    """`--columns` maps opportunity_id, kind, role, state and merged_id (issues 14, 15); the
+    mapping lines stay aligned however long the field names."""
+    Path("m.csv").write_text(
+        "Kind,Opp,Acct,Who,When,Role,State,Old,Type\n"
+        "opportunity_linked,o1,a1,,2024-01-01T00:00:00Z,,,,Renewal\n"
+        "contact_role,o1,,p1,2024-01-02T00:00:00Z,Buyer,added,,\n"
+        "merged,,,p1,2024-01-03T00:00:00Z,,,p0,\n", "utf-8")
+    result = run("--db", sqlite_db, "import", "m.csv", "--columns",
+                 "type=Kind,opportunity_id=Opp,account_id=Acct,person_id=Who,occurred_at=When,"
+                 "role=Role,state=State,merged_id=Old,kind=Type")
+    assert (result.exit_code, result.stderr) == (0, "")
+    assert result.stdout == (
+        "Column mapping:\n"
+        "  type           <- column 'Kind'\n"
+        "  opportunity_id <- column 'Opp'\n"
+        "  account_id     <- column 'Acct'\n"
+        "  person_id      <- column 'Who'\n"
+        "  occurred_at    <- column 'When'\n"
+        "  role           <- column 'Role'\n"
+        "  state          <- column 'State'\n"
+        "  merged_id      <- column 'Old'\n"
+        "  kind           <- column 'Type'\n"
+        "m.csv: read 3, stored 3, duplicate 0, rejected 0\n")
+    merges = run("--db", sqlite_db, "report", "merges", "--format", "json")
+    assert [(m["alias_id"], m["survivor_id"]) for m in json.loads(merges.stdout)] \
+        == [("p0", "p1")]
