@@ -23,6 +23,24 @@ EXIT_BEHIND = 4
 MAX_DEFINITIONS_BYTES = 1_000_000
 
 
+class SafeGroup(click.Group):
+    """The root command: every `Error:` it prints, click's usage errors included, shows
+    control characters escaped (`render.printable`, line by line: a message's own line
+    breaks stay), so a file name or value from a hostile source cannot drive the terminal
+    through an error message."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except click.ClickException as exc:
+            from lifecycle.console.render import printable
+
+            # (click types `message` as final; the exception is ours to show, once)
+            setattr(exc, "message",  # noqa: B010
+                    "\n".join(printable(line) for line in exc.message.split("\n")))
+            raise
+
+
 def friendly(func: F) -> F:
     """Turn the library's errors into `Error: …` on stderr with exit status 1; and say so
     (exit status 4) when a write was stored but the projections could not follow it."""

@@ -151,6 +151,15 @@ class Transcoded:
         self.at += count
         return taken
 
+    def peek(self, size: int, /) -> bytes:
+        """The next `size` bytes (fewer at the end), left unread."""
+        while not self.done and len(self.buffer) - self.at < size:
+            self._fill()
+        return self.buffer[self.at:self.at + size]
+
+    def seekable(self) -> bool:
+        return False
+
     def tell(self) -> int:
         return self.stream.tell()
 
