@@ -105,6 +105,7 @@ def stop_cleanly_on_signals() -> None:
     """Turn the first SIGTERM (or SIGHUP) into an exit that unwinds: transactions roll
     back, a rebuild drops its shadow tables, `import -` deletes its copy of standard input.
     A second signal kills as usual."""
+    import contextlib
     import signal
     import sys
     import threading
@@ -116,8 +117,10 @@ def stop_cleanly_on_signals() -> None:
         for name in STOPPED_BY:
             signal.signal(getattr(signal, name), signal.SIG_DFL)
         name = signal.Signals(number).name
-        print(f"Stopped by {name}: what was committed before stays, the rest was rolled "
-              "back; run the command again to finish", file=sys.stderr)
+        # (SIGHUP: the terminal may be gone, and stderr with it; the stop still unwinds)
+        with contextlib.suppress(OSError, ValueError):
+            print(f"Stopped by {name}: what was committed before stays, the rest was rolled "
+                  "back; run the command again to finish", file=sys.stderr, flush=True)
         raise Stopped(STOPPED_BY[name])
 
     for name in STOPPED_BY:
