@@ -14,10 +14,15 @@ from lifecycle.console.commands import (
     reports,
     sync,
 )
-from lifecycle.console.options import CONTEXT, DEFAULT_DB, stop_cleanly_on_signals
+from lifecycle.console.options import (
+    CONTEXT,
+    DEFAULT_DB,
+    SafeGroup,
+    stop_cleanly_on_signals,
+)
 
 
-@click.group(context_settings=CONTEXT)
+@click.group(cls=SafeGroup, context_settings=CONTEXT)
 @click.option("--db", envvar="LIFECYCLE_DB", default=DEFAULT_DB, show_default=True,
               metavar="URL", help="The store: sqlite:///FILE or postgresql+psycopg://USER@HOST/DB"
               " (or set LIFECYCLE_DB).")

@@ -75,8 +75,8 @@ def crash(args: argparse.Namespace) -> int:
                                 print(f"    {problem}", flush=True)
                     print(f"  {command}/{store}: runs {mine.runs}, kills {mine.kills}, "
                           f"mid-work {mine.mid_work}, lost {mine.lost}, doubled "
-                          f"{mine.doubled}, tracebacks {mine.tracebacks}, failed "
-                          f"{mine.failed}", flush=True)
+                          f"{mine.doubled}, tracebacks {mine.tracebacks}, reads checked "
+                          f"{mine.reads}, failed {mine.failed}", flush=True)
             finally:
                 databases.close()
     minutes = (time.monotonic() - began) / 60

@@ -23,6 +23,24 @@ EXIT_BEHIND = 4
 MAX_DEFINITIONS_BYTES = 1_000_000
 
 
+class SafeGroup(click.Group):
+    """The root command: every `Error:` it prints, click's usage errors included, shows
+    control characters escaped (`render.printable`, line by line: a message's own line
+    breaks stay), so a file name or value from a hostile source cannot drive the terminal
+    through an error message."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except click.ClickException as exc:
+            from lifecycle.console.render import printable
+
+            # (click types `message` as final; the exception is ours to show, once)
+            setattr(exc, "message",  # noqa: B010
+                    "\n".join(printable(line) for line in exc.message.split("\n")))
+            raise
+
+
 def friendly(func: F) -> F:
     """Turn the library's errors into `Error: …` on stderr with exit status 1; and say so
     (exit status 4) when a write was stored but the projections could not follow it."""
@@ -87,6 +105,7 @@ def stop_cleanly_on_signals() -> None:
     """Turn the first SIGTERM (or SIGHUP) into an exit that unwinds: transactions roll
     back, a rebuild drops its shadow tables, `import -` deletes its copy of standard input.
     A second signal kills as usual."""
+    import contextlib
     import signal
     import sys
     import threading
@@ -98,8 +117,10 @@ def stop_cleanly_on_signals() -> None:
         for name in STOPPED_BY:
             signal.signal(getattr(signal, name), signal.SIG_DFL)
         name = signal.Signals(number).name
-        print(f"Stopped by {name}: what was committed before stays, the rest was rolled "
-              "back; run the command again to finish", file=sys.stderr)
+        # (SIGHUP: the terminal may be gone, and stderr with it; the stop still unwinds)
+        with contextlib.suppress(OSError, ValueError):
+            print(f"Stopped by {name}: what was committed before stays, the rest was rolled "
+                  "back; run the command again to finish", file=sys.stderr, flush=True)
         raise Stopped(STOPPED_BY[name])
 
     for name in STOPPED_BY:

@@ -140,15 +140,6 @@ class Transcoded:
                 return self._take(left)
             self._fill()
 
-    def seekable(self) -> bool:
-        return False
-
-    def peek(self, size: int, /) -> bytes:
-        """Up to `size` bytes from here on, left unread."""
-        while not self.done and len(self.buffer) - self.at < size:
-            self._fill()
-        return self.buffer[self.at:self.at + size]
-
     def read(self, size: int = -1, /) -> bytes:
         while not self.done and (size < 0 or len(self.buffer) - self.at < size):
             self._fill()
@@ -159,6 +150,15 @@ class Transcoded:
         taken = self.buffer[self.at:self.at + count]
         self.at += count
         return taken
+
+    def peek(self, size: int, /) -> bytes:
+        """The next `size` bytes (fewer at the end), left unread."""
+        while not self.done and len(self.buffer) - self.at < size:
+            self._fill()
+        return self.buffer[self.at:self.at + size]
+
+    def seekable(self) -> bool:
+        return False
 
     def tell(self) -> int:
         return self.stream.tell()

@@ -26,6 +26,7 @@ from lifecycle.importers import hubspot_links as links
 from lifecycle.importers import hubspot_tables as tables
 from lifecycle.importers.canonical import FileFormatError, Notice, Row
 from lifecycle.importers.common import fact_row, reject
+from lifecycle.importers.encodings import Transcoded
 from lifecycle.importers.hubspot_records import Record, dumps, records
 from lifecycle.importers.hubspot_values import SOURCE, instant, json_kind, status_fact, text
 from lifecycle.importers.records import csv_records
@@ -61,13 +62,12 @@ def read_hubspot(stream: BinaryIO, assume_tz: ZoneInfo | None = None,
 
 def _starts_as_csv(stream: BinaryIO) -> bool:
     """Whether the file starts with the CSV header of a table this importer knows."""
-    peek = getattr(stream, "peek", None)
     if stream.seekable():
         start = stream.tell()
         head = stream.read(8192)
         stream.seek(start)
-    elif peek is not None:  # a file read in another encoding (`encodings.Transcoded`)
-        head = peek(8192)
+    elif isinstance(stream, Transcoded):  # a file in another encoding than UTF-8
+        head = stream.peek(8192)
     else:
         return False
     start_text = head.removeprefix(b"\xef\xbb\xbf").lstrip().decode("utf-8", "replace")

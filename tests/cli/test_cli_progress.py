@@ -201,6 +201,24 @@ def test_project_shows_what_it_applies(run: Run, db: str, terminal: Terminal) ->
     assert terminal.finished("Projecting") == "6/6 facts"
 
 
+def test_project_partitions_show_their_share(run: Run, db: str, terminal: Terminal) -> None:
+    """`project --partition i/n`: each worker's round is named by its partition, counted
+    in the facts it reads (every worker reads every new fact, derives its own share)."""
+    from lifecycle.application.ledger import Ledger
+    from lifecycle.domain.candidates import Candidate
+    from lifecycle.domain.facts import parse_fact
+
+    first = run("--db", db, "project", "--partition", "0/2")  # hands the projection over
+    assert first.exit_code == 0, first.stderr
+    with Ledger(db) as ledger:
+        ledger.append([Candidate(parse_fact(f)) for f in FACTS])
+    terminal.clear()
+    for index in (0, 1):
+        result = run("--db", db, "project", "--partition", f"{index}/2")
+        assert result.exit_code == 0, result.stderr
+        assert terminal.finished(f"Projecting partition {index}/2") == "6/6 facts"
+
+
 def test_quiet_draws_nothing_on_a_terminal(run: Run, ledger_db: str,
                                            terminal: Terminal) -> None:
     quiet = run("--db", ledger_db, "--quiet", "rebuild")

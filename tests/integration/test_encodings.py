@@ -230,6 +230,26 @@ def test_hubspot_in_cp1252(run: Run, db: str, tmp_path: Path) -> None:
     assert facts_of(db)["person:51"][0]["value"] == "En negociación"
 
 
+def test_hubspot_table_in_cp1252_is_still_read_as_a_table(run: Run, db: str,
+                                                          tmp_path: Path) -> None:
+    """A Fivetran property-history table (its columns as in tests/data/hubspot_tables, which
+    follow Fivetran's HubSpot schema) saved in cp1252: detected, transcoded, and still
+    recognised as a table by its header (the importer peeks at the transcoded start; a
+    stream that cannot seek used to raise AttributeError here)."""
+    table = ("contact_id,timestamp,_fivetran_synced,source,name,value,source_id\n"
+             "77,2024-01-09 10:00:00.000,2024-01-10 00:00:00.000,CRM_UI,lifecyclestage,lead,"
+             "userId:Jos\u00e9\n")
+    utf8, cp1252 = tmp_path / "utf8.csv", tmp_path / "cp1252.csv"
+    utf8.write_bytes(table.encode("utf-8"))
+    cp1252.write_bytes(table.encode("cp1252"))
+    first = run("--db", db, "import", utf8, "--format", "hubspot")
+    assert first.stdout == "utf8.csv: read 1, stored 1, duplicate 0, rejected 0\n", first.output
+    again = run("--db", db, "import", cp1252, "--format", "hubspot")
+    assert again.stdout == ("Encoding: cp1252 (line 2 is not valid UTF-8; pass --encoding NAME "
+                            "to read it otherwise)\n"
+                            "cp1252.csv: read 1, stored 0, duplicate 1, rejected 0\n")  # same
+
+
 def test_a_file_mixing_encodings_is_refused_whole(run: Run, db: str, tmp_path: Path) -> None:
     utf8, cp1252 = canonical_lines()
     path = tmp_path / "mixed.jsonl"

@@ -18,7 +18,11 @@ run (a file copy on SQLite, ``CREATE DATABASE … TEMPLATE`` on PostgreSQL). Aft
   a clean, unkilled run), the fact index holding one row per stored event;
 - the projections at the end of the log without anybody catching up, equal row for row
   to the clean run's, and ``lifecycle verify`` exiting 0 (hash chains and replay);
-- no shadow tables left behind by an interrupted rebuild, no traceback in any output.
+- no shadow tables left behind by an interrupted rebuild, no traceback in any output;
+- for ``backfill``, readers after every kill: ``report stages`` (``--read-only``, and on
+  odd-numbered runs a writable reader, which may catch up) prints, label and numbers
+  together, exactly what the old definitions said or what the new ones say (issue 19,
+  point 3: never the new label over the old numbers).
 """
 
 from __future__ import annotations
@@ -235,6 +239,26 @@ def _env() -> dict[str, str]:
     return env
 
 
+#: The report readers run after a backfill's kill, and the label each read must carry.
+READ = ["report", "stages", "--as-of", "2024-12-31T23:59:59Z", "--format", "json"]
+
+
+def read_report(url: str, read_only: bool) -> tuple[int, str]:
+    """`lifecycle report stages` as JSON, in this process (as `verify_cli`)."""
+    from click.testing import CliRunner
+
+    from cli import main
+
+    flags = ["--read-only"] if read_only else []
+    result = CliRunner().invoke(main, ["--db", url, *flags, *READ])
+    text = result.stdout
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        import traceback
+
+        text += "".join(traceback.format_exception(result.exception))
+    return result.exit_code, text
+
+
 def verify_cli(url: str) -> tuple[int, str]:
     """`lifecycle verify`, in this process (the same code path without the start-up)."""
     from click.testing import CliRunner
@@ -356,6 +380,8 @@ class Outcome:
     doubled: int = 0
     unexpected: int = 0
     tracebacks: int = 0
+    #: Reports read (and checked) between a kill and the re-run.
+    reads: int = 0
     problems: list[str] = field(default_factory=list)
 
     @property
@@ -372,6 +398,9 @@ class Clean:
     startup: float
     snapshot: Snapshot
     behind: int = 0
+    #: `report stages` before the command and after its clean run (backfill only): the
+    #: only two things a reader may ever see.
+    reads: tuple[str, str] | None = None
 
 
 class Campaign:
@@ -393,9 +422,18 @@ class Campaign:
         url = self.db.create(self.template)
         info = prepare(self.command, url, self.data, rng)
         clean_url = self.db.copy(self.template, f"{self.command}_clean")
+        reads = None
+        if self.command == "backfill":
+            reads = (self._read_clean(clean_url), "")
         ran = run(clean_url, *command_args(self.command, self.data))
         if ran.returncode != 0 or "Traceback" in ran.stderr:
             raise AssertionError(f"clean `{self.command}` failed: {ran.stdout}{ran.stderr}")
+        if reads is not None:
+            reads = (reads[0], self._read_clean(clean_url))
+            labels = [json.loads(r)["definitions_version"] for r in reads]
+            if labels != [BASE_VERSION, ALT_VERSION] or reads[0] == reads[1]:
+                raise AssertionError(f"the backfill changed no numbers, or not the label: "
+                                     f"{labels}")
         # Start-up: the interpreter, the imports and opening the store (read-only command),
         # measured once per store kind.
         startup = _STARTUP.get(self.db.kind)
@@ -410,7 +448,7 @@ class Campaign:
         if problems:
             raise AssertionError(f"clean `{self.command}` left a wrong store: {problems}")
         self.db.drop(f"{self.command}_clean")
-        self.clean = Clean(ran.seconds, startup, snap, info.get("behind", 0))
+        self.clean = Clean(ran.seconds, startup, snap, info.get("behind", 0), reads)
         self.before = snapshot(url)  # every run starts from the template
         self.log(f"{self.command}/{self.db.kind}: clean run {ran.seconds:.2f}s "
                  f"(start-up {startup:.2f}s), {len(snap.fact_ids)} facts")
@@ -464,6 +502,8 @@ class Campaign:
             after = snapshot(url)
             assert before is not None
             outcome.mid_work |= ran.killed and self._half_done(before, after)
+            if self.clean.reads is not None:
+                self._check_readers(url, number, outcome)
         rerun = run(url, *args)
         outcome.tracebacks += "Traceback" in rerun.stderr + rerun.stdout
         if rerun.returncode != 0:
@@ -481,6 +521,27 @@ class Campaign:
             outcome.problems.append(f"lifecycle verify exited {code}: {text.strip()[:2000]}")
         self.db.drop(name)
         return outcome
+
+    def _read_clean(self, url: str) -> str:
+        code, text = read_report(url, read_only=True)
+        if code != 0:
+            raise AssertionError(f"report stages failed on the clean store: {text}")
+        return text
+
+    def _check_readers(self, url: str, number: int, outcome: Outcome) -> None:
+        """Readers of a store a backfill was killed in see the old definitions' report or
+        the new one's, whole: the label goes with the numbers."""
+        assert self.clean is not None and self.clean.reads is not None
+        for read_only in (True, False) if number % 2 else (True,):
+            code, text = read_report(url, read_only)
+            outcome.tracebacks += "Traceback" in text
+            who = "read-only reader" if read_only else "reader"
+            if code != 0:
+                outcome.problems.append(f"{who} exited {code}: {text.strip()[:500]}")
+            elif text not in self.clean.reads:
+                outcome.problems.append(f"{who} saw neither the old report nor the new one: "
+                                        f"{text.strip()[:500]}")
+            outcome.reads += 1
 
     def _half_done(self, before: Snapshot, after: Snapshot) -> bool:
         if self.command == "import":
@@ -531,10 +592,12 @@ class Totals:
     unexpected: int = 0
     tracebacks: int = 0
     failed: int = 0
+    reads: int = 0
     problems: list[str] = field(default_factory=list)
 
     def add(self, outcome: Outcome) -> None:
         self.runs += 1
+        self.reads += outcome.reads
         self.kills += outcome.kills
         self.mid_work += outcome.mid_work
         self.lost += outcome.lost

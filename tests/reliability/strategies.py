@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import string
 from collections.abc import Sequence
 from datetime import datetime
@@ -201,7 +202,8 @@ def csv_text(header: Sequence[str], rows: list[list[str]]) -> str:
 
 def invoke(args: Sequence[str], input: str | bytes | None = None) -> Result:
     """Run `lifecycle` in-process and insist on a clean end: exit 0-3, no traceback, no
-    exception escaping the program, an `Error:` line whenever it failed."""
+    exception escaping the program, an `Error:` line whenever it failed, and nothing a
+    terminal would act on (see `assert_terminal_safe`)."""
     from cli import main
 
     result = CliRunner().invoke(main, list(args), input=input, catch_exceptions=True)
@@ -224,6 +226,29 @@ def assert_clean(result: Result, args: Sequence[str]) -> None:
         assert "Warning: stored, but the projections are behind" in result.output, shown
     if result.exit_code == 2 or (result.exit_code == 1 and "verify" not in args):
         assert "Error" in result.output, (shown, result.output)  # (verify lists problems)
+    assert_terminal_safe(result, args)
+
+
+#: What a terminal acts on instead of showing (escape sequences, C1 controls, bidi
+#: overrides): the characters `lifecycle.console.render.printable` escapes, newline and tab
+#: aside. Written out here rather than imported, so the test does not trust the code.
+TERMINAL_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f"
+                             "\u202a-\u202e\u2066-\u2069\u2028\u2029]")
+
+
+def assert_terminal_safe(result: Result, args: Sequence[str]) -> None:
+    """Issue 19, point 8: whatever ids and values a hostile file or option carries (the
+    fuzz strategies put ESC, C1 and bidi controls in them), what is printed for a person
+    (tables, captions, messages, errors: everything but `--format json/csv`, which keep
+    the exact value on stdout) holds none of them raw."""
+    joined = " ".join(args)
+    verbatim = re.search(r"--format[= ](json|csv)\b", joined) is not None
+    texts = [result.stderr] if verbatim else [result.stderr, result.stdout]
+    for text in texts:
+        found = TERMINAL_UNSAFE.search(text)
+        assert found is None, (f"raw {found.group()!r} printed by lifecycle "
+                               f"{printable(joined[:200])}: "
+                               f"{printable(text[max(0, found.start() - 80):found.end() + 80])}")
 
 
 def printable(text: str) -> str:

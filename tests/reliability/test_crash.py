@@ -1,5 +1,6 @@
 """Crash safety, bounded for CI: each command killed with SIGKILL at seeded random moments
-on SQLite and PostgreSQL, re-run, and checked (see `harness.py` for what a run checks).
+on SQLite and PostgreSQL, re-run, and checked (see `harness.py` for what a run checks;
+after each kill of a backfill, readers check that a report's label goes with its numbers).
 
 `LIFECYCLE_CRASH_RUNS` (default 3) killed runs per command and store, on
 `LIFECYCLE_CRASH_FACTS` (default 1500) facts. The long run is
@@ -46,3 +47,5 @@ def test_killed_command_then_rerun_loses_and_doubles_nothing(
     assert totals.tracebacks == 0, totals.problems
     assert totals.failed == 0, totals.problems
     assert totals.kills >= RUNS, f"too few kills landed: {summary}"
+    if command == "backfill":  # readers checked the label against the numbers after each kill
+        assert totals.reads >= totals.kills, f"too few reads: {totals.reads}"

@@ -35,6 +35,7 @@ from .strategies import (
     odd_ids,
     odd_text,
     timestamps,
+    valid_fact,
     valid_facts,
     zones,
 )
@@ -406,3 +407,53 @@ def test_local_times_exist_or_are_rejected_naming_the_gap(fuzz_store: str, fuzz_
         assert result.exit_code == 3, result.output
         assert f"{wall.isoformat()} does not exist in {zone}: the clocks went from " in \
             result.output
+
+
+# ---- what the reports make of hostile facts --------------------------------------------------
+
+#: Instants at the calendar's ends (issue 19, point 4: a fact at 9999-12-31 broke
+#: `report timeline` and `report html`), and ordinary ones.
+EDGE_INSTANTS = ["9999-12-31T00:00:00Z", "9999-12-31T23:59:59.999999Z", "9999-12-30T12:00:00Z",
+                 "0001-01-01T00:00:00Z", "0001-01-02T00:00:00Z", "2024-03-10T07:30:00Z",
+                 "2024-06-01T00:00:00Z"]
+ESCAPES = ["a\x1b[31mred", "\x1b]0;owned\x07", "x\x1b[2J", "\u202eevil", "\x9b31m", "c\rd"]
+
+
+@st.composite
+def hostile_facts(draw: Any) -> dict[str, Any]:
+    """A valid fact whose ids carry terminal escapes (or other odd text), at an instant at
+    the calendar's ends, and perhaps a huge actor."""
+    ids = st.one_of(st.sampled_from(ESCAPES), odd_ids())
+    fact = valid_fact(draw, ids)
+    fact["occurred_at"] = draw(st.sampled_from(EDGE_INSTANTS))
+    if draw(st.integers(0, 4)) == 0:
+        fact["actor"] = draw(st.sampled_from(ESCAPES)) * draw(st.integers(1, 2000))
+    return fact
+
+
+REPORTS = [["report", "stages", "--as-of", "9999-12-31T23:59:59Z"],
+           ["report", "stages", "--as-of", "9999-12-31T23:59:59Z", "--level", "account"],
+           ["report", "stamps"], ["report", "moves"], ["report", "funnel"],
+           ["report", "timeline"], ["report", "timeline", "--every", "week"],
+           ["report", "aging", "--as-of", "9999-12-31T23:59:59Z"],
+           ["report", "velocity"], ["report", "sla", "--as-of", "9999-12-31T23:59:59Z"],
+           ["report", "signals"], ["report", "flags", "--as-of", "9999-12-31T23:59:59Z"],
+           ["report", "html", "-o", "report.html"]]
+
+
+@fuzz_settings(0.4)
+@given(facts=st.lists(hostile_facts(), min_size=1, max_size=5))
+def test_reports_on_hostile_facts(fuzz_store: str, fuzz_folder: Path,
+                                  facts: list[dict[str, Any]]) -> None:
+    """Facts with escape codes in their ids and values, at 0001-01-01 and 9999-12-31: the
+    import stores them, and every report (tables, so what a person sees) ends cleanly and
+    prints no control character raw (`invoke` checks both); audits find the subjects."""
+    content = "".join(json.dumps(f, ensure_ascii=False) + "\n" for f in facts).encode()
+    result = import_and_check(fuzz_store, fuzz_folder, "hostile.jsonl", content, [], False)
+    assert result.exit_code in (0, 3), result.output  # (a source_id may hold a NUL)
+    for args in REPORTS:
+        invoke(["--db", fuzz_store, *args])
+    for fact in facts[:2] if result.exit_code == 0 else []:
+        kind = "person" if "person_id" in fact else "account"
+        audit = invoke(["--db", fuzz_store, "audit", kind, "--", fact[f"{kind}_id"]])
+        assert audit.exit_code == 0, audit.output

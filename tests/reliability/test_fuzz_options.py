@@ -10,6 +10,7 @@ the examples `lifecycle verify` still passes: whatever was accepted left a corre
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 from typing import Any
@@ -22,7 +23,7 @@ from hypothesis import strategies as st
 from cli import main
 from lifecycle.console import options
 
-from .conftest import load
+from .conftest import demo_lines, load
 from .harness import alt_definitions_yaml
 from .strategies import fuzz_settings, invoke, odd_ids, odd_text, timestamps, zones
 
@@ -52,7 +53,19 @@ COMMANDS = commands()
 @pytest.fixture(scope="module")
 def options_store(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, Path]:
     folder = tmp_path_factory.mktemp("options")
-    url = load(f"sqlite:///{folder / 'options.db'}", folder)
+    # The demo's facts, and hostile ones every command then meets: escape codes in ids and
+    # values, instants at the calendar's ends (issue 19, points 4 and 8).
+    hostile = [{"type": "status_changed", "person_id": "a\x1b[31mred", "value": "lead",
+                "occurred_at": "9999-12-31T00:00:00Z", "actor": "\x1b]0;owned\x07"},
+               {"type": "person_linked", "person_id": "a\x1b[31mred",
+                "account_id": "\u202eevil", "occurred_at": "0001-01-01T00:00:00Z"},
+               {"type": "status_changed", "account_id": "\u202eevil", "value": "customer",
+                "occurred_at": "9999-12-31T23:59:59.999999Z"}]
+    url = load(f"sqlite:///{folder / 'options.db'}", folder,
+               demo_lines() + [json.dumps(f) for f in hostile])
+    for kind, subject, count in (("person", "a\x1b[31mred", 2), ("account", "\u202eevil", 1)):
+        audit = invoke(["--db", url, "audit", "--format", "json", kind, "--", subject])
+        assert len(json.loads(audit.stdout)["facts"]) == count, audit.output  # all stored
     (folder / "random.bin").write_bytes(bytes(range(256)) * 4)
     (folder / "facts.jsonl").write_text(
         '{"type": "status_changed", "person_id": "opt-1", "value": "lead", '

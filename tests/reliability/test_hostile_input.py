@@ -178,6 +178,23 @@ def test_tables_and_messages_show_escape_codes_escaped(db: str, tmp_path: Path) 
     assert {r["subject_id"] for r in csv_rows} == {hostile}
 
 
+@pytest.mark.parametrize("args", [
+    ["definitions", "validate", "--", "\u202eevil\u202c.yaml"],
+    ["init", "--definitions", "a\x1b[31mred.yaml"],
+    ["backfill", "--dry-run", "--", "\x1b]0;owned\x07"],
+    ["report", "stamps", "--stage", "\x9b2J"],
+])
+def test_error_messages_show_escape_codes_escaped(db: str, args: list[str]) -> None:
+    """A file name or value in an `Error:` line, whoever raised it (a command, the library,
+    click), is shown escaped: the fuzz walk over every command found a missing definitions
+    file's name printed raw."""
+    result = invoke(["--db", db, *args])
+    assert result.exit_code == 1
+    assert result.stderr.startswith("Error: ") and result.stderr.endswith("\n")
+    assert printable(args[-1]) in result.stderr
+    assert printable(result.stderr[:-1]) == result.stderr[:-1]  # nothing left to escape
+
+
 # ---- spreadsheet formulas in CSV ------------------------------------------------------------
 
 FORMULAS = ['=HYPERLINK("http://x","y")', "+cmd|' /C calc'!A0", "-2+3", "@SUM(1+1)",

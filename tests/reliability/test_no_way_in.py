@@ -96,7 +96,11 @@ def test_any_password_is_hidden_from_errors(password: str) -> None:
 
     for url in (f"postgresql+psycopg://u:{quote(password, safe='')}@127.0.0.1:1/x",
                 f"postgresql+psycopg://u:{password}@127.0.0.1:1/x",
-                f"mysql://u:{quote(password, safe='')}@h/x"):
+                f"mysql://u:{quote(password, safe='')}@h/x",
+                # libpq's query form (issue 19, point 6), alone and among other parameters
+                f"postgresql+psycopg://u@127.0.0.1:1/x?password={quote(password, safe='')}",
+                f"postgresql://u@127.0.0.1:1/x?sslmode=disable&password="
+                f"{quote(password, safe='')}&application_name=x"):
         result = invoke(["--db", url, "verify"])
         assert result.exit_code == 1
         assert password not in result.output and quote(password, safe="") not in result.output

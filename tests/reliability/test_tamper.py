@@ -574,6 +574,40 @@ def test_damaged_index_page_is_named(sqlite_url: str, tmp_path: Path) -> None:
     assert NO_REBUILD not in output
 
 
+def test_a_write_that_meets_a_damaged_page_is_an_error(sqlite_url: str, tmp_path: Path) -> None:
+    """The issue's next import after the page damage failed with "database disk image is
+    malformed" in a traceback. Here the index's root page is made unreadable (its page
+    type byte cleared): opening the store already meets it, so `verify` and the next
+    import are each an `Error:` naming the store and what to do, and the file is left as
+    it was."""
+    import sqlite3
+
+    url = load(sqlite_url, tmp_path)
+    path = Path(url.removeprefix("sqlite:///"))
+    conn = sqlite3.connect(path)
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    page_size = conn.execute("PRAGMA page_size").fetchone()[0]
+    root, = conn.execute("SELECT rootpage FROM sqlite_master "
+                         "WHERE name = 'fact_index_links'").fetchone()
+    conn.close()
+    data = bytearray(path.read_bytes())
+    data[(root - 1) * page_size] = 0  # not a b-tree page type
+    path.write_bytes(bytes(data))
+    before = path.read_bytes()
+    more = tmp_path / "more.jsonl"
+    more.write_text(json.dumps({"type": "person_linked", "person_id": "damaged-1",
+                                "account_id": "damaged-acct",
+                                "occurred_at": "2024-01-01T00:00:00Z"}) + "\n", "utf-8")
+    for args in (["verify"], ["import", str(more)]):
+        result = invoke(["--db", url, *args])
+        assert (result.exit_code, result.stdout) == (1, ""), result.output
+        assert result.stderr == (
+            f"Error: {url} is not a readable SQLite database: the file is damaged, truncated "
+            "or not a ledger. Nothing was changed. Restore it from a backup, or point --db at "
+            "the right file (database disk image is malformed)\n")
+        assert path.read_bytes() == before
+
+
 def test_postgres_own_check_runs_where_amcheck_is_installed(pg_url: str,
                                                              tmp_path: Path) -> None:
     """The test databases have amcheck: verify runs it (bt_index_check on every B-tree

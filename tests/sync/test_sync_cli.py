@@ -272,6 +272,42 @@ def test_a_sync_on_a_terminal_shows_each_object_then_the_catch_up(
     assert HUBSPOT_TOKEN not in drawn
 
 
+def test_a_salesforce_sync_on_a_terminal_shows_every_object_and_its_dry_run(
+        sqlite_url: str, salesforce: SalesforceAPI, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 20 for Salesforce: a phase per object with the records it fetched (the counts
+    of `test_salesforce_dry_run_then_sync`), the dry run's too, then the catch-up; stdout
+    is what it is in a pipe."""
+    import io
+    import re
+
+    from rich.console import Console
+
+    from lifecycle.console import progress, render_sync
+
+    screen = io.StringIO()
+    for module in (progress, render_sync):
+        monkeypatch.setattr(module, "terminal_console", lambda: Console(
+            file=screen, force_terminal=True, width=200, color_system=None))
+    init(sqlite_url)
+    args = ("sync", "salesforce", "--api-url", salesforce.url)
+    dry = invoke(sqlite_url, *args, "--dry-run", "--object", "LeadHistory", env=SF_ENV)
+    assert dry.stdout == ("salesforce LeadHistory: fetched 195, would store 194, duplicate 0, "
+                          "rejected 0, skipped 1\nDry run: nothing was stored.\n")
+    drawn = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", screen.getvalue())
+    assert re.search(r"✓ Syncing salesforce LeadHistory +195 records", drawn), drawn
+    assert "Projecting" not in drawn  # a dry run stores nothing, so nothing to project
+    screen.seek(0)
+    screen.truncate()
+    real = invoke(sqlite_url, *args, env=SF_ENV)
+    assert real.exit_code == 0, real.stderr
+    drawn = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", screen.getvalue())
+    for name, fetched in (("LeadHistory", 195), ("ContactHistory", 74), ("Contact", 38),
+                          ("Opportunity", 38), ("OpportunityContactRole", 38)):
+        assert re.search(rf"✓ Syncing salesforce {name} +{fetched} records", drawn), drawn
+    assert re.search(r"✓ Projecting +(\d+)/\1 facts", drawn), drawn
+    assert SALESFORCE_TOKEN not in drawn
+
+
 def test_every_salesforce_object_can_be_named() -> None:
     """`--object` offers exactly what the connector reads (issue 18)."""
     from lifecycle.connectors.salesforce import OBJECTS
