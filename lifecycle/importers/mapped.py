@@ -179,7 +179,9 @@ class Resolved:
 
     def describe(self) -> list[str]:
         lines = ["Column mapping:"]
-        width = max([12, *map(len, self.columns), *map(len, self.constants)])
+        # aligned on the fact's own fields (an attributes.* key is let run over)
+        width = max(len(key) for key in ["occurred_at ", *self.columns, *self.constants]
+                    if not key.startswith("attributes."))
         for key, index in self.columns.items():
             lines.append(f"  {key:<{width}} <- column {self.header[index]!r}")
         for key, value in self.constants.items():

@@ -249,7 +249,7 @@ def test_a_record_whose_last_version_ended_was_deleted(run: Run, store_url: str,
                  "--assume-tz", "UTC")
     assert (result.exit_code, result.stderr) == (0, "")
     assert result.stdout.splitlines()[-3:] == [
-        "  until        <- column '_fivetran_end' (a record whose last version ended was "
+        "  until          <- column '_fivetran_end' (a record whose last version ended was "
         "deleted)",
         "  not imported: 'account_id', 'name', 'amount', '_fivetran_active', "
         "'_fivetran_synced'",
