@@ -45,6 +45,8 @@ class ObjectSummary:
     #: The cursor before and after (None: never synced).
     since: str | None = None
     cursor: str | None = None
+    #: The records the CRM said the listing holds (None: it does not say), for progress.
+    total: int | None = None
 
     @property
     def rejected(self) -> int:
@@ -125,6 +127,8 @@ def _sync_object(ledger: Ledger, source: Source, request: SyncRequest,
         rows = list(source.rows(summary.object, page, summary.fetched + 1))
         summary.fetched += len(page.records)
         summary.missing += page.missing
+        if page.total is not None:
+            summary.total = page.total
         candidates = _collect(rows, summary)
         if request.dry_run:
             _count_dry(ledger, candidates, summary, seen)

@@ -20,6 +20,9 @@ class Page:
     header: list[str] | None = None
     #: Records the CRM named but could not return (deleted since it was searched).
     missing: int = 0
+    #: How many records the whole listing holds, where the CRM says (Salesforce's
+    #: `totalSize`); None where it does not (HubSpot's pages name only the next one).
+    total: int | None = None
 
 
 @dataclass

@@ -140,7 +140,9 @@ class SalesforceConnector:
                 self._sf.query, f"SELECT COUNT() FROM {spec.name}{where}",  # noqa: S608
                 include_deleted=spec.include_deleted))
             if int(count.get("totalSize") or 0) > self.bulk_threshold:
-                yield from self._bulk(spec, where)
+                for page in self._bulk(spec, where):
+                    page.total = _total(count)
+                    yield page
                 return
         # SOQL from this module's constants and a formatted instant: nothing a user typed.
         soql = (f"SELECT {', '.join(spec.fields)} FROM {spec.name}{where} "  # noqa: S608
@@ -150,7 +152,8 @@ class SalesforceConnector:
         while True:
             rows = [[_cell(record.get(name)) for name in spec.fields]
                     for record in body.get("records") or []]
-            yield Page(rows, cursor=self._cursor(spec, rows), header=list(spec.fields))
+            yield Page(rows, cursor=self._cursor(spec, rows), header=list(spec.fields),
+                       total=_total(body))
             following = body.get("nextRecordsUrl")
             if body.get("done", True) or not following:
                 return
@@ -264,3 +267,9 @@ def _instant(spec: SalesforceObject, text: str) -> datetime:
     except TimeError:
         raise SyncError(SOURCE, spec.name, f"a row has no readable {spec.modified} "
                         f"({text!r})") from None
+
+
+def _total(body: dict[str, Any]) -> int | None:
+    """The records a query's answer says the whole listing holds (`totalSize`)."""
+    size = body.get("totalSize")
+    return size if isinstance(size, int) and not isinstance(size, bool) and size >= 0 else None

@@ -116,6 +116,14 @@ class TerminalProgress:
         if now - self._pushed >= PUSH:
             self._push(now)
 
+    def set_total(self, total: int) -> None:
+        """The running phase's total, learnt after it began (a CRM says how many records
+        a listing holds with its first page)."""
+        if self._task is None or total == self._total:
+            return
+        self._total = total
+        self._push(self.clock())
+
     def _push(self, now: float) -> None:
         assert self._bar is not None and self._task is not None
         if self._total is not None and self._done > self._total:

@@ -21,14 +21,19 @@ class Bars:
     def __init__(self, quiet: bool = False) -> None:
         self.display = TerminalProgress(None if quiet else terminal_console()).__enter__()
         self.seen = 0
+        self.summary: Any = None
 
     def __call__(self, summary: Any) -> Callable[[int], None]:
         self.display.phase(f"syncing {summary.label}", None, "records")
         self.seen = 0
+        self.summary = summary
         return self.update
 
     def update(self, done: int) -> None:
-        """`done` records of the object so far."""
+        """`done` records of the object so far; the total once the CRM has said it (on
+        the first page, for Salesforce)."""
+        if self.summary is not None and self.summary.total is not None:
+            self.display.set_total(self.summary.total)
         self.display.advance(done - self.seen)
         self.seen = done
 

@@ -300,6 +300,17 @@ def test_more_than_the_total_raises_the_total() -> None:
     assert screen.finished("Projecting") == "120/120 facts"
 
 
+def test_a_total_learnt_after_the_phase_began_is_shown() -> None:
+    """A sync learns an object's total with its first page: the phase began without one."""
+    screen = Terminal()
+    with TerminalProgress(screen.console()) as shown:
+        shown.phase("syncing salesforce Lead", None, "records")
+        shown.advance(20)
+        shown.set_total(195)
+        shown.advance(20)
+    assert screen.finished("Syncing salesforce Lead") == "40/195 records"
+
+
 @pytest.mark.parametrize(("seconds", "shown"), [
     (0.04, "0.0s"), (8.24, "8.2s"), (94.0, "1m34s"), (3725.0, "1h02m")])
 def test_durations(seconds: float, shown: str) -> None:

@@ -274,9 +274,9 @@ def test_a_sync_on_a_terminal_shows_each_object_then_the_catch_up(
 
 def test_a_salesforce_sync_on_a_terminal_shows_every_object_and_its_dry_run(
         sqlite_url: str, salesforce: SalesforceAPI, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Issue 20 for Salesforce: a phase per object with the records it fetched (the counts
-    of `test_salesforce_dry_run_then_sync`), the dry run's too, then the catch-up; stdout
-    is what it is in a pipe."""
+    """Issue 20 for Salesforce: a phase per object with the records it fetched of the total
+    the query's first page announced (`totalSize`; the counts of
+    `test_salesforce_dry_run_then_sync`), the dry run's too, then the catch-up."""
     import io
     import re
 
@@ -294,7 +294,7 @@ def test_a_salesforce_sync_on_a_terminal_shows_every_object_and_its_dry_run(
     assert dry.stdout == ("salesforce LeadHistory: fetched 195, would store 194, duplicate 0, "
                           "rejected 0, skipped 1\nDry run: nothing was stored.\n")
     drawn = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", screen.getvalue())
-    assert re.search(r"✓ Syncing salesforce LeadHistory +195 records", drawn), drawn
+    assert re.search(r"✓ Syncing salesforce LeadHistory +195/195 records", drawn), drawn
     assert "Projecting" not in drawn  # a dry run stores nothing, so nothing to project
     screen.seek(0)
     screen.truncate()
@@ -303,7 +303,8 @@ def test_a_salesforce_sync_on_a_terminal_shows_every_object_and_its_dry_run(
     drawn = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", screen.getvalue())
     for name, fetched in (("LeadHistory", 195), ("ContactHistory", 74), ("Contact", 38),
                           ("Opportunity", 38), ("OpportunityContactRole", 38)):
-        assert re.search(rf"✓ Syncing salesforce {name} +{fetched} records", drawn), drawn
+        assert re.search(rf"✓ Syncing salesforce {name} +{fetched}/{fetched} records", drawn), \
+            drawn
     assert re.search(r"✓ Projecting +(\d+)/\1 facts", drawn), drawn
     assert SALESFORCE_TOKEN not in drawn
 
