@@ -13,7 +13,7 @@ from eventsourcing.persistence import IntegrityError
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.pool import StaticPool
 
-from lifecycle.application.append import AppendResult, append_batch
+from lifecycle.application.append import AppendResult, Seen, append_batch
 from lifecycle.domain.candidates import Candidate
 from lifecycle.domain.definitions import Definitions
 from lifecycle.domain.errors import LedgerError
@@ -190,7 +190,7 @@ class Ledger:
         total = AppendResult()
         try:
             with self.log.recorder.append_transaction() as tx:
-                seen: dict[UUID, Candidate] = {}
+                seen = Seen()
                 for batch in batches:
                     total.add(append_batch(tx, self.log.mapper, batch, seen))
                     if total.rejected:
