@@ -274,8 +274,11 @@ class Ledger:
                                   "all and run `lifecycle project --inline` first") from None
         for attempt in range(1, 6):
             try:
-                return catchup.catch_up(self.engine, self.log, definitions, partition, at,
-                                        self.progress, follow_definitions=complete_backfill)
+                applied = catchup.catch_up(self.engine, self.log, definitions, partition, at,
+                                           self.progress, follow_definitions=complete_backfill)
+                if applied:  # a catch-up that replayed (a backfill) swapped tables in
+                    schema.reclaim_free_pages(self.engine)
+                return applied
             except positions.ProjectionConflict:
                 # Another writer moved first: start again from where it left off.
                 at = None
@@ -286,7 +289,9 @@ class Ledger:
     def rebuild(self) -> int:
         self.writable("a rebuild")
         definitions = self.active_definitions().definitions
-        return rebuild.rebuild(self.engine, self.log, definitions, progress=self.progress)
+        position = rebuild.rebuild(self.engine, self.log, definitions, progress=self.progress)
+        schema.reclaim_free_pages(self.engine, convert=True)  # an older file: VACUUM once
+        return position
 
     def stop_workers(self) -> None:
         """Give the projections back to inline catch-up (after stopping the workers)."""

@@ -190,6 +190,26 @@ def check_reachable(url: str) -> None:
         raise StoreURLError(f"cannot connect to {redact(url)}: {reason}") from None
 
 
+def prepare_sqlite_file(path: Path) -> None:
+    """A new SQLite store's file is made with `auto_vacuum = INCREMENTAL` (which can be set
+    only before its first table), so that the pages a rebuild frees can be given back
+    (`projections.schema.reclaim_free_pages`). An existing file is left as it is."""
+    if path.exists() and path.stat().st_size > 0:
+        return
+    import sqlite3
+
+    from lifecycle.store.sqlite import CURSOR_TABLE
+
+    conn = sqlite3.connect(path, timeout=LOCK_TIMEOUT)
+    try:
+        conn.execute("PRAGMA auto_vacuum = INCREMENTAL")
+        conn.execute("PRAGMA journal_mode = WAL")
+        with conn:  # the first table writes the header that keeps the mode
+            conn.execute(CURSOR_TABLE)
+    finally:
+        conn.close()
+
+
 def open_recorder(url: str, read_only: bool = False
                   ) -> tuple[LedgerRecorder, InfrastructureFactory]:
     """The ledger's event-store recorder for `url`, tables created if needed; read-only:
@@ -197,6 +217,9 @@ def open_recorder(url: str, read_only: bool = False
     if read_only:
         check_read_only_store(url)
     check_reachable(url)
+    path = sqlite_path(url)
+    if path is not None and not read_only:
+        prepare_sqlite_file(path)
     env = Environment(name="LIFECYCLE", env={
         **eventsourcing_env(url, read_only), "CREATE_TABLE": "no" if read_only else "yes"})
     factory = InfrastructureFactory.construct(env)

@@ -135,3 +135,38 @@ def test_a_batch_writes_its_fact_index_rows_in_key_order(tmp_path: Path) -> None
         assert ids[start:start + 100] == sorted(ids[start:start + 100])
     assert ids != sorted(ids)  # sorted per batch, not across the whole import
     assert persons == [f"p{n}" for n in range(300)]  # the log keeps the file's order
+
+
+def test_a_new_sqlite_store_gives_back_the_pages_a_rebuild_frees(tmp_path: Path) -> None:
+    """A new file is made with auto_vacuum = INCREMENTAL; a rebuild's swap frees the old
+    tables' pages (about as many as the views hold), and they leave the file at once."""
+    import sqlite3
+
+    from projections import rebuild
+
+    url = _store(tmp_path)
+    path = url.removeprefix("sqlite:///")
+
+    def state() -> tuple[int, int, int]:
+        conn = sqlite3.connect(path)
+        try:
+            return tuple(conn.execute(f"PRAGMA {name}").fetchone()[0]  # type: ignore[return-value]
+                         for name in ("auto_vacuum", "freelist_count", "page_count"))
+        finally:
+            conn.close()
+
+    assert state()[0] == 2  # INCREMENTAL, from the file's first table
+    with Ledger(url) as ledger:
+        rebuild.rebuild(ledger.engine, ledger.log, ledger.active_definitions().definitions)
+        _, freed, before = state()
+        assert freed >= before * 0.2  # what the swap left behind
+        ledger.rebuild()
+    _, free, after = state()
+    assert free < after * 0.2
+    assert after < before
+    from click.testing import CliRunner
+
+    from cli import main
+
+    verified = CliRunner().invoke(main, ["--db", url, "verify"])
+    assert verified.exit_code == 0 and verified.output.endswith(": intact\n"), verified.output
