@@ -69,3 +69,41 @@ def reading(engine: Engine) -> Iterator[Connection]:
         if conn.dialect.name == "postgresql":
             conn = conn.execution_options(isolation_level="AUTOCOMMIT")
         yield conn
+
+
+#: Free pages, as a share of the file, from which a SQLite store gives them back: a
+#: rebuild swaps in new tables and frees the old ones' pages, about 40% of the file.
+RECLAIM_SHARE = 0.2
+#: SQLite's `auto_vacuum` modes.
+AUTO_VACUUM_NONE, AUTO_VACUUM_INCREMENTAL = 0, 2
+
+
+def reclaim_free_pages(engine: Engine, convert: bool = False) -> int:
+    """Give a SQLite file's free pages back to the file system when they are more than
+    RECLAIM_SHARE of it (after a rebuild's swap); returns how many were given back.
+
+    A store made by this release has `auto_vacuum = INCREMENTAL`: `PRAGMA
+    incremental_vacuum` moves the pages in use into the free ones and truncates the file.
+    An older store has no such mode; with `convert` (an explicit `lifecycle rebuild`, which
+    takes long anyway) it is switched to it by one `VACUUM`, which rewrites the file (a
+    copy of it is needed on disk meanwhile), so that later rebuilds reclaim by themselves.
+    PostgreSQL reuses its free space itself (autovacuum): nothing to do."""
+    if engine.dialect.name != "sqlite":
+        return 0
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        free = int(conn.exec_driver_sql("PRAGMA freelist_count").scalar() or 0)
+        pages = int(conn.exec_driver_sql("PRAGMA page_count").scalar() or 0)
+        if not free or free < pages * RECLAIM_SHARE:
+            return 0
+        mode = int(conn.exec_driver_sql("PRAGMA auto_vacuum").scalar() or 0)
+        if mode == AUTO_VACUUM_INCREMENTAL:
+            # It frees one page a step, and the driver's execute steps once: run it as a
+            # script, which steps every statement to its end.
+            driver = conn.connection.driver_connection
+            driver.executescript("PRAGMA incremental_vacuum;")  # type: ignore[union-attr]
+        elif convert and mode == AUTO_VACUUM_NONE:
+            conn.exec_driver_sql(f"PRAGMA auto_vacuum = {AUTO_VACUUM_INCREMENTAL}")
+            conn.exec_driver_sql("VACUUM")
+        else:
+            return 0
+        return free - int(conn.exec_driver_sql("PRAGMA freelist_count").scalar() or 0)

@@ -29,6 +29,20 @@ class AppendResult:
         self.rejected += other.rejected
 
 
+class Seen(dict[UUID, Candidate]):
+    """What earlier batches of one transaction stored, by event id, and the merges among
+    them (alias, survivor) by subject type, kept as they are stored."""
+
+    def __init__(self, stored: dict[UUID, Candidate] | None = None):
+        super().__init__(stored or {})
+        self.merges: dict[str, list[tuple[str, str]]] = {}
+        for candidate in self.values():
+            fact = candidate.fact
+            if fact.type == "merged":
+                self.merges.setdefault(fact.subject.type, []).append(
+                    (str(fact.merged_id), fact.subject.id))
+
+
 class _Rejected(Exception):
     def __init__(self, field: str | None, reason: str):
         self.field, self.reason = field, reason
@@ -42,20 +56,24 @@ def append_batch(tx: AppendTx, mapper: LedgerMapper, candidates: list[Candidate]
     retractions are rejected with the reason. `seen`: what earlier batches of the same
     transaction stored."""
     result = AppendResult()
-    seen = {} if seen is None else seen
+    seen = Seen() if seen is None else seen
     known = tx.lookup([c.event_id for c in candidates])
     targets = [c.fact.target_event_id for c in candidates
                if isinstance(c.fact, FactRetracted)]
     target_rows = tx.lookup(targets) if targets else {}
     already = tx.retracted(targets) if targets else {}
-    last = tx.last_events(list({c.fact.subject.stream_id for c in candidates}))
+    subjects = [c.fact.subject for c in candidates]
+    last = tx.last_events(list({subject.stream_id for subject in subjects}))
     versions = {stream: event.originator_version for stream, event in last.items()}
     chains = {stream: mapper.chain_of(event) for stream, event in last.items()}
     now = utc_now()
     stamp = format_instant(now)
     rows: list[IndexRow] = []
     events: list[StoredEvent] = []
-    for candidate in candidates:
+    # The merges stored earlier in this transaction, by subject type: what `_check_merge`
+    # follows besides the stored ones (kept as they come, not searched for in `seen`).
+    pending = seen.merges if isinstance(seen, Seen) else Seen(seen).merges
+    for candidate, subject in zip(candidates, subjects, strict=True):
         event_id = candidate.event_id
         previous = known.get(event_id) or seen.get(event_id)
         if previous is not None:
@@ -69,13 +87,12 @@ def append_batch(tx: AppendTx, mapper: LedgerMapper, candidates: list[Candidate]
             continue
         try:
             retracts = _check_retraction(candidate, target_rows, already, seen)
-            _check_merge(tx, candidate, seen)
+            _check_merge(tx, candidate, pending)
         except _Rejected as bad:
             result.rejected.append(Rejection(candidate.line, bad.field, bad.reason,
                                              candidate.raw))
             continue
         fact = candidate.fact
-        subject = fact.subject
         stream = subject.stream_id
         version = versions.get(stream, 0) + 1
         versions[stream] = version
@@ -88,6 +105,8 @@ def append_batch(tx: AppendTx, mapper: LedgerMapper, candidates: list[Candidate]
                              kind, retracts, link))
         events.append(mapper.fact_to_stored(recorded, candidate.canonical_json, stamp))
         seen[event_id] = candidate
+        if kind == "merged":
+            pending.setdefault(subject.type, []).append((str(fact.merged_id), subject.id))
         if retracts is not None:
             already[retracts] = event_id
         result.stored.append(recorded)
@@ -136,16 +155,16 @@ def second_subject(fact: FactModel) -> str | None:
     return None
 
 
-def _check_merge(tx: AppendTx, candidate: Candidate, seen: dict[UUID, Candidate]) -> None:
+def _check_merge(tx: AppendTx, candidate: Candidate,
+                 merges: dict[str, list[tuple[str, str]]]) -> None:
     """Refuse a merge that would make an id its own alias (SPEC §8): one whose survivor is,
-    through the merges in effect (stored, and earlier in this transaction), an alias of the
-    id merged away."""
+    through the merges in effect (stored, and earlier in this transaction: `merges`, alias
+    and survivor by subject type), an alias of the id merged away."""
     fact = candidate.fact
     if fact.type != "merged":
         return
     kind, alias = fact.subject.type, str(fact.merged_id)
-    pending = [(str(c.fact.merged_id), c.fact.subject.id) for c in seen.values()
-               if c.fact.type == "merged" and c.fact.subject.type == kind]
+    pending = merges.get(kind, [])
     reached, frontier = {fact.subject.id}, [fact.subject.id]
     while frontier:
         stored = tx.merges_of(kind, frontier)

@@ -13,7 +13,7 @@ from eventsourcing.persistence import IntegrityError
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.pool import StaticPool
 
-from lifecycle.application.append import AppendResult, append_batch
+from lifecycle.application.append import AppendResult, Seen, append_batch
 from lifecycle.domain.candidates import Candidate
 from lifecycle.domain.definitions import Definitions
 from lifecycle.domain.errors import LedgerError
@@ -190,7 +190,7 @@ class Ledger:
         total = AppendResult()
         try:
             with self.log.recorder.append_transaction() as tx:
-                seen: dict[UUID, Candidate] = {}
+                seen = Seen()
                 for batch in batches:
                     total.add(append_batch(tx, self.log.mapper, batch, seen))
                     if total.rejected:
@@ -274,8 +274,11 @@ class Ledger:
                                   "all and run `lifecycle project --inline` first") from None
         for attempt in range(1, 6):
             try:
-                return catchup.catch_up(self.engine, self.log, definitions, partition, at,
-                                        self.progress, follow_definitions=complete_backfill)
+                applied = catchup.catch_up(self.engine, self.log, definitions, partition, at,
+                                           self.progress, follow_definitions=complete_backfill)
+                if applied:  # a catch-up that replayed (a backfill) swapped tables in
+                    schema.reclaim_free_pages(self.engine)
+                return applied
             except positions.ProjectionConflict:
                 # Another writer moved first: start again from where it left off.
                 at = None
@@ -286,7 +289,9 @@ class Ledger:
     def rebuild(self) -> int:
         self.writable("a rebuild")
         definitions = self.active_definitions().definitions
-        return rebuild.rebuild(self.engine, self.log, definitions, progress=self.progress)
+        position = rebuild.rebuild(self.engine, self.log, definitions, progress=self.progress)
+        schema.reclaim_free_pages(self.engine, convert=True)  # an older file: VACUUM once
+        return position
 
     def stop_workers(self) -> None:
         """Give the projections back to inline catch-up (after stopping the workers)."""

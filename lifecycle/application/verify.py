@@ -126,8 +126,7 @@ def _compare_projections(ledger: Ledger, report: VerifyReport, examples: int) ->
             f"projections not compared: the log cannot be replayed ({type(exc).__name__}: "
             f"{str(exc).splitlines()[0] if str(exc) else ''})")
         return
-    live: dict[str, list[tuple[Any, ...]]] = {}
-    fresh: dict[str, list[tuple[Any, ...]]] = {}
+    differing = False
     with ledger.engine.connect() as live_conn, scratch.connect() as fresh_conn:
         absent = absent_views(live_conn)
         if absent:
@@ -139,25 +138,31 @@ def _compare_projections(ledger: Ledger, report: VerifyReport, examples: int) ->
         ledger.progress.phase(f"comparing {len(views)} tables", sum(
             row_count(conn, view) for view in views for conn in (live_conn, fresh_conn)),
             "rows")
-        for view in views:  # a table at a time, so progress can say how far it is
-            live[view.name], fresh[view.name] = rows_of(live_conn, view), rows_of(fresh_conn,
-                                                                                 view)
-            ledger.progress.advance(len(live[view.name]) + len(fresh[view.name]))
+        for view in views:
+            # A table at a time, compared and let go before the next is read: memory holds
+            # one table's two copies, never every table's.
+            live, fresh = rows_of(live_conn, view), rows_of(fresh_conn, view)
+            ledger.progress.advance(len(live) + len(fresh))
+            differing |= _differences(report, view.name, set(live), set(fresh), examples)
+            del live, fresh
     scratch.dispose()
-    differing = False
-    for table in live:
-        have, want = set(live[table]), set(fresh[table])
-        extra, missing = sorted(have - want, key=str), sorted(want - have, key=str)
-        if not extra and not missing:
-            continue
-        differing = True
-        report.problems.append(
-            f"{table}: differs from a fresh replay ({len(extra)} row(s) not in the replay, "
-            f"{len(missing)} missing)")
-        report.problems += [f"  {table}: not in the replay: {_show(r)}" for r in extra[:examples]]
-        report.problems += [f"  {table}: missing: {_show(r)}" for r in missing[:examples]]
     if differing:
         report.notes.append(REBUILD if report.rebuild_safe else DO_NOT_REBUILD)
+
+
+def _differences(report: VerifyReport, table: str, have: set[tuple[Any, ...]],
+                 want: set[tuple[Any, ...]], examples: int) -> bool:
+    """Report the rows of `table` that are not in the replay and those missing from it;
+    whether there were any."""
+    extra, missing = sorted(have - want, key=str), sorted(want - have, key=str)
+    if not extra and not missing:
+        return False
+    report.problems.append(
+        f"{table}: differs from a fresh replay ({len(extra)} row(s) not in the replay, "
+        f"{len(missing)} missing)")
+    report.problems += [f"  {table}: not in the replay: {_show(r)}" for r in extra[:examples]]
+    report.problems += [f"  {table}: missing: {_show(r)}" for r in missing[:examples]]
+    return True
 
 
 def _show(row: tuple) -> str:

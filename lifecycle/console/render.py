@@ -10,8 +10,6 @@ import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from lifecycle.domain.facts import plural
-
 if TYPE_CHECKING:  # rich is imported when a table is printed: JSON and CSV start faster
     from rich.console import Console
     from rich.table import Table
@@ -217,6 +215,8 @@ def print_diff(result: dict[str, Any], fmt: str) -> None:
     if fmt == "csv":
         print(to_csv(result["stages"], columns), end="")
         return
+    from lifecycle.domain.facts import plural
+
     out = console()
     b, a = result["before"], result["after"]
     out.print(f"{plural(result['level'])} as of {result['as_of']}: "

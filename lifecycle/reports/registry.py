@@ -66,6 +66,7 @@ def _fixed(columns: list[str]) -> Callable[[Document, Options], list[str]]:
 
 
 REPORTS: dict[str, Report] = {
+    # (The console prints the fast path of `report stages` with these columns itself.)
     "stages": Report(stages.stages, _fixed(["stage", "label", "count"]), key="stages",
                      caption=stages.caption),
     "stamps": Report(stages.stamps,

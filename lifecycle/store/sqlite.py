@@ -130,10 +130,12 @@ class _SQLiteAppend(AppendTx):
         return found
 
     def insert(self, rows: Sequence[IndexRow], events: Sequence[StoredEvent]) -> None:
+        # In key order: the batch's entries go into the key's index as one ordered pass
+        # instead of one random descent each (the table's rows are in no order anyone reads).
         self.c.executemany(
             "INSERT INTO fact_index VALUES (?,?,?,?,?,?,?)",
-            [(r.event_id.hex, r.content_hash, r.subject_type, r.subject_id, r.fact_type,
-              r.retracts.hex if r.retracts else None, r.link_account) for r in rows])
+            sorted((r.event_id.hex, r.content_hash, r.subject_type, r.subject_id, r.fact_type,
+                    r.retracts.hex if r.retracts else None, r.link_account) for r in rows))
         self.c.executemany(
             self.insert_events_statement,
             [(e.originator_id.hex if isinstance(e.originator_id, UUID) else e.originator_id,

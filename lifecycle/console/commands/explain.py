@@ -19,7 +19,6 @@ from lifecycle.console.options import (
     ledger_from,
     output_format,
 )
-from lifecycle.domain.facts import plural
 
 
 @click.command("merges")
@@ -110,6 +109,8 @@ def report_html(ctx: click.Context, output: str, start: datetime | None, end: da
     with showing_progress(ctx) as ledger:
         summary = write_html(ledger, Path(output), known_at, definitions_version,
                              start=start, end=end, level=level)
+    from lifecycle.domain.facts import plural
+
     start_text, end_text = summary["from"], summary["to"]
     window = (f"from {start_text} to {end_text}" if start_text and end_text
               else f"from {start_text} on" if start_text
