@@ -93,16 +93,20 @@ def plan_deals(clock: Clock, seed: int, index: int, plan: AccountPlan) -> list[D
             deals.append(Deal(opportunity_id(index, len(deals)), index, kind, stages))
 
     if plan.won_at is None:
-        roll = rng.random()
-        start = int(rng.uniform(0.05, 0.95) * clock.span)
-        if roll < 0.3:
-            add(NEW_BUSINESS, _walk(rng, start, ["Prospecting", "Qualification"], LOST))
-        elif roll < 0.42:
-            add(NEW_BUSINESS, _walk(rng, start, ["Prospecting", "Qualification",
-                                                 "Proposal/Price Quote"], None))
+        # Prospects the sellers try now and then: lost attempts, the last one maybe open.
+        attempts = 1 + (rng.random() < 0.75) + (rng.random() < 0.45) + (rng.random() < 0.2)
+        start = int(rng.uniform(0.02, 0.5) * clock.span)
+        for attempt in range(attempts):
+            if attempt == attempts - 1 and rng.random() < 0.35:
+                add(NEW_BUSINESS, _walk(rng, start, ["Prospecting", "Qualification",
+                                                     "Proposal/Price Quote"], None))
+            else:
+                path = ["Prospecting", "Qualification"][:1 + (rng.random() < 0.7)]
+                add(NEW_BUSINESS, _walk(rng, start, path, LOST))
+            start += int(rng.uniform(60, 240) * DAY)
         return deals
     won = plan.won_at
-    if rng.random() < 0.35:  # an earlier attempt, lost
+    if rng.random() < 0.6:  # an earlier attempt, lost
         add(NEW_BUSINESS, _walk(rng, won - int(rng.uniform(150, 260) * DAY),
                                 ["Prospecting", "Qualification", "Needs Analysis"], LOST))
     path = ["Prospecting", "Qualification", "Proposal/Price Quote", "Negotiation/Review"]
