@@ -4,7 +4,7 @@
     python bench/crash_harness.py --runs 20 --stores sqlite --commands import,rebuild
     python bench/crash_harness.py --sync-measure --facts 20000   # SQLite FULL vs NORMAL
 
-For every command (import, project, rebuild, backfill) and store (SQLite, PostgreSQL), a
+For every command (import, project, rebuild, rebuild-parallel, backfill) and store (SQLite, PostgreSQL), a
 clean run is timed, then `--runs` runs are each killed at a seeded random moment of the
 command's work (a quarter of them twice), re-run, and checked: every fact present exactly
 once, projections at the end of the log and equal to the clean run's, `lifecycle verify`

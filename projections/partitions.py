@@ -34,8 +34,8 @@ from lifecycle.store.base import LedgerRecorder, StreamEvent
 from lifecycle.store.codec import DEFINITIONS_STREAM, LedgerMapper
 
 #: About how many events a partition holds: its facts and histories are what a replay
-#: keeps in memory at once (per worker), about 1.5 kB an event.
-PARTITION_EVENTS = 40_000
+#: keeps in memory at once (per worker). `LIFECYCLE_PARTITION_EVENTS` sets it.
+PARTITION_EVENTS = int(os.environ.get("LIFECYCLE_PARTITION_EVENTS") or 40_000)
 
 #: Events kept per partition before they are appended to its spill file.
 SPILL_BUFFER = 2_000
