@@ -3,10 +3,10 @@
     python bench/bench_rebuild.py --db sqlite:///bench/out/ledger-1000000.db --workers 1,2
     python bench/bench_rebuild.py --db URL --what rebuild --code /tmp/old-checkout
 
-Each measured run is a process of its own (`--child`), so its memory is its own: the
-parent samples the resident memory of the child and all its worker processes together
-from /proc every 0.1 s (`peak RSS, all processes`) and reads the largest single process's
-peak from `resource.getrusage(RUSAGE_CHILDREN)` after it ends. `--code DIR` runs the child
+Each measured run is a process of its own, so its memory is its own: the parent samples
+the resident memory of the child and all its worker processes from /proc every 0.1 s
+(`peak RSS, all processes` together, and the largest one process); the kernel's peak of
+any child so far (`resource.getrusage(RUSAGE_CHILDREN)`) is printed too. `--code DIR` runs the child
 against another checkout of the project (the code before a change). The baseline is
 bench/bench.py's: a raw scan of the stored events (fetch + json.loads) plus a raw insert
 of the same projection rows, measured in the same run; backfill and known-at replay are
@@ -54,8 +54,9 @@ print(json.dumps({"seconds": seconds, "events": events}))
 """
 
 
-def _tree_rss(root: int) -> int:
-    """Resident bytes of `root` and every process descended from it."""
+def _tree_rss(root: int) -> tuple[int, int]:
+    """Resident bytes of `root` and every process descended from it: all together, and
+    the largest one."""
     parents: dict[int, int] = {}
     rss: dict[int, int] = {}
     page = os.sysconf("SC_PAGE_SIZE")
@@ -75,26 +76,26 @@ def _tree_rss(root: int) -> int:
             if parent == node and pid not in tree:
                 tree.add(pid)
                 frontier.append(pid)
-    return sum(rss.get(pid, 0) for pid in tree)
+    sizes = [rss.get(pid, 0) for pid in tree]
+    return sum(sizes), max(sizes)
 
 
 def measure(what: str, url: str, workers: int, code: Path) -> dict[str, float]:
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     process = subprocess.Popen([sys.executable, "-c", CHILD, str(code), what, url,
                                 str(workers)], cwd=code, stdout=subprocess.PIPE, text=True)
-    peak = 0
+    peak = largest = 0
     while process.poll() is None:
-        peak = max(peak, _tree_rss(process.pid))
+        together, one = _tree_rss(process.pid)
+        peak, largest = max(peak, together), max(largest, one)
         time.sleep(0.1)
     out = process.stdout.read() if process.stdout else ""
     if process.returncode != 0:
         raise SystemExit(f"{what} failed (exit {process.returncode})")
-    largest = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     result = json.loads(out.strip().splitlines()[-1])
-    # ru_maxrss of the children is the largest of any child so far (kB on Linux): only a
-    # new maximum tells this run's; the /proc samples are this run's alone.
-    result.update(peak_all_mb=peak / 2**20,
-                  largest_mb=largest / 1024 if largest > before else float("nan"))
+    # The kernel's own peak of any child so far (kB on Linux): at least the largest sample.
+    kernel = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
+    result.update(peak_all_mb=peak / 2**20, largest_mb=largest / 2**20,
+                  children_maxrss_mb=kernel / 2**20)
     return result
 
 
@@ -131,7 +132,8 @@ def main(argv: list[str] | None = None) -> int:
             rows.append((what, workers, result))
             print(f"# {what} workers={workers}: {result['seconds']:.1f}s, "
                   f"peak {result['peak_all_mb']:.0f} MB all processes, "
-                  f"{result['largest_mb']:.0f} MB largest", flush=True)
+                  f"{result['largest_mb']:.0f} MB largest; getrusage of children so far "
+                  f"{result['children_maxrss_mb']:.0f} MB", flush=True)
     scan_s = insert_s = float("nan")
     if not args.no_baseline:
         scan_s, insert_s = baseline(args.db)
