@@ -81,6 +81,7 @@ def _tree_rss(root: int) -> tuple[int, int]:
 
 
 def measure(what: str, url: str, workers: int, code: Path) -> dict[str, float]:
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
     process = subprocess.Popen([sys.executable, "-c", CHILD, str(code), what, url,
                                 str(workers)], cwd=code, stdout=subprocess.PIPE, text=True)
     peak = largest = 0
@@ -93,7 +94,11 @@ def measure(what: str, url: str, workers: int, code: Path) -> dict[str, float]:
         raise SystemExit(f"{what} failed (exit {process.returncode})")
     result = json.loads(out.strip().splitlines()[-1])
     # The kernel's own peak of any child so far (kB on Linux): at least the largest sample.
-    kernel = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    kernel = after.ru_maxrss * 1024
+    # CPU time of the child and its workers (waited for, so counted): what the work cost
+    # whatever else the machine ran meanwhile.
+    result["cpu_s"] = (after.ru_utime + after.ru_stime) - (used.ru_utime + used.ru_stime)
     result.update(peak_all_mb=peak / 2**20, largest_mb=largest / 2**20,
                   children_maxrss_mb=kernel / 2**20)
     return result
@@ -131,18 +136,20 @@ def main(argv: list[str] | None = None) -> int:
             result = measure(what, args.db, workers, code)
             rows.append((what, workers, result))
             print(f"# {what} workers={workers}: {result['seconds']:.1f}s, "
+                  f"cpu {result['cpu_s']:.1f}s, "
                   f"peak {result['peak_all_mb']:.0f} MB all processes, "
                   f"{result['largest_mb']:.0f} MB largest; getrusage of children so far "
                   f"{result['children_maxrss_mb']:.0f} MB", flush=True)
     scan_s = insert_s = float("nan")
     if not args.no_baseline:
         scan_s, insert_s = baseline(args.db)
-    print("| measure | workers | events | seconds | facts/s | peak RSS, all processes (MB) "
-          "| largest process (MB) | ratio to raw scan+insert | ratio to raw scan |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("| measure | workers | events | seconds | CPU seconds | facts/s | peak RSS, all "
+          "processes (MB) | largest process (MB) | ratio to raw scan+insert | ratio to raw "
+          "scan |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for what, workers, r in rows:
         events = r["events"]
-        print(f"| {what} | {workers} | {events:,} | {r['seconds']:.1f} | "
+        print(f"| {what} | {workers} | {events:,} | {r['seconds']:.1f} | {r['cpu_s']:.1f} | "
               f"{events / r['seconds']:,.0f} | {r['peak_all_mb']:,.0f} | "
               f"{r['largest_mb']:,.0f} | {insert_s / r['seconds']:.2f} | "
               f"{scan_s / r['seconds']:.2f} |")
