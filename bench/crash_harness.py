@@ -4,13 +4,13 @@
     python bench/crash_harness.py --runs 20 --stores sqlite --commands import,rebuild
     python bench/crash_harness.py --sync-measure --facts 20000   # SQLite FULL vs NORMAL
 
-For every command (import, project, rebuild, backfill) and store (SQLite, PostgreSQL), a
-clean run is timed, then `--runs` runs are each killed at a seeded random moment of the
-command's work (a quarter of them twice), re-run, and checked: every fact present exactly
-once, projections at the end of the log and equal to the clean run's, `lifecycle verify`
-exit 0, no shadow table left, no traceback. The summary prints runs, kills, kills that
-left the work half done, facts lost / doubled (must be 0) and tracebacks (must be 0); the
-exit status is 1 if any run failed. See docs/reliability.md.
+For every command (import, project, rebuild, rebuild-parallel, backfill) and store
+(SQLite, PostgreSQL), a clean run is timed, then `--runs` runs are each killed at a seeded
+random moment of the command's work (a quarter of them twice), re-run, and checked: every
+fact present exactly once, projections at the end of the log and equal to the clean run's,
+`lifecycle verify` exit 0, no shadow table left, no traceback. The summary prints runs,
+kills, kills that left the work half done, facts lost / doubled (must be 0) and tracebacks
+(must be 0); the exit status is 1 if any run failed. See docs/reliability.md.
 
 PostgreSQL: `--pg URL` names a database on the server the runs may create databases on
 (default: the tests' server, LIFECYCLE_TEST_PG, postgres@127.0.0.1:5432, database `test`).

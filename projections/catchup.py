@@ -25,14 +25,15 @@ PAGE = 5_000
 
 def catch_up(engine: Engine, log: EventLog, definitions: Definitions,
              partition: Partition | None = None, at: Position | None = None,
-             progress: Progress = SILENT, follow_definitions: bool = True) -> int:
+             progress: Progress = SILENT, follow_definitions: bool = True,
+             workers: int | None = None) -> int:
     """Bring the views up to the end of the log; returns how many events were applied.
 
     With a partition, only that partition's subjects are written, under its own position.
     `at` is the position if the caller has just read it. `progress` hears of a phase
     only when there is something to apply. A page that publishes definitions rebuilds the
     views under the newest ones; with `follow_definitions=False` (a reader) the catch-up
-    stops before such a page instead.
+    stops before such a page instead. `workers`: processes a rebuild uses (`rebuild`).
     """
     name = partition.name if partition else PROJECTION
     applied = 0
@@ -40,7 +41,7 @@ def catch_up(engine: Engine, log: EventLog, definitions: Definitions,
         with reading(engine) as conn:
             at = read_position(conn, name)
     if at.definitions_version not in (None, definitions.version):
-        return _replay(engine, log, definitions, at, progress)
+        return _replay(engine, log, definitions, at, progress, workers)
     while True:
         notes = log.recorder.notifications_after(at.position, PAGE)
         if not notes:
@@ -48,13 +49,14 @@ def catch_up(engine: Engine, log: EventLog, definitions: Definitions,
         if partition is None and not applied and len(notes) == PAGE and \
                 log.position() - at.position > max(at.position, PAGE):
             # More to apply than is already applied: a replay is cheaper.
-            return _replay(engine, log, definitions, at, progress)
+            return _replay(engine, log, definitions, at, progress, workers)
         upto = notes[-1].id
         if any(log.mapper.is_definitions(n) for n in notes):
             if not follow_definitions:
                 return applied
             # The newest published, which may be newer than the caller's `definitions`.
-            rebuild(engine, log, log.definitions_history()[-1].definitions, progress=progress)
+            rebuild(engine, log, log.definitions_history()[-1].definitions, progress=progress,
+                    workers=workers)
             return applied + len(notes)
         if not applied:
             # Counted in log positions: facts, and the rare gap a rolled-back append left.
@@ -70,9 +72,9 @@ def catch_up(engine: Engine, log: EventLog, definitions: Definitions,
 
 
 def _replay(engine: Engine, log: EventLog, definitions: Definitions, at: Position,
-            progress: Progress) -> int:
+            progress: Progress, workers: int | None) -> int:
     end = log.position()
-    rebuild(engine, log, definitions, upto=end, progress=progress)
+    rebuild(engine, log, definitions, upto=end, progress=progress, workers=workers)
     return end - at.position
 
 

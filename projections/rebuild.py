@@ -4,9 +4,9 @@ the load, then swapped in by one transaction (readers see the old views or the n
 from __future__ import annotations
 
 import gc
+import os
 import uuid
-from collections import Counter
-from collections.abc import Collection, Iterator
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import datetime
@@ -15,15 +15,14 @@ from sqlalchemy import Connection, Engine, Table, delete, insert, inspect, selec
 from sqlalchemy.schema import CreateIndex, CreateTable
 
 from lifecycle.domain.definitions import Definitions
-from lifecycle.domain.history import SubjectHistory
 from lifecycle.domain.progress import FACTS, SILENT, Progress
-from lifecycle.domain.replay import Replay
 from lifecycle.store.eventlog import EventLog
 from projections import tables
 from projections.bulk import insert_rows
-from projections.dependencies import entangled
+from projections.parallel import Built, Target, build_partition, run_partitions
+from projections.partitions import log_events, partition_count, partition_of_streams, spill
 from projections.positions import PROJECTION
-from projections.rows import Summary, rows_for, summarize, summary_rows
+from projections.rows import summary_rows
 
 try:
     import fcntl
@@ -34,30 +33,44 @@ except ImportError:  # pragma: no cover - not POSIX: builds are not serialised
 #: PostgreSQL advisory lock held by a build (rebuild or backfill) from start to swap.
 BUILD_LOCK_KEY = 0x6C635F6275696C64  # "lc_build"
 
-SUBJECT_CHUNK = 5_000
-
 #: Connections that build the shadow tables' indexes at once (PostgreSQL), or threads
 #: that sort for one index build (SQLite).
 FINISH_WORKERS = 2
 
-def write_all(engine: Engine, histories: Collection[SubjectHistory], position: int,
-              definitions: Definitions, progress: Progress = SILENT) -> None:
-    """Replace every view row and reset the position (a rebuild).
+def default_workers() -> int:
+    """Worker processes a build uses unless told: one per core."""
+    return os.cpu_count() or 1
 
-    The new rows are written to shadow tables beside the live ones, a chunk per
-    transaction, and swapped in by one transaction: readers see the old views or the new
-    ones, never a mix; if the process dies first, the live views are untouched.
+
+def rebuild(engine: Engine, log: EventLog, definitions: Definitions, upto: int | None = None,
+            known_at: datetime | None = None, progress: Progress = SILENT,
+            workers: int | None = None) -> int:
+    """Replay the log up to `upto` (default: all of it) into fresh views, then swap.
+
+    The new rows are written to shadow tables beside the live ones and swapped in by one
+    transaction: readers see the old views or the new ones, never a mix; if the process
+    dies first, the live views are untouched. A large log is replayed in partitions of
+    whole groups of subjects (`projections/partitions.py`), so memory stays bounded, by
+    `workers` processes (default: one per core; 1: in this process).
     """
+    upto = log.position() if upto is None else upto
+    workers = default_workers() if workers is None else max(1, workers)
+    if engine.url.database in (None, "", ":memory:"):
+        workers = 1  # a private in-memory database: nobody else can write to it
     with build_lock(engine):
         # Builds hold the lock from their first shadow table to the swap, and it dies with
         # its holder: shadow tables seen now were left by a build that was killed.
         drop_shadows(engine)
-        _write_all(engine, histories, position, definitions, progress)
+        _build(engine, log, definitions, upto, known_at, workers, progress)
+    return upto
 
-def _write_all(engine: Engine, histories: Collection[SubjectHistory], position: int,
-               definitions: Definitions, progress: Progress) -> None:
+
+def _build(engine: Engine, log: EventLog, definitions: Definitions, upto: int,
+           known_at: datetime | None, workers: int, progress: Progress) -> None:
     token = uuid.uuid4().hex[:8]
     shadows = tables.shadow_tables(token)
+    facts = facts_upto(log, upto)
+    count = partition_count(facts, workers)
     try:
         # The secondary indexes come after the rows: one sort each instead of an index
         # update per row (most of the insert time otherwise). So does the primary key on
@@ -68,21 +81,13 @@ def _write_all(engine: Engine, histories: Collection[SubjectHistory], position: 
                 conn.execute(CreateTable(shadow))
                 if conn.dialect.name == "postgresql":
                     keys[shadow] = _drop_primary_key(conn, shadow)
-        batch: list[SubjectHistory] = []
-        summary: Summary = Counter()
-        sizes: Counter[Table] = Counter()
-        progress.phase("writing projections", len(histories), "subjects")
-        for history in histories:
-            batch.append(history)
-            if len(batch) >= SUBJECT_CHUNK:
-                summary += _insert_shadow(engine, shadows, batch, sizes)
-                progress.advance(len(batch))
-                batch = []
-        summary += _insert_shadow(engine, shadows, batch, sizes)
-        progress.advance(len(batch))
+        with _collector_paused():
+            built = _fill(engine, log, shadows, definitions, upto, known_at, facts, count,
+                          workers, token, progress)
         with engine.begin() as conn:
             insert_rows(conn, {shadows[table]: rows
-                                for table, rows in summary_rows(summary).items()})
+                                for table, rows in summary_rows(built.day_counts()).items()})
+        sizes = built.table_sizes()
         _finish_shadows(engine, [shadows[table] for table, _ in sizes.most_common()]
                         + [s for t, s in shadows.items() if t not in sizes], keys, progress)
         progress.phase("swapping in", len(shadows), "tables")
@@ -106,11 +111,62 @@ def _write_all(engine: Engine, histories: Collection[SubjectHistory], position: 
             names = set(conn.scalars(select(tables.positions.c.name))) or {PROJECTION}
             conn.execute(delete(tables.positions))
             conn.execute(insert(tables.positions), [
-                {"name": name, "position": position,
+                {"name": name, "position": upto,
                  "definitions_version": definitions.version} for name in sorted(names)])
     except BaseException:
         _clean_up(engine, token)
         raise
+
+
+def _fill(engine: Engine, log: EventLog, shadows: dict[Table, Table],
+          definitions: Definitions, upto: int, known_at: datetime | None, facts: int,
+          count: int, workers: int, token: str, progress: Progress) -> Built:
+    """Derive every subject and write its rows to the shadow tables: the log read once
+    (and, in partitions, spilled to a private folder), then each partition derived."""
+    def done(built: Built) -> None:
+        progress.advance(built.facts, built.facts)
+
+    progress.phase("reading the log", facts, FACTS)
+    if count == 1:  # a small log: one partition, straight from the log
+        subjects = []
+        for subject, subject_facts in log.all_subject_facts(upto):
+            subjects.append((subject, subject_facts))
+            progress.advance(len(subject_facts), len(subject_facts))
+        progress.phase("deriving histories", facts, FACTS)
+        built = build_partition(engine, shadows, definitions, known_at, subjects)
+        done(built)
+        return built
+    joined = partition_of_streams(log.recorder, count)
+    spilled = spill(log_events(log.recorder, upto), joined, count,
+                    lambda: progress.advance(1, 1))
+    del joined
+    try:
+        progress.phase("deriving histories", sum(spilled.sizes), FACTS)
+        target = _target(engine, token, definitions, known_at)
+        return run_partitions(engine, shadows, target,
+                              [spilled.path(i) for i in range(count)], spilled.sizes,
+                              workers, log.mapper, done)
+    finally:
+        spilled.close()
+
+
+def _target(engine: Engine, token: str, definitions: Definitions,
+            known_at: datetime | None) -> Target:
+    """How a worker process writes to the same database as `engine`, with its settings."""
+    pragmas: tuple[str, ...] = ()
+    if engine.dialect.name == "sqlite":
+        with engine.connect() as conn:
+            synchronous = conn.exec_driver_sql("PRAGMA synchronous").scalar()
+            busy = conn.exec_driver_sql("PRAGMA busy_timeout").scalar()
+            journal = conn.exec_driver_sql("PRAGMA journal_mode").scalar()
+        # Workers wait their turn for the write lock, however long another one's takes.
+        pragmas = (f"PRAGMA busy_timeout = {max(int(busy or 0), 600_000)}",
+                   f"PRAGMA synchronous = {int(synchronous or 0)}")
+        if str(journal).lower() == "off":  # a scratch copy, private and thrown away
+            pragmas += ("PRAGMA journal_mode = OFF",)
+    return Target(engine.url.render_as_string(hide_password=False), {}, pragmas, token,
+                  definitions, known_at)
+
 
 def _clean_up(engine: Engine, token: str) -> None:
     """Drop a failed build's shadow tables now. The failure may be what prevents it (a
@@ -203,16 +259,6 @@ def _create_indexes(conn: Connection, table: Table) -> None:
     for index in sorted(table.indexes, key=lambda i: str(i.name)):
         conn.execute(CreateIndex(index))
 
-def _insert_shadow(engine: Engine, shadows: dict[Table, Table],
-                   histories: list[SubjectHistory], sizes: Counter[Table]) -> Summary:
-    """Write the rows of `histories` to the shadow tables (counting them in `sizes`);
-    returns their day counts."""
-    rows = rows_for(histories)
-    with engine.begin() as conn:
-        insert_rows(conn, {shadows[table]: values for table, values in rows.items()})
-    sizes.update({table: len(values) for table, values in rows.items()})
-    return summarize(rows)
-
 @contextmanager
 def build_lock(engine: Engine, wait: bool = True) -> Iterator[bool]:
     """One build at a time per store, held by a lock the system releases when its holder
@@ -256,21 +302,6 @@ def drop_shadows(engine: Engine, token: str | None = None) -> None:
             if name.startswith(prefix):
                 conn.execute(text(f"DROP TABLE IF EXISTS {quote(name)}"))
 
-def rebuild(engine: Engine, log: EventLog, definitions: Definitions, upto: int | None = None,
-            known_at: datetime | None = None, progress: Progress = SILENT) -> int:
-    """Replay the log up to `upto` (default: all of it) into fresh views, then swap."""
-    upto = log.position() if upto is None else upto
-    with _collector_paused():
-        # Persons in a merge or holding a role wait for the rest; others derive at once.
-        replay = Replay(definitions, known_at, entangled(log.recorder).__contains__)
-        progress.phase("deriving histories", facts_upto(log, upto), FACTS)
-        for subject, facts in log.all_subject_facts(upto):
-            replay.add(subject, facts)
-            progress.advance(len(facts))
-        write_all(engine, replay.finish(progress=progress).values(), upto, definitions,
-                  progress)
-    return upto
-
 def facts_upto(log: EventLog, upto: int) -> int:
     """How many facts the log holds up to position `upto`: every event less the published
     definitions (exact when nothing was appended after `upto`, as when it is the end)."""
@@ -280,10 +311,10 @@ def facts_upto(log: EventLog, upto: int) -> int:
 def _collector_paused() -> Iterator[None]:
     """Python's cyclic garbage collector off for the duration (as it was, after).
 
-    A replay keeps every history until the write: millions of objects, none of them in
-    reference cycles, which the collector's full passes walk again and again as the heap
-    grows (about a quarter of a rebuild's time). Reference counting still frees what is
-    dropped; cycles made meanwhile are collected once it is back on."""
+    A replay keeps a partition's histories until they are written: many objects, none of
+    them in reference cycles, which the collector's full passes walk again and again as
+    the heap grows (about a quarter of a rebuild's time). Reference counting frees what is
+    dropped; each partition ends with one collection (`build_partition`)."""
     was_enabled = gc.isenabled()
     gc.disable()
     try:

@@ -33,7 +33,7 @@ from lifecycle.store.eventlog import EventLog
 from lifecycle.store.failures import ReadOnlyStore
 from lifecycle.store.logchain import key_from_environment
 from lifecycle.store.settings import read_models_engine_args, sqlite_pragmas
-from projections import catchup, positions, rebuild, schema
+from projections import catchup, partitions, positions, rebuild, schema
 from projections.view import View
 
 #: Facts per import transaction: fewer commits (each syncs the WAL and rewrites the index
@@ -52,17 +52,29 @@ def _sqlite_read_only_pragmas(dbapi_connection: Any, record: Any) -> None:
     _sqlite_pragmas(dbapi_connection, record, read_only=True)
 
 
+def _scratch_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    """A scratch copy is private and thrown away: no journal, no syncing."""
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode = OFF")
+    cursor.execute("PRAGMA synchronous = OFF")
+    cursor.execute("PRAGMA busy_timeout = 600000")
+    cursor.close()
+
+
 class Ledger:
     """One ledger, on the store named by a database URL."""
 
-    def __init__(self, url: str, read_only: bool = False, progress: Progress = SILENT):
+    def __init__(self, url: str, read_only: bool = False, progress: Progress = SILENT,
+                 workers: int | None = None):
         """`read_only`: never write (a read replica): the store is opened so that no
         connection can write, nothing is created, every writing method refuses
         (`ReadOnlyStore`), and reports read the projections as they stand instead of
         catching up first. `progress` hears the phases of long work (catch-up, rebuilds,
         replays, imports, verify); the console points it at a terminal for the length of
-        a command."""
+        a command. `workers`: processes a rebuild, backfill or replay derives in (default:
+        one per core; 1: in this process)."""
         self.url = url
+        self.workers = workers
         self.read_only = read_only
         self.progress = progress
         #: Why the projections could not follow a write that was committed (None: they did).
@@ -275,7 +287,8 @@ class Ledger:
         for attempt in range(1, 6):
             try:
                 applied = catchup.catch_up(self.engine, self.log, definitions, partition, at,
-                                           self.progress, follow_definitions=complete_backfill)
+                                           self.progress, follow_definitions=complete_backfill,
+                                           workers=self.workers)
                 if applied:  # a catch-up that replayed (a backfill) swapped tables in
                     schema.reclaim_free_pages(self.engine)
                 return applied
@@ -289,7 +302,8 @@ class Ledger:
     def rebuild(self) -> int:
         self.writable("a rebuild")
         definitions = self.active_definitions().definitions
-        position = rebuild.rebuild(self.engine, self.log, definitions, progress=self.progress)
+        position = rebuild.rebuild(self.engine, self.log, definitions, progress=self.progress,
+                                   workers=self.workers)
         schema.reclaim_free_pages(self.engine, convert=True)  # an older file: VACUUM once
         return position
 
@@ -310,16 +324,29 @@ class Ledger:
 
     def scratch(self, definitions: Definitions, known_at: datetime | None = None,
                 upto: int | None = None, label: str | None = None) -> Engine:
-        """A throw-away in-memory copy of the read models, replayed from the log; its
-        phases are named after `label` (default: the known-at time and definitions)."""
-        engine = create_engine("sqlite://", poolclass=StaticPool,
-                               connect_args={"check_same_thread": False})
-        schema.create_tables(engine)
+        """A throw-away copy of the read models, replayed from the log; its phases are
+        named after `label` (default: the known-at time and definitions). A small log's is
+        in memory; a large one's is a temporary file (memory stays bounded, and worker
+        processes can write it), removed once built: the engine's one connection keeps
+        it open until it is disposed of."""
         if label is None:
             label = f"replay under {definitions.version}" + (
                 f" as known at {format_instant(known_at)}" if known_at else "")
-        rebuild.rebuild(engine, self.log, definitions, upto=upto, known_at=known_at,
-                        progress=Labelled(self.progress, label))
+        path = partitions.scratch_file() \
+            if self.log.recorder.count_events() > partitions.PARTITION_EVENTS else None
+        engine = create_engine(f"sqlite:///{path}" if path else "sqlite://",
+                               poolclass=StaticPool, connect_args={"check_same_thread": False})
+        event.listen(engine, "connect", _scratch_pragmas)
+        try:
+            schema.create_tables(engine)
+            rebuild.rebuild(engine, self.log, definitions, upto=upto, known_at=known_at,
+                            progress=Labelled(self.progress, label), workers=self.workers)
+        except BaseException:
+            engine.dispose()
+            raise
+        finally:
+            if path:  # the engine's one connection holds the file open from now on
+                partitions.remove_scratch_file(path)
         return engine
 
     def view(self, known_at: datetime | None = None, definitions: str | None = None) -> View:

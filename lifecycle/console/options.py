@@ -148,6 +148,12 @@ def output_format(func: F) -> F:
                          help="table for people; json or csv for scripts.")(func)
 
 
+def workers_option(func: F) -> F:
+    return click.option("--workers", type=click.IntRange(min=1), default=None, metavar="N",
+                        help="Processes that derive and write the replay's partitions "
+                             "(default: one per core; 1: this process only).")(func)
+
+
 class Instant(click.ParamType):
     """An ISO 8601 instant with an offset (`2024-03-31T23:59:59Z`), a date (midnight UTC),
     or `now`."""

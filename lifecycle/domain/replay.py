@@ -75,13 +75,12 @@ class Replay:
         members = _members_by_account(result.values())
         wanted = set(accounts) if accounts is not None else (
             {s.id for s in groups if s.type == ACCOUNT} | set(members))
-        # Each account's opportunities, found once (looking them up per account went over
-        # every opportunity for every account: 35 minutes at 22,000 accounts).
-        deals: dict[str, list[tuple[Sequence[OpportunityLink], Sequence[Step]]]] = \
-            defaultdict(list)
+        # Each account's opportunities, found once (not a pass over all of them per account).
+        linked: dict[str, list[SubjectHistory]] = defaultdict(list)
         for history in opportunities.values():
-            for linked in dict.fromkeys(link.account_id for link in history.opportunity_links):
-                deals[linked].append((history.opportunity_links, history.steps))
+            for account_id in dict.fromkeys(link.account_id
+                                            for link in history.opportunity_links):
+                linked[account_id].append(history)
         progress.phase("rolling up accounts", len(wanted), "accounts")
         for account_id in sorted(wanted):
             progress.advance()
@@ -90,8 +89,9 @@ class Replay:
                 continue
             own = derive_subject(self.definitions, subject, groups.get(subject, ()),
                                  self.known_at, identities)
-            from_opportunities = opportunity_flags(self.definitions, account_id,
-                                                   deals.get(account_id, ()))
+            from_opportunities = opportunity_flags(
+                self.definitions, account_id,
+                ((h.opportunity_links, h.steps) for h in linked.get(account_id, ())))
             if from_opportunities:
                 own.flags = union_flags(own.flags, from_opportunities)
             result[subject] = rollup_account(self.definitions, own,

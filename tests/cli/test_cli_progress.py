@@ -19,8 +19,7 @@ from lifecycle.console import progress
 from lifecycle.console.progress import TerminalProgress, duration, terminal_console
 from projections.tables import VIEW_TABLES
 
-REBUILD = ["Deriving histories", "Rolling up accounts", "Writing projections",
-           "Building indexes", "Swapping in"]
+REBUILD = ["Deriving histories", "Reading the log", "Building indexes", "Swapping in"]
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 #: What a phase's count column says: `7/7 facts`, `120/120 bytes, 7 facts`.
 COUNT = r"[\d,.]+/[\d,.]+ [a-zA-Z]+(?:, [\d,]+ facts)?"
@@ -126,8 +125,8 @@ def test_rebuild_shows_every_phase_with_its_total(run: Run, ledger_db: str,
     result = both(run, terminal, "--db", ledger_db, "rebuild")
     assert result.stdout == "Projections rebuilt from the log up to position 8.\n"
     n = len(VIEW_TABLES)
-    totals = {"Deriving histories": "7/7 facts", "Rolling up accounts": "1/1 accounts",
-              "Writing projections": "4/4 subjects", "Building indexes": f"{n}/{n} tables",
+    totals = {"Reading the log": "7/7 facts", "Deriving histories": "7/7 facts",
+              "Building indexes": f"{n}/{n} tables",
               "Swapping in": f"{n}/{n} tables"}
     for label, total in totals.items():
         assert terminal.finished(label) == total
@@ -184,7 +183,7 @@ def test_known_at_and_definitions_replays_show_their_phases(
     assert result.exit_code == 0, result.stderr
     for replay in replays:
         assert terminal.finished(f"{replay}: deriving histories") == "7/7 facts"
-        assert terminal.finished(f"{replay}: writing projections") == "4/4 subjects"
+        assert terminal.finished(f"{replay}: reading the log") == "7/7 facts"
     if args[1] == "diff":  # the two known-at times differ: the facts recorded in between
         assert terminal.finished("Finding late facts") == "7/7 facts"
 

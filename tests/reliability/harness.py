@@ -8,6 +8,9 @@ Used by `tests/reliability/test_crash.py` (a few runs per command and store, for
 - ``project``        on a store whose log is ahead of its projections (facts appended
                      without catch-up), so the catch-up has real work to do;
 - ``rebuild``        on a loaded store (the kill lands in the replay or the swap);
+- ``rebuild-parallel`` the same with ``--workers 2`` and partitions of 200 events, so the
+                     kill lands while the log is spilled, while worker processes derive and
+                     write partitions, or in the swap;
 - ``backfill FILE``  on a loaded store, with other definitions (publish, then replay).
 
 Each (command, store) starts from a template database prepared once and copied for every
@@ -46,7 +49,9 @@ from typing import Any
 import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
-COMMANDS = ("import", "project", "rebuild", "backfill")
+COMMANDS = ("import", "project", "rebuild", "rebuild-parallel", "backfill")
+#: Environment a command runs with besides the tests' own.
+COMMAND_ENV = {"rebuild-parallel": {"LIFECYCLE_PARTITION_EVENTS": "200"}}
 STORES = ("sqlite", "postgres")
 BASE_VERSION = "b2b-2024"
 ALT_VERSION = "b2b-crash-alt"
@@ -207,20 +212,22 @@ class Ran:
     killed: bool = False
 
 
-def run(url: str, *args: str, timeout: float = 600) -> Ran:
+def run(url: str, *args: str, timeout: float = 600, env: dict[str, str] | None = None
+        ) -> Ran:
     began = time.monotonic()
     done = subprocess.run(argv(url, *args), cwd=ROOT, capture_output=True, text=True,
-                          timeout=timeout, check=False, env=_env())
+                          timeout=timeout, check=False, env=_env(env))
     return Ran(done.returncode, done.stdout, done.stderr, time.monotonic() - began)
 
 
-def run_and_kill(url: str, args: list[str], after: float, folder: Path) -> Ran:
+def run_and_kill(url: str, args: list[str], after: float, folder: Path,
+                 env: dict[str, str] | None = None) -> Ran:
     """Start the command and SIGKILL it `after` seconds later (unless it finished)."""
     out, err = folder / "killed.out", folder / "killed.err"
     began = time.monotonic()
     with out.open("wb") as stdout, err.open("wb") as stderr:
         process = subprocess.Popen(argv(url, *args), cwd=ROOT, stdout=stdout, stderr=stderr,
-                                   env=_env())
+                                   env=_env(env))
         try:
             process.wait(timeout=after)
             killed = False
@@ -232,8 +239,8 @@ def run_and_kill(url: str, args: list[str], after: float, folder: Path) -> Ran:
                err.read_text("utf-8", "replace"), time.monotonic() - began, killed)
 
 
-def _env() -> dict[str, str]:
-    env = dict(os.environ)
+def _env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    env = dict(os.environ) | (extra or {})
     env.pop("LIFECYCLE_DB", None)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
     return env
@@ -320,7 +327,8 @@ def _stream(lines: list[str]) -> Any:
 
 def command_args(command: str, data: Data) -> list[str]:
     return {"import": ["import", str(data.facts)], "project": ["project"],
-            "rebuild": ["rebuild"], "backfill": ["backfill", str(data.alt_definitions)]}[command]
+            "rebuild": ["rebuild"], "rebuild-parallel": ["rebuild", "--workers", "2"],
+            "backfill": ["backfill", str(data.alt_definitions)]}[command]
 
 
 @dataclass
@@ -425,7 +433,8 @@ class Campaign:
         reads = None
         if self.command == "backfill":
             reads = (self._read_clean(clean_url), "")
-        ran = run(clean_url, *command_args(self.command, self.data))
+        ran = run(clean_url, *command_args(self.command, self.data),
+                  env=COMMAND_ENV.get(self.command))
         if ran.returncode != 0 or "Traceback" in ran.stderr:
             raise AssertionError(f"clean `{self.command}` failed: {ran.stdout}{ran.stderr}")
         if reads is not None:
@@ -485,7 +494,8 @@ class Campaign:
         for _ in range(2 if rng.random() < 0.25 else 1):  # now and then, killed twice
             delay = self.kill_moment(rng)
             for attempt in range(3):
-                ran = run_and_kill(url, args, delay, self.db.folder)
+                ran = run_and_kill(url, args, delay, self.db.folder,
+                                   COMMAND_ENV.get(self.command))
                 self.db.settle(name)
                 outcome.tracebacks += "Traceback" in ran.stderr + ran.stdout
                 if not ran.killed and ran.returncode != 0:
@@ -504,7 +514,7 @@ class Campaign:
             outcome.mid_work |= ran.killed and self._half_done(before, after)
             if self.clean.reads is not None:
                 self._check_readers(url, number, outcome)
-        rerun = run(url, *args)
+        rerun = run(url, *args, env=COMMAND_ENV.get(self.command))
         outcome.tracebacks += "Traceback" in rerun.stderr + rerun.stdout
         if rerun.returncode != 0:
             outcome.problems.append(f"re-run exited {rerun.returncode}: {rerun.stderr.strip()}")
@@ -551,7 +561,7 @@ class Campaign:
         if self.command == "project":
             return before.projection_position < after.projection_position \
                 < after.log_position or bool(after.shadow_tables)
-        if self.command == "rebuild":
+        if self.command in ("rebuild", "rebuild-parallel"):
             return bool(after.shadow_tables)
         # backfill: published, not yet applied everywhere
         return len(after.definitions) > len(before.definitions) and (

@@ -14,6 +14,7 @@ from lifecycle.console.options import (
     load_definitions_file,
     output_format,
     refuse_read_only,
+    workers_option,
 )
 
 
@@ -127,10 +128,12 @@ def definitions_check(ctx: click.Context, definitions_file: str | None, fmt: str
               help="Print what would change and change nothing.")
 @click.option("--examples", default=5, show_default=True,
               help="Example subjects listed per change.")
+@workers_option
 @output_format
 @click.pass_context
 @friendly
-def backfill(ctx: click.Context, file: str, dry_run: bool, examples: int, fmt: str) -> None:
+def backfill(ctx: click.Context, file: str, dry_run: bool, examples: int,
+             workers: int | None, fmt: str) -> None:
     """Publish new definitions and re-derive the whole history under them.
 
     Facts are never touched. The new projections are built beside the live ones and
@@ -152,6 +155,7 @@ def backfill(ctx: click.Context, file: str, dry_run: bool, examples: int, fmt: s
         refuse_read_only(ctx, "backfill")
     new = load_definitions_file(file)
     with showing_progress(ctx) as ledger:
+        ledger.workers = workers
         result = (backfills.dry_run(ledger, new, examples) if dry_run
                   else backfills.backfill(ledger, new))
     _warn_unmapped(ledger, new)

@@ -14,6 +14,7 @@ from lifecycle.console.options import (
     friendly,
     ledger_from,
     output_format,
+    workers_option,
     writer_from,
 )
 
@@ -150,22 +151,26 @@ def project(ctx: click.Context, partition: Any, follow: bool, interval: float,
 
 
 @click.command()
+@workers_option
 @click.pass_context
 @friendly
-def rebuild(ctx: click.Context) -> None:
+def rebuild(ctx: click.Context, workers: int | None) -> None:
     """Replay the whole log into fresh projections and swap them in.
 
     Safe at any time: readers keep the old projections until the new ones are complete,
-    and an interrupted rebuild changes nothing.
+    and an interrupted rebuild changes nothing. A large log is replayed in partitions of
+    related subjects (memory stays bounded), by one process per core.
 
     \b
     Example:
         lifecycle rebuild
+        lifecycle rebuild --workers 1
     """
     from lifecycle.console.progress import showing_progress
 
     writer_from(ctx, "rebuild")
     with showing_progress(ctx) as ledger:
+        ledger.workers = workers
         position = ledger.rebuild()
     click.echo(f"Projections rebuilt from the log up to position {position}.")
 
