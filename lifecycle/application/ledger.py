@@ -6,14 +6,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from datetime import datetime
-from typing import Any
 from uuid import UUID
 
 from eventsourcing.persistence import IntegrityError
-from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.pool import StaticPool
+from sqlalchemy import Engine
 
 from lifecycle.application.append import AppendResult, Seen, append_batch
+from lifecycle.application.engines import read_models_engine, scratch_engine
 from lifecycle.domain.candidates import Candidate
 from lifecycle.domain.definitions import Definitions
 from lifecycle.domain.errors import LedgerError
@@ -32,33 +31,12 @@ from lifecycle.store.codec import (
 from lifecycle.store.eventlog import EventLog
 from lifecycle.store.failures import ReadOnlyStore
 from lifecycle.store.logchain import key_from_environment
-from lifecycle.store.settings import read_models_engine_args, sqlite_pragmas
 from projections import catchup, partitions, positions, rebuild, schema
 from projections.view import View
 
 #: Facts per import transaction: fewer commits (each syncs the WAL and rewrites the index
 #: pages it dirtied) against less to redo after a crash and a coarser progress bar.
 BATCH = 5_000
-
-
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any, read_only: bool = False) -> None:
-    cursor = dbapi_connection.cursor()
-    # Durability and the lock timeout: the same settings as the event store's.
-    sqlite_pragmas(cursor, read_only)
-    cursor.close()
-
-
-def _sqlite_read_only_pragmas(dbapi_connection: Any, record: Any) -> None:
-    _sqlite_pragmas(dbapi_connection, record, read_only=True)
-
-
-def _scratch_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    """A scratch copy is private and thrown away: no journal, no syncing."""
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode = OFF")
-    cursor.execute("PRAGMA synchronous = OFF")
-    cursor.execute("PRAGMA busy_timeout = 600000")
-    cursor.close()
 
 
 class Ledger:
@@ -82,22 +60,12 @@ class Ledger:
         recorder, self._factory = open_recorder(url, read_only=read_only)
         recorder.chain_key = key_from_environment()
         self.log = EventLog(recorder, LedgerMapper())
-        self.engine = self._engine(url, read_only)
+        self.engine = read_models_engine(url, read_only)
         if not read_only:
             self.log.ensure_chain()  # a store made before the log chain gets one, once
             existing = schema.create_tables(self.engine)
             if any(name.startswith("lc_next_") for name in existing):
                 rebuild.drop_dead_shadows(self.engine)  # a failed build could not drop them
-
-    @staticmethod
-    def _engine(url: str, read_only: bool) -> Engine:
-        sa_url, connect_args = read_models_engine_args(url, read_only)
-        if sa_url.get_backend_name() == "sqlite":
-            engine = create_engine(sa_url, connect_args=connect_args)
-            event.listen(engine, "connect",
-                         _sqlite_read_only_pragmas if read_only else _sqlite_pragmas)
-            return engine
-        return create_engine(sa_url, pool_size=2, max_overflow=2, connect_args=connect_args)
 
     def writable(self, what: str) -> None:
         """Refuse `what` (a write) on a store opened read-only, before it touches anything."""
@@ -334,9 +302,7 @@ class Ledger:
                 f" as known at {format_instant(known_at)}" if known_at else "")
         path = partitions.scratch_file() \
             if self.log.recorder.count_events() > partitions.PARTITION_EVENTS else None
-        engine = create_engine(f"sqlite:///{path}" if path else "sqlite://",
-                               poolclass=StaticPool, connect_args={"check_same_thread": False})
-        event.listen(engine, "connect", _scratch_pragmas)
+        engine = scratch_engine(path)
         try:
             schema.create_tables(engine)
             rebuild.rebuild(engine, self.log, definitions, upto=upto, known_at=known_at,

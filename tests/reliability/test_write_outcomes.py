@@ -16,8 +16,6 @@ from typing import Any
 import pytest
 from sqlalchemy import event
 
-from lifecycle.application.ledger import Ledger
-
 from .conftest import load
 from .stores import events, shadow_tables, state
 from .strategies import invoke
@@ -46,7 +44,9 @@ def full(url: str) -> str:
 
 def fail_views(monkeypatch: pytest.MonkeyPatch, url: str) -> None:
     """Every write to the read models fails as on a full disk (the log's writes work)."""
-    real = Ledger._engine
+    from lifecycle.application import ledger as ledger_module
+
+    real = ledger_module.read_models_engine
 
     def engine(url_: str, read_only: bool) -> Any:
         built = real(url_, read_only)
@@ -58,7 +58,7 @@ def fail_views(monkeypatch: pytest.MonkeyPatch, url: str) -> None:
 
         return built
 
-    monkeypatch.setattr(Ledger, "_engine", staticmethod(engine))
+    monkeypatch.setattr(ledger_module, "read_models_engine", engine)
 
 
 def fail_log(monkeypatch: pytest.MonkeyPatch, url: str, after: int = 0) -> None:
