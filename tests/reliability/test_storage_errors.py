@@ -48,7 +48,7 @@ def full_disk(monkeypatch: pytest.MonkeyPatch) -> None:
 def cap_pages(monkeypatch: pytest.MonkeyPatch) -> None:
     """Every connection the ledger writes through may use the pages the file has now,
     and none more (SQLite then fails a growing write with SQLITE_FULL)."""
-    from lifecycle.application import ledger as ledger_module
+    from lifecycle.application import engines as engines_module
     from lifecycle.store import sqlite as store_sqlite
 
     real = settings.sqlite_pragmas
@@ -58,7 +58,7 @@ def cap_pages(monkeypatch: pytest.MonkeyPatch) -> None:
         cursor.execute("PRAGMA max_page_count = 1")  # raised to the current size
 
     monkeypatch.setattr(store_sqlite, "sqlite_pragmas", capped)
-    monkeypatch.setattr(ledger_module, "sqlite_pragmas", capped)
+    monkeypatch.setattr(engines_module, "sqlite_pragmas", capped)
 
 
 @pytest.mark.parametrize("command", [
