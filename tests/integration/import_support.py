@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -26,3 +26,23 @@ def rejects(path: Path) -> list[tuple[int, str | None, str]]:
     """(line, field, reason) of each rejected row."""
     return [(r["line"], r["field"], r["reason"]) for r in
             map(json.loads, path.read_text("utf-8").splitlines())]
+
+
+def b2b_ledger(url: str, path: Path) -> tuple[Ledger, Any]:
+    """A ledger at `url` under the bundled b2b-2024 definitions with the JSON Lines file
+    `path` imported; the caller closes it. Returns it and the import's summary."""
+    from lifecycle.application.importing import import_rows
+    from lifecycle.domain.definitions import load_definitions
+    from lifecycle.domain.starters import starter_text
+    from lifecycle.importers.canonical import read_jsonl
+
+    ledger = Ledger(url)
+    text = starter_text("b2b-2024")
+    assert text is not None
+    ledger.publish(load_definitions(text))
+
+    def rows() -> Iterator[Any]:
+        with path.open("rb") as stream:
+            yield from read_jsonl(stream)
+
+    return ledger, import_rows(ledger, rows)

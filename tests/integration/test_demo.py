@@ -14,16 +14,13 @@ from click.testing import CliRunner
 from report_calls import moves, stages, stamps
 
 from cli import main
-from lifecycle.application.importing import import_rows
 from lifecycle.application.ledger import Ledger
 from lifecycle.application.reporting import run_report
-from lifecycle.domain.definitions import load_definitions
 from lifecycle.domain.facts import parse_fact
-from lifecycle.domain.starters import starter_text
-from lifecycle.importers.canonical import Row, read_jsonl
 from lifecycle.sample import journeys
 from lifecycle.sample.journey import DATA_FILE, DEMO_PARAMS, person_id
 from lifecycle.sample.journeys import demo_lines, generate, generate_lines
+from tests.integration.import_support import b2b_ledger
 
 SMALL = {"persons": 80, "accounts": 10, "start": "2023-01-01T00:00:00Z", "years": 2,
          "seed": 7}
@@ -237,17 +234,8 @@ def hand_ledger(tmp_path: Path) -> Iterator[Ledger]:
     assert sum('"contact_role"' in line for line in lines) == 2
     path = tmp_path / "one.jsonl"
     path.write_text("\n".join(lines) + "\n", "utf-8")
-    ledger = Ledger(f"sqlite:///{tmp_path}/t.db")
+    ledger, summary = b2b_ledger(f"sqlite:///{tmp_path}/t.db", path)
     try:
-        text = starter_text("b2b-2024")
-        assert text is not None
-        ledger.publish(load_definitions(text))
-
-        def rows() -> Iterator[Row]:
-            with path.open("rb") as stream:
-                yield from read_jsonl(stream)
-
-        summary = import_rows(ledger, rows)
         assert (summary.read, summary.stored, summary.duplicate, summary.rejected) == \
             (12, 12, 0, 0)
         yield ledger
@@ -295,17 +283,8 @@ def test_the_demo_counts_each_converted_lead_once(tmp_path: Path) -> None:
     merges = {f["merged_id"]: f["person_id"] for f in facts if f["type"] == "merged"}
     assert len(merges) >= 5
     ids = {f["person_id"] for f in facts if "person_id" in f}
-    ledger = Ledger(f"sqlite:///{tmp_path}/demo.db")
+    ledger, _ = b2b_ledger(f"sqlite:///{tmp_path}/demo.db", DATA_FILE)
     try:
-        text = starter_text("b2b-2024")
-        assert text is not None
-        ledger.publish(load_definitions(text))
-
-        def rows() -> Iterator[Row]:
-            with DATA_FILE.open("rb") as stream:
-                yield from read_jsonl(stream)
-
-        import_rows(ledger, rows)
         rows_ = stamps(ledger, level="person")
         subjects = {r["subject_id"] for r in rows_}
         assert not subjects & set(merges)

@@ -66,13 +66,10 @@ from pathlib import Path
 import pytest
 from report_calls import moves, stages, stamps
 
-from lifecycle.application.importing import import_rows
 from lifecycle.application.ledger import Ledger
 from lifecycle.application.reporting import run_report
-from lifecycle.domain.definitions import load_definitions
-from lifecycle.domain.starters import starter_text
-from lifecycle.importers.canonical import Row, read_jsonl
 from lifecycle.sample.journey import DATA_FILE
+from tests.integration.import_support import b2b_ledger
 
 ACCOUNT = "0018c000020000MAAQ"
 G, H, RENEWAL = "0068c000030005gAAW", "0068c000030005hAAW", "0068c000030005iAAW"
@@ -94,16 +91,7 @@ def _ledger(folder: Path, renewal_fact: bool = True) -> Ledger:
              if _wanted(json.loads(line), renewal_fact)]
     path = folder / "account.jsonl"
     path.write_text("\n".join(lines) + "\n", "utf-8")
-    ledger = Ledger(f"sqlite:///{folder}/account.db")
-    text = starter_text("b2b-2024")
-    assert text is not None
-    ledger.publish(load_definitions(text))
-
-    def rows() -> Iterator[Row]:
-        with path.open("rb") as stream:
-            yield from read_jsonl(stream)
-
-    summary = import_rows(ledger, rows)
+    ledger, summary = b2b_ledger(f"sqlite:///{folder}/account.db", path)
     assert (summary.read, summary.stored, summary.rejected) == \
         (len(lines), len(lines), 0)
     return ledger
